@@ -1,0 +1,3 @@
+from eventprop.cli import main
+
+raise SystemExit(main())
