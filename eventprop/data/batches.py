@@ -1,0 +1,224 @@
+"""Spike data sets and batches in the form every engine consumes.
+
+A data set keeps all samples' spikes in one CSR-like layout: the spikes of sample ``i`` are
+``times_ms[offsets[i]:offsets[i+1]]`` and ``channels[...]`` (times in ms relative to the trial
+start, any order).  A batch is the engine's view of a few samples: spike *step indices* on the
+``DT_MS`` grid, sorted by (step, channel), with at most one spike per channel and step, plus the
+labels and a padding mask.
+
+Quantisation rule (spec §2.4b): a spike at time ``t`` is emitted in the first step ``n`` whose
+start time ``n·Δ`` is ``>= t``, i.e. ``n = ceil(t/Δ)``; spikes with ``n >= S`` (past the trial) or
+``t < 0`` are dropped, and a second spike of the same channel in the same step is dropped (the
+original input population can emit one spike per step and skips the missed ones).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Tolerance when mapping a time onto the grid: times that are a float rounding error above a
+# grid point belong to that grid point (data already binned to the grid must map exactly).
+_GRID_TOL = 1e-4
+
+
+def times_to_steps(times_ms: np.ndarray, dt_ms: float) -> np.ndarray:
+    """Step index ``n = ceil(t/Δ)`` of each spike time (with a 1e-4 step tolerance, above float32 rounding of ms times)."""
+    return np.ceil(np.asarray(times_ms, dtype=np.float64) / dt_ms - _GRID_TOL).astype(np.int64)
+
+
+@dataclass
+class SpikeBatch:
+    """One batch of samples for an engine.
+
+    ``steps``/``channels`` are int32, concatenated over samples (``offsets`` has ``n+1`` entries),
+    sorted by (step, channel) within a sample. ``labels`` is -1 for padding samples, which are
+    masked out of losses, gradients and accuracies. ``sample_ids`` maps each batch element back to
+    its data-set index (-1 for padding).
+    """
+
+    steps: np.ndarray
+    channels: np.ndarray
+    offsets: np.ndarray
+    labels: np.ndarray
+    n_steps: int
+    n_channels: int
+    sample_ids: np.ndarray = field(default=None)
+
+    def __post_init__(self):
+        self.steps = np.ascontiguousarray(self.steps, dtype=np.int32)
+        self.channels = np.ascontiguousarray(self.channels, dtype=np.int32)
+        self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int64)
+        self.labels = np.ascontiguousarray(self.labels, dtype=np.int32)
+        if self.sample_ids is None:
+            self.sample_ids = np.where(self.labels >= 0, np.arange(len(self.labels)), -1)
+        self.sample_ids = np.ascontiguousarray(self.sample_ids, dtype=np.int64)
+        if len(self.offsets) != len(self.labels) + 1:
+            raise ValueError(
+                f"SpikeBatch: offsets has {len(self.offsets)} entries but there are "
+                f"{len(self.labels)} labels; offsets must have one entry more than labels."
+            )
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """True for real samples, False for padding."""
+        return self.labels >= 0
+
+    @property
+    def n_real(self) -> int:
+        return int(np.count_nonzero(self.labels >= 0))
+
+    def sample(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, channels) of batch element ``i``."""
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return self.steps[a:b], self.channels[a:b]
+
+    def spikes_per_sample(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @classmethod
+    def from_times(
+        cls,
+        times_ms,
+        channels,
+        offsets,
+        labels,
+        dt_ms: float,
+        n_steps: int,
+        n_channels: int,
+        sample_ids=None,
+    ) -> "SpikeBatch":
+        """Quantise concatenated spike times (ms) onto the step grid (see module docstring)."""
+        times_ms = np.asarray(times_ms)
+        channels = np.asarray(channels, dtype=np.int64)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        n = len(offsets) - 1
+        if len(times_ms) != len(channels):
+            raise ValueError(
+                f"spike times ({len(times_ms)}) and channel ids ({len(channels)}) differ in length"
+            )
+        if len(channels) and (channels.min() < 0 or channels.max() >= n_channels):
+            bad = channels[(channels < 0) | (channels >= n_channels)][0]
+            raise ValueError(
+                f"channel id {bad} is outside [0, {n_channels}); check NUM_INPUT or the data"
+            )
+        sample_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+        steps = times_to_steps(times_ms, dt_ms)
+        keep = (steps >= 0) & (steps < n_steps) & np.isfinite(times_ms)
+        steps, chans, sample_of = steps[keep], channels[keep], sample_of[keep]
+        # One key per (sample, step, channel): sorting it orders spikes as the engines expect
+        # and makes duplicates adjacent.
+        key = (sample_of * n_steps + steps) * n_channels + chans
+        key = np.unique(key)
+        chans = key % n_channels
+        rest = key // n_channels
+        steps = rest % n_steps
+        sample_of = rest // n_steps
+        new_offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(sample_of, minlength=n), out=new_offsets[1:])
+        return cls(steps, chans, new_offsets, labels, n_steps, n_channels, sample_ids)
+
+    @classmethod
+    def from_spike_lists(cls, inputs, labels, dt_ms, n_steps, n_channels) -> "SpikeBatch":
+        """Build a batch from a list of ``(times_ms, channel_ids)`` pairs, one per sample."""
+        if len(inputs) != len(labels):
+            raise ValueError(f"{len(inputs)} input samples but {len(labels)} labels")
+        times = [np.asarray(t, dtype=np.float64).ravel() for t, _ in inputs]
+        chans = [np.asarray(c).ravel() for _, c in inputs]
+        for i, (t, c) in enumerate(zip(times, chans)):
+            if len(t) != len(c):
+                raise ValueError(
+                    f"sample {i}: {len(t)} spike times but {len(c)} channel ids; "
+                    "each input must be a (times_ms, channel_ids) pair of equal-length arrays"
+                )
+        offsets = np.zeros(len(inputs) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in times], out=offsets[1:])
+        cat_t = np.concatenate(times) if times else np.zeros(0)
+        cat_c = np.concatenate(chans).astype(np.int64) if chans else np.zeros(0, np.int64)
+        return cls.from_times(cat_t, cat_c, offsets, labels, dt_ms, n_steps, n_channels)
+
+
+@dataclass
+class SpikeDataset:
+    """All samples of one split: spike times (ms, relative to trial start), channels, labels.
+
+    ``speakers`` (optional) holds a group id per sample (SHD speaker), used for splits.
+    """
+
+    times_ms: np.ndarray
+    channels: np.ndarray
+    offsets: np.ndarray
+    labels: np.ndarray
+    n_channels: int
+    speakers: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.times_ms = np.ascontiguousarray(self.times_ms, dtype=np.float32)
+        self.channels = np.ascontiguousarray(self.channels, dtype=np.int32)
+        self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int64)
+        self.labels = np.ascontiguousarray(self.labels, dtype=np.int32)
+        if len(self.offsets) != len(self.labels) + 1:
+            raise ValueError("SpikeDataset: offsets must have one entry more than labels")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def sample(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return self.times_ms[a:b], self.channels[a:b]
+
+    @classmethod
+    def from_lists(cls, samples, labels, n_channels, speakers=None) -> "SpikeDataset":
+        """Build from a list of ``(times_ms, channels)`` pairs."""
+        offsets = np.zeros(len(samples) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t, _ in samples], out=offsets[1:])
+        t = np.concatenate([np.asarray(t, np.float32) for t, _ in samples]) if samples else []
+        c = np.concatenate([np.asarray(c, np.int32) for _, c in samples]) if samples else []
+        return cls(np.asarray(t), np.asarray(c), offsets, np.asarray(labels), n_channels, speakers)
+
+    def subset(self, indices) -> "SpikeDataset":
+        """A new data set holding the samples ``indices`` in that order."""
+        indices = np.asarray(indices, dtype=np.int64)
+        lengths = np.diff(self.offsets)[indices]
+        offsets = np.zeros(len(indices) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        gather = _gather_index(self.offsets, indices, lengths)
+        spk = None if self.speakers is None else np.asarray(self.speakers)[indices]
+        return SpikeDataset(
+            self.times_ms[gather], self.channels[gather], offsets, self.labels[indices],
+            self.n_channels, spk,
+        )
+
+    def batch(self, indices, batch_size: int, dt_ms: float, n_steps: int) -> SpikeBatch:
+        """The batch of samples ``indices`` padded with empty samples (label -1) to ``batch_size``."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if len(indices) > batch_size:
+            raise ValueError(f"{len(indices)} samples do not fit a batch of {batch_size}")
+        lengths = np.diff(self.offsets)[indices]
+        gather = _gather_index(self.offsets, indices, lengths)
+        offsets = np.zeros(batch_size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1 : len(indices) + 1])
+        offsets[len(indices) + 1 :] = offsets[len(indices)]
+        labels = np.full(batch_size, -1, dtype=np.int32)
+        labels[: len(indices)] = self.labels[indices]
+        ids = np.full(batch_size, -1, dtype=np.int64)
+        ids[: len(indices)] = indices
+        return SpikeBatch.from_times(
+            self.times_ms[gather], self.channels[gather], offsets, labels, dt_ms, n_steps,
+            self.n_channels, ids,
+        )
+
+
+def _gather_index(offsets: np.ndarray, indices: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Flat spike indices of the samples ``indices`` (vectorised concatenation of ranges)."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = offsets[indices]
+    seg_start = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + (np.arange(total) - seg_start)

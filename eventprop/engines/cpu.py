@@ -1,0 +1,752 @@
+"""The numba CPU engine: batch-parallel forward pass, EventProp backward pass, Adam step.
+
+Schedule per batch (synchronous, spec "deliberate choices"): the forward pass of every sample runs
+in parallel (``prange`` over samples), storing each sample's spikes by integer step; the readout,
+losses and adjoint drives follow; then the backward pass runs in parallel over fixed chunks of
+samples, each accumulating its own float32 gradient buffer, reduced once per batch; then one Adam
+step.  The whole trial loop is compiled code; kernels are cached on disk (``cache=True``).
+
+Step order (spec §1.2, time t_n = nΔ).  Forward step n:
+
+1. deliver the spikes emitted at step n-1 (input and hidden): ``I_post += w``;
+2. per population in order (hidden 0, ..., output): readout sampling of V_n (``max``, ``sum*``),
+   ``V ← aV + c_f I`` (:func:`~eventprop.neurons.membrane_step`), threshold test on the updated V
+   (spike: store (n, neuron, I - V), reset), ``avg_xentropy`` sampling, ``I ← bI``.
+
+A spike emitted in step n thus acts on its targets from t_{n+1}.  Backward step n (from t_{n+1}
+to t_n), mirroring it exactly:
+
+1. for the spikes of step n, population by population from the bottom up: R = Σ w(λ_V - λ_I) of
+   the targets at t_{n+1} (before this step's jumps), the weight gradient ``-τs λ_I``, then the jump
+   (:func:`~eventprop.neurons.spike_jump`) and the regulariser injection;
+2. input spikes of step n: weight gradient of ``in_to_hid``;
+3. every λ decays to t_n (:func:`~eventprop.neurons.adjoint_step`), LI outputs under their drive;
+4. point injections at t_n (``max``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from eventprop import losses
+from eventprop.engines.base import BatchStats, Recording
+from eventprop.network import INPUT
+from eventprop.neurons import adjoint_step, lif_coefficients, membrane_step, spike_jump
+from eventprop.optim import Adam
+
+FIRST_SPIKE, FIRST_SPIKE_EXP, MAX = losses.FIRST_SPIKE, losses.FIRST_SPIKE_EXP, losses.MAX
+SUM, SUM_INPUT, AVG_XENTROPY = losses.SUM, losses.SUM_INPUT, losses.AVG_XENTROPY
+
+#: Weight of one input spike onto the ``sum_weigh_input`` accumulator neuron (spec §4.8).
+ACCUMULATOR_INPUT_WEIGHT = 0.01
+
+
+# ----------------------------------------------------------------------------------------------
+# Counter-based random numbers: a draw depends only on (seed, sample, step, neuron), so results do
+# not depend on the number of threads or the order in which samples run.
+@njit(cache=True, inline="always")
+def _mix64(x):
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def _uniform(seed, sample, step, neuron):
+    """Uniform [0, 1) draw keyed by (seed, sample, step, neuron) (splitmix64 hashing)."""
+    x = _mix64(np.uint64(seed) + np.uint64(sample) * np.uint64(0x9E3779B97F4A7C15))
+    x = _mix64(x + np.uint64(step) * np.uint64(0xD1B54A32D192ED03))
+    x = _mix64(x + np.uint64(neuron))
+    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _forward_sample(
+    in_steps, in_chans, in_keep, n_steps, label,
+    nrn_pop, pop_off, pop_size, pop_spiking,
+    conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
+    W, a, b, c_f, theta, v_reset,
+    pdrop, drop_seed, sample_key,
+    loss_code, dt, trial_ms, tau_acc,
+    spk_step, spk_nrn, spk_imv, step_ptr, counts,
+    out_x, out_step, v_trace, avg_trace,
+    rec, rec_v, rec_i,
+):
+    """Simulate one sample; returns (number of stored spikes or -1 on overflow, avg_xentropy loss)."""
+    n_pop = pop_off.shape[0]
+    out_p = n_pop - 1
+    oo = pop_off[out_p]
+    n_out = pop_size[out_p]
+    v = np.zeros_like(a)
+    cur = np.zeros_like(a)
+    for g in range(v.shape[0]):
+        v[g] = v_reset
+    for j in range(n_out):
+        out_step[j] = -1
+        out_x[j] = 0.0
+    if loss_code == MAX:
+        for j in range(n_out):
+            out_x[j] = v_reset
+            out_step[j] = 0
+    s_tmp = np.empty(n_out)
+    x_tmp = np.empty(n_out)
+    cap = spk_step.shape[0]
+    n_spk = 0
+    n_in = in_steps.shape[0]
+    in_lo = 0
+    acc = 0.0
+    xent = 0.0
+    inv_t = dt / trial_ms
+    step_ptr[0] = 0
+    for n in range(n_steps):
+        acc_before = acc
+        if n > 0:
+            n_arrive = 0
+            while in_lo < n_in and in_steps[in_lo] == n - 1:
+                if in_keep[in_lo]:
+                    ch = in_chans[in_lo]
+                    n_arrive += 1
+                    for q in range(in_conns.shape[0]):
+                        c = in_conns[q]
+                        po = pop_off[conn_post[c]]
+                        base = conn_woff[c] + ch * conn_npost[c]
+                        for j in range(conn_npost[c]):
+                            cur[po + j] += W[base + j]
+                in_lo += 1
+            for k in range(step_ptr[n - 1], step_ptr[n]):
+                g = spk_nrn[k]
+                p = nrn_pop[g]
+                il = g - pop_off[p]
+                for q in range(out_ptr[p], out_ptr[p + 1]):
+                    c = out_idx[q]
+                    po = pop_off[conn_post[c]]
+                    base = conn_woff[c] + il * conn_npost[c]
+                    for j in range(conn_npost[c]):
+                        cur[po + j] += W[base + j]
+            if loss_code == SUM_INPUT:
+                acc += (ACCUMULATOR_INPUT_WEIGHT * n_arrive - acc) * dt / tau_acc
+        for p in range(n_pop):
+            lo = pop_off[p]
+            hi = lo + pop_size[p]
+            if p == out_p:
+                if loss_code == MAX:
+                    for j in range(n_out):
+                        if v[oo + j] > out_x[j]:
+                            out_x[j] = v[oo + j]
+                            out_step[j] = n
+                elif loss_code >= SUM and loss_code <= SUM_INPUT:
+                    if loss_code == SUM_INPUT:
+                        wgt = acc_before
+                        avg_trace[n] = acc_before
+                    else:
+                        wgt = losses.sum_weight(loss_code, n * inv_t)
+                    for j in range(n_out):
+                        out_x[j] += wgt * v[oo + j] * inv_t
+            if rec:
+                for g in range(lo, hi):
+                    rec_i[n, g] = cur[g]
+            for g in range(lo, hi):
+                v[g] = membrane_step(v[g], cur[g], a[g], c_f[g])
+            if rec:
+                for g in range(lo, hi):
+                    rec_v[n, g] = v[g]
+            if pop_spiking[p]:
+                for g in range(lo, hi):
+                    if v[g] >= theta:
+                        if pdrop > 0.0 and p != out_p:
+                            if _uniform(drop_seed, sample_key, n, g) < pdrop:
+                                continue
+                        if n_spk >= cap:
+                            return -1, 0.0
+                        spk_step[n_spk] = n
+                        spk_nrn[n_spk] = g
+                        spk_imv[n_spk] = cur[g] - v[g]
+                        n_spk += 1
+                        counts[g] += 1
+                        if p == out_p and out_step[g - oo] < 0:
+                            out_step[g - oo] = n
+                        v[g] = v_reset
+            elif p == out_p and loss_code == AVG_XENTROPY:
+                for j in range(n_out):
+                    x_tmp[j] = v[oo + j]
+                    v_trace[n, j] = v[oo + j]
+                    out_x[j] += v[oo + j] * inv_t
+                xent += losses.softmax_cross_entropy(x_tmp, label, s_tmp) * inv_t
+            for g in range(lo, hi):
+                cur[g] = b[g] * cur[g]
+        step_ptr[n + 1] = n_spk
+    return n_spk, xent
+
+
+@njit(cache=True)
+def _readout_sample(loss_code, label, out_x, out_step, xent, dt, trial_ms, tau_0, tau_1, alpha,
+                    inv_b, s_out, dl_dt):
+    """Task loss, prediction and phantom injection of one sample from its output readout.
+
+    Fills ``s_out`` (softmax) and, for first-spike losses, ``dl_dt`` = ∂L/∂t_j / B.
+    Returns (loss, prediction, phantom) where phantom is the λ_V injection into a silent label
+    output at the trial end (spec §4.1).
+    """
+    n_out = out_x.shape[0]
+    phantom = 0.0
+    if loss_code == FIRST_SPIKE or loss_code == FIRST_SPIKE_EXP:
+        t = np.empty(n_out)
+        fired = np.empty(n_out, dtype=np.bool_)
+        any_fired = False
+        pred = -1
+        for j in range(n_out):
+            fired[j] = out_step[j] >= 0
+            t[j] = out_step[j] * dt
+            if fired[j]:
+                any_fired = True
+                if pred < 0 or t[j] < t[pred]:
+                    pred = j
+        loss = losses.first_spike_loss(t, fired, label, loss_code, trial_ms, tau_0, tau_1, alpha,
+                                       dl_dt, s_out)
+        for j in range(n_out):
+            dl_dt[j] *= inv_b
+        if not fired[label]:
+            phantom = dl_dt[label]
+        if not any_fired:
+            pred = -1
+        return loss, pred, phantom
+    if loss_code == AVG_XENTROPY:
+        s_tmp = np.empty(n_out)
+        losses.softmax_cross_entropy(out_x, 0, s_tmp)
+        return xent, losses.argmax(out_x), phantom
+    loss = losses.softmax_cross_entropy(out_x, label, s_out)
+    return loss, losses.argmax(out_x), phantom
+
+
+@njit(cache=True)
+def _backward_sample(
+    in_steps, in_chans, in_keep, n_steps, label,
+    nrn_pop, pop_off, pop_size, pop_spiking,
+    conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
+    W, a, b, c_b, tau_s, theta, v_reset,
+    spk_step, spk_nrn, spk_imv, step_ptr,
+    reg_inj, loss_code, s, dl_dt, out_step, phantom, drive_scale,
+    v_trace, avg_trace, dt, trial_ms,
+    G,
+    rec, rec_lv, rec_li,
+):
+    """EventProp backward pass of one sample; adds its weight gradient into ``G``."""
+    n_pop = pop_off.shape[0]
+    out_p = n_pop - 1
+    oo = pop_off[out_p]
+    n_out = pop_size[out_p]
+    lv = np.zeros_like(a)
+    li = np.zeros_like(a)
+    rbuf = np.empty(a.shape[0])
+    s_t = np.empty(n_out)
+    x_t = np.empty(n_out)
+    drive = np.zeros(n_out)
+    inv_t = dt / trial_ms
+    spiking_out = pop_spiking[out_p]
+    if phantom != 0.0:
+        lv[oo + label] += phantom
+    in_hi = in_steps.shape[0] - 1
+    for n in range(n_steps - 1, -1, -1):
+        # 1. spikes of step n, bottom-up, R from the targets' λ at t_{n+1}
+        k = step_ptr[n]
+        k1 = step_ptr[n + 1]
+        while k < k1:
+            p = nrn_pop[spk_nrn[k]]
+            kend = k
+            while kend < k1 and nrn_pop[spk_nrn[kend]] == p:
+                kend += 1
+            for kk in range(k, kend):
+                il = spk_nrn[kk] - pop_off[p]
+                r = 0.0
+                for q in range(out_ptr[p], out_ptr[p + 1]):
+                    c = out_idx[q]
+                    po = pop_off[conn_post[c]]
+                    base = conn_woff[c] + il * conn_npost[c]
+                    for j in range(conn_npost[c]):
+                        r += W[base + j] * (lv[po + j] - li[po + j])
+                        G[base + j] -= tau_s[po + j] * li[po + j]
+                rbuf[kk - k] = r
+            for kk in range(k, kend):
+                g = spk_nrn[kk]
+                dj = 0.0
+                if p == out_p and out_step[g - oo] == n:
+                    dj = dl_dt[g - oo]
+                lv[g] = spike_jump(lv[g], spk_imv[kk], rbuf[kk - k], theta, v_reset, dj)
+                lv[g] -= reg_inj[g]
+            k = kend
+        # 2. input spikes of step n
+        while in_hi >= 0 and in_steps[in_hi] == n:
+            if in_keep[in_hi]:
+                ch = in_chans[in_hi]
+                for q in range(in_conns.shape[0]):
+                    c = in_conns[q]
+                    po = pop_off[conn_post[c]]
+                    base = conn_woff[c] + ch * conn_npost[c]
+                    for j in range(conn_npost[c]):
+                        G[base + j] -= tau_s[po + j] * li[po + j]
+            in_hi -= 1
+        # 3. decay to t_n
+        for p in range(n_pop):
+            lo = pop_off[p]
+            hi = lo + pop_size[p]
+            if p == out_p and not spiking_out and loss_code != MAX:
+                if loss_code == AVG_XENTROPY:
+                    for j in range(n_out):
+                        x_t[j] = v_trace[n, j]
+                    losses.softmax_cross_entropy(x_t, label, s_t)
+                    for j in range(n_out):
+                        drive[j] = losses.li_drive(s_t[j], j == label, 1.0, drive_scale)
+                else:
+                    if loss_code == SUM_INPUT:
+                        wgt = avg_trace[n]
+                    else:
+                        wgt = losses.sum_weight(loss_code, n * inv_t)
+                    for j in range(n_out):
+                        drive[j] = losses.li_drive(s[j], j == label, wgt, drive_scale)
+                for j in range(n_out):
+                    g = lo + j
+                    lv[g], li[g] = adjoint_step(lv[g], li[g], a[g], b[g], c_b[g], drive[j])
+            else:
+                for g in range(lo, hi):
+                    lv[g], li[g] = adjoint_step(lv[g], li[g], a[g], b[g], c_b[g], 0.0)
+        # 4. point injections at t_n
+        if loss_code == MAX:
+            for j in range(n_out):
+                if out_step[j] == n:
+                    lv[oo + j] += losses.li_drive(s[j], j == label, 1.0, drive_scale)
+        if rec:
+            for g in range(lv.shape[0]):
+                rec_lv[n, g] = lv[g]
+                rec_li[n, g] = li[g]
+
+
+@njit(cache=True, parallel=True)
+def _forward_batch(
+    steps, chans, offsets, keep, labels, n_steps,
+    nrn_pop, pop_off, pop_size, pop_spiking,
+    conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
+    W, a, b, c_f, theta, v_reset, pdrop, drop_seed,
+    loss_code, dt, trial_ms, tau_acc, tau_0, tau_1, alpha, inv_b,
+    spk_step, spk_nrn, spk_imv, step_ptr, n_spk, counts,
+    out_x, out_step, v_trace, avg_trace,
+    loss, pred, s_all, dl_dt, phantom,
+):
+    n_batch = labels.shape[0]
+    dummy2 = np.zeros((1, 1), dtype=a.dtype)
+    for bi in prange(n_batch):
+        for g in range(counts.shape[1]):
+            counts[bi, g] = 0
+        if labels[bi] < 0:
+            n_spk[bi] = 0
+            step_ptr[bi, :] = 0
+            loss[bi] = np.nan
+            pred[bi] = -1
+            phantom[bi] = 0.0
+            continue
+        lo = offsets[bi]
+        hi = offsets[bi + 1]
+        ns, xent = _forward_sample(
+            steps[lo:hi], chans[lo:hi], keep[lo:hi], n_steps, labels[bi],
+            nrn_pop, pop_off, pop_size, pop_spiking,
+            conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
+            W, a, b, c_f, theta, v_reset, pdrop, drop_seed, bi,
+            loss_code, dt, trial_ms, tau_acc,
+            spk_step[bi], spk_nrn[bi], spk_imv[bi], step_ptr[bi], counts[bi],
+            out_x[bi], out_step[bi], v_trace[bi], avg_trace[bi],
+            False, dummy2, dummy2,
+        )
+        n_spk[bi] = ns
+        if ns < 0:
+            continue
+        lss, prd, ph = _readout_sample(loss_code, labels[bi], out_x[bi], out_step[bi], xent, dt,
+                                       trial_ms, tau_0, tau_1, alpha, inv_b, s_all[bi], dl_dt[bi])
+        loss[bi] = lss
+        pred[bi] = prd
+        phantom[bi] = ph
+
+
+@njit(cache=True, parallel=True)
+def _backward_batch(
+    steps, chans, offsets, keep, labels, n_steps,
+    nrn_pop, pop_off, pop_size, pop_spiking,
+    conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
+    W, a, b, c_b, tau_s, theta, v_reset,
+    spk_step, spk_nrn, spk_imv, step_ptr,
+    reg_inj, loss_code, s_all, dl_dt, out_step, phantom, drive_scale,
+    v_trace, avg_trace, dt, trial_ms,
+    G_chunks,
+):
+    n_batch = labels.shape[0]
+    n_chunks = G_chunks.shape[0]
+    dummy2 = np.zeros((1, 1), dtype=a.dtype)
+    for c in prange(n_chunks):
+        G = G_chunks[c]
+        G[:] = 0.0
+        for bi in range(c, n_batch, n_chunks):
+            if labels[bi] < 0:
+                continue
+            lo = offsets[bi]
+            hi = offsets[bi + 1]
+            _backward_sample(
+                steps[lo:hi], chans[lo:hi], keep[lo:hi], n_steps, labels[bi],
+                nrn_pop, pop_off, pop_size, pop_spiking,
+                conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
+                W, a, b, c_b, tau_s, theta, v_reset,
+                spk_step[bi], spk_nrn[bi], spk_imv[bi], step_ptr[bi],
+                reg_inj[bi], loss_code, s_all[bi], dl_dt[bi], out_step[bi], phantom[bi],
+                drive_scale, v_trace[bi], avg_trace[bi], dt, trial_ms,
+                G, False, dummy2, dummy2,
+            )
+
+
+@njit(cache=True, parallel=True)
+def _sum_chunks(G_chunks, out):
+    n = out.shape[0]
+    for k in prange(n):
+        acc = 0.0
+        for c in range(G_chunks.shape[0]):
+            acc += G_chunks[c, k]
+        out[k] = acc
+
+
+# ----------------------------------------------------------------------------------------------
+class CPUEngine:
+    """The default engine: numba kernels on the CPU, threads from numba's usual setting
+    (``NUMBA_NUM_THREADS`` / :func:`numba.set_num_threads`)."""
+
+    name = "cpu"
+
+    def __init__(self, description, params, precision: str = "float32"):
+        if precision not in ("float32", "float64"):
+            raise ValueError("precision must be 'float32' or 'float64'")
+        self.description = description
+        self.params = params
+        self.dtype = np.dtype(precision)
+        self.dt = float(params.DT_MS)
+        self.trial_ms = float(params.TRIAL_MS)
+        self.n_steps = int(round(self.trial_ms / self.dt))
+        seed = params.MODEL_SEED
+        self.rng = np.random.default_rng(seed)
+        self.W = description.initial_weights(self.rng).astype(self.dtype)
+        self.tau_m, self.tau_s = description.initial_taus(params, self.rng)
+        self._build_index()
+        self._update_coefficients()
+        self.optimizer = Adam({"W": self.W.size}, params.ADAM_BETA1, params.ADAM_BETA2,
+                              params.ADAM_EPS)
+        self.learning_rate = float(params.ETA)
+        n_spiking = int(sum(p.size for p in description.populations if p.spiking))
+        self._max_spikes = max(1, int(params.N_MAX_SPIKE)) * max(n_spiking, 1)
+        self._cap = min(self._max_spikes, 16 * n_spiking + 1024)
+        self._buffers = None
+        self.timings = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0, "python": 0.0}
+
+    # -- network layout as flat arrays for the kernels ------------------------------------------
+    def _build_index(self):
+        d = self.description
+        pops, conns = d.populations, d.connections
+        self.pop_off = np.array([p.offset for p in pops], dtype=np.int64)
+        self.pop_size = np.array([p.size for p in pops], dtype=np.int64)
+        self.pop_spiking = np.array([p.spiking for p in pops], dtype=np.bool_)
+        self.nrn_pop = np.repeat(np.arange(len(pops)), self.pop_size).astype(np.int64)
+        self.conn_post = np.array([c.post for c in conns], dtype=np.int64)
+        self.conn_woff = np.array([c.offset for c in conns], dtype=np.int64)
+        self.conn_npost = np.array([c.n_post for c in conns], dtype=np.int64)
+        by_pre = [[k for k, c in enumerate(conns) if c.pre == p] for p in range(len(pops))]
+        self.out_ptr = np.zeros(len(pops) + 1, dtype=np.int64)
+        self.out_ptr[1:] = np.cumsum([len(x) for x in by_pre])
+        self.out_idx = np.array([k for x in by_pre for k in x], dtype=np.int64)
+        self.in_conns = np.array([k for k, c in enumerate(conns) if c.pre == INPUT], dtype=np.int64)
+        mask = np.zeros(d.n_weights, dtype=bool)
+        for c in conns:
+            mask[c.offset : c.offset + c.size] = c.trainable
+        self.trainable_mask = mask
+        self.n_hidden_total = sum(p.size for p in d.hidden)
+        out = d.output
+        self.drive_tau_m = float(self.params.TAU_MEM)
+
+    def _update_coefficients(self):
+        a, b, c_f, c_b = lif_coefficients(self.tau_m, self.tau_s, self.dt)
+        self.a, self.b = a.astype(self.dtype), b.astype(self.dtype)
+        self.c_f, self.c_b = c_f.astype(self.dtype), c_b.astype(self.dtype)
+        self.tau_s_arr = self.tau_s.astype(self.dtype)
+
+    # -- weights and optimiser state -------------------------------------------------------------
+    @property
+    def weights(self) -> dict:
+        """Views (n_pre, n_post) into the flat weight buffer: editing them edits the network."""
+        return {c.name: self.W[c.offset : c.offset + c.size].reshape(c.shape)
+                for c in self.description.connections}
+
+    def get_weights(self) -> dict:
+        return {k: v.copy() for k, v in self.weights.items()}
+
+    def set_weights(self, weights: dict) -> None:
+        for c in self.description.connections:
+            if c.name not in weights:
+                continue
+            arr = np.asarray(weights[c.name])
+            if arr.size != c.size:
+                raise ValueError(
+                    f"weight matrix {c.name} needs shape {c.shape} ({c.size} values), got "
+                    f"{arr.shape}"
+                )
+            self.W[c.offset : c.offset + c.size] = arr.reshape(-1)
+        unknown = set(weights) - set(self.description.weight_names)
+        if unknown:
+            raise ValueError(
+                f"unknown weight matrices {sorted(unknown)}; this network has "
+                f"{self.description.weight_names}"
+            )
+
+    def get_taus(self) -> dict:
+        return {"tau_m": self.tau_m.copy(), "tau_s": self.tau_s.copy()}
+
+    def set_taus(self, taus: dict) -> None:
+        self.tau_m[:] = taus["tau_m"]
+        self.tau_s[:] = taus["tau_s"]
+        self._update_coefficients()
+
+    def get_optimizer_state(self) -> tuple[dict, dict]:
+        arrays, meta = self.optimizer.state_dict()
+        meta["learning_rate"] = self.learning_rate
+        meta["model_rng"] = self.rng.bit_generator.state
+        return arrays, meta
+
+    def set_optimizer_state(self, arrays: dict, meta: dict) -> None:
+        self.optimizer.load_state_dict(arrays, meta)
+        self.learning_rate = float(meta["learning_rate"])
+        self.rng.bit_generator.state = meta["model_rng"]
+
+    # -- kernels --------------------------------------------------------------------------------
+    def _alloc(self, n_batch):
+        d = self.description
+        S = self.n_steps
+        C = d.output.size
+        key = (n_batch, self._cap)
+        if self._buffers is not None and self._buffers["key"] == key:
+            return self._buffers
+        xent = d.loss_code == AVG_XENTROPY
+        buf = {
+            "key": key,
+            "spk_step": np.empty((n_batch, self._cap), dtype=np.int32),
+            "spk_nrn": np.empty((n_batch, self._cap), dtype=np.int32),
+            "spk_imv": np.empty((n_batch, self._cap), dtype=self.dtype),
+            "step_ptr": np.empty((n_batch, S + 1), dtype=np.int64),
+            "n_spk": np.empty(n_batch, dtype=np.int64),
+            "counts": np.empty((n_batch, d.n_neurons), dtype=np.int32),
+            "out_x": np.empty((n_batch, C), dtype=np.float64),
+            "out_step": np.empty((n_batch, C), dtype=np.int64),
+            "v_trace": np.empty((n_batch, S if xent else 1, C), dtype=np.float64),
+            "avg_trace": np.empty((n_batch, S if d.loss_code == SUM_INPUT else 1),
+                                  dtype=np.float64),
+            "loss": np.empty(n_batch, dtype=np.float64),
+            "pred": np.empty(n_batch, dtype=np.int64),
+            "s_all": np.empty((n_batch, C), dtype=np.float64),
+            "dl_dt": np.zeros((n_batch, C), dtype=np.float64),
+            "phantom": np.empty(n_batch, dtype=np.float64),
+        }
+        self._buffers = buf
+        return buf
+
+    def _net_args(self):
+        return (self.nrn_pop, self.pop_off, self.pop_size, self.pop_spiking,
+                self.conn_post, self.conn_woff, self.conn_npost, self.out_ptr, self.out_idx,
+                self.in_conns)
+
+    def _forward(self, batch, train: bool):
+        p = self.params
+        if batch.n_steps != self.n_steps or batch.n_channels != self.description.n_input:
+            raise ValueError(
+                f"batch has {batch.n_steps} steps x {batch.n_channels} channels but the network "
+                f"expects {self.n_steps} steps (TRIAL_MS/DT_MS) x {self.description.n_input} inputs"
+            )
+        n_batch = batch.size
+        pdrop_in = float(getattr(p, "PDROP_INPUT", 0.0) or 0.0) if train else 0.0
+        pdrop_hid = float(getattr(p, "PDROP_HIDDEN", 0.0) or 0.0) if train else 0.0
+        keep = np.ones(len(batch.steps), dtype=np.bool_)
+        if pdrop_in > 0.0:
+            keep = self.rng.random(len(batch.steps)) >= pdrop_in
+        drop_seed = np.uint64(self.rng.integers(0, 2**63)) if pdrop_hid > 0.0 else np.uint64(0)
+        while True:
+            buf = self._alloc(n_batch)
+            t0 = time.perf_counter()
+            _forward_batch(
+                batch.steps, batch.channels, batch.offsets, keep, batch.labels, self.n_steps,
+                *self._net_args(),
+                self.W, self.a, self.b, self.c_f, float(p.V_THRESH), float(p.V_RESET),
+                pdrop_hid, drop_seed,
+                self.description.loss_code, self.dt, self.trial_ms,
+                float(getattr(p, "TAU_ACCUMULATOR", 20.0)),
+                float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), 1.0 / n_batch,
+                buf["spk_step"], buf["spk_nrn"], buf["spk_imv"], buf["step_ptr"], buf["n_spk"],
+                buf["counts"], buf["out_x"], buf["out_step"], buf["v_trace"], buf["avg_trace"],
+                buf["loss"], buf["pred"], buf["s_all"], buf["dl_dt"], buf["phantom"],
+            )
+            self.timings["forward"] += time.perf_counter() - t0
+            if buf["n_spk"].min() >= 0:
+                return buf, keep
+            if self._cap >= self._max_spikes:
+                raise RuntimeError(
+                    f"a sample emitted more than N_MAX_SPIKE={p.N_MAX_SPIKE} spikes per spiking "
+                    f"neuron on average ({self._max_spikes} in all) in one trial; the network is "
+                    "running away (check weights / learning rate) or raise N_MAX_SPIKE."
+                )
+            self._cap = min(2 * self._cap, self._max_spikes)
+
+    def _reg_injection(self, counts, n_batch):
+        """Per (sample, neuron) λ_V decrement at each spike: LBD·(N-ν)/B (spec §5.1)."""
+        p = self.params
+        inj = np.zeros(counts.shape, dtype=np.float64)
+        if getattr(p, "REG_TYPE", "none") == "none":
+            return inj, 0.0
+        h = slice(0, self.n_hidden_total)
+        n = counts[:, h].astype(np.float64)
+        if getattr(p, "AVG_SNSUM", False):
+            n = np.broadcast_to(n.sum(axis=0) / n_batch, n.shape)
+        diff = n - float(p.NU_UPPER)
+        lbd = np.where(diff > 0, float(p.LBD_UPPER), float(p.LBD_LOWER))
+        inj[:, h] = lbd * diff / n_batch
+        reg = losses.regulariser_value(n, float(p.NU_UPPER), float(p.LBD_UPPER),
+                                       float(p.LBD_LOWER), n_batch)
+        return inj, reg
+
+    def _drive_scale(self, n_batch):
+        return 1.0 / (self.drive_tau_m * self.trial_ms * n_batch)
+
+    def _backward(self, batch, buf, keep):
+        n_batch = batch.size
+        p = self.params
+        mask = batch.labels >= 0
+        reg_inj, reg = self._reg_injection(buf["counts"] * mask[:, None], n_batch)
+        n_chunks = max(1, min(n_batch, numba.get_num_threads()))
+        G_chunks = np.empty((n_chunks, self.W.size), dtype=self.dtype)
+        t0 = time.perf_counter()
+        _backward_batch(
+            batch.steps, batch.channels, batch.offsets, keep, batch.labels, self.n_steps,
+            *self._net_args(),
+            self.W, self.a, self.b, self.c_b, self.tau_s_arr, float(p.V_THRESH), float(p.V_RESET),
+            buf["spk_step"], buf["spk_nrn"], buf["spk_imv"], buf["step_ptr"],
+            reg_inj, self.description.loss_code, buf["s_all"], buf["dl_dt"], buf["out_step"],
+            buf["phantom"], self._drive_scale(n_batch), buf["v_trace"], buf["avg_trace"],
+            self.dt, self.trial_ms, G_chunks,
+        )
+        G = np.empty(self.W.size, dtype=self.dtype)
+        _sum_chunks(G_chunks, G)
+        self.timings["backward"] += time.perf_counter() - t0
+        return G, reg
+
+    def _stats(self, batch, buf, reg):
+        mask = batch.labels >= 0
+        loss = np.where(mask, buf["loss"], np.nan)
+        c = losses.objective_scale(self.description.loss_code, self.drive_tau_m, self.trial_ms)
+        objective = c * float(np.nansum(loss)) / batch.size + reg
+        return BatchStats(
+            loss=loss,
+            prediction=np.where(mask, buf["pred"], -1),
+            label=batch.labels.copy(),
+            hidden_counts=buf["counts"][:, : self.n_hidden_total].copy(),
+            objective=objective,
+            reg_loss=reg,
+        )
+
+    # -- the contract ---------------------------------------------------------------------------
+    def eval_batch(self, batch) -> BatchStats:
+        buf, _ = self._forward(batch, train=False)
+        return self._stats(batch, buf, 0.0)
+
+    def loss_and_grad(self, batch):
+        """Objective J and its EventProp gradient per weight matrix (no update, no dropout)."""
+        buf, keep = self._forward(batch, train=False)
+        G, reg = self._backward(batch, buf, keep)
+        stats = self._stats(batch, buf, reg)
+        grads = {c.name: G[c.offset : c.offset + c.size].reshape(c.shape).copy()
+                 for c in self.description.connections}
+        return stats.objective, grads
+
+    def train_batch(self, batch) -> BatchStats:
+        t_start = time.perf_counter()
+        before = dict(self.timings)
+        buf, keep = self._forward(batch, train=True)
+        G, reg = self._backward(batch, buf, keep)
+        stats = self._stats(batch, buf, reg)
+        if not np.all(self.trainable_mask):
+            G[~self.trainable_mask] = 0.0
+        t0 = time.perf_counter()
+        self.optimizer.step({"W": self.W}, {"W": G}, self.learning_rate)
+        self.timings["optimizer"] += time.perf_counter() - t0
+        self.timings["python"] += (time.perf_counter() - t_start) - sum(
+            self.timings[k] - before[k] for k in ("forward", "backward", "optimizer"))
+        return stats
+
+    # -- recording for the lab --------------------------------------------------------------------
+    def record(self, batch, samples=(0,)) -> list:
+        """Forward and backward traces (V, I, λ_V, λ_I, spikes) of chosen batch elements."""
+        p = self.params
+        d = self.description
+        S, N, C = self.n_steps, d.n_neurons, d.output.size
+        n_batch = batch.size
+        out = []
+        for bi in samples:
+            bi = int(bi)
+            if not 0 <= bi < n_batch or batch.labels[bi] < 0:
+                raise ValueError(f"cannot record batch element {bi}: not a real sample")
+            st, ch = batch.sample(bi)
+            keep = np.ones(len(st), dtype=np.bool_)
+            label = int(batch.labels[bi])
+            spk_step = np.empty(self._max_spikes, dtype=np.int32)
+            spk_nrn = np.empty(self._max_spikes, dtype=np.int32)
+            spk_imv = np.empty(self._max_spikes, dtype=self.dtype)
+            step_ptr = np.empty(S + 1, dtype=np.int64)
+            counts = np.zeros(N, dtype=np.int32)
+            out_x = np.empty(C)
+            out_step = np.empty(C, dtype=np.int64)
+            v_trace = np.empty((S, C))
+            avg_trace = np.empty(S)
+            rec_v = np.zeros((S, N), dtype=np.float32)
+            rec_i = np.zeros((S, N), dtype=np.float32)
+            rec_lv = np.zeros((S, N), dtype=np.float32)
+            rec_li = np.zeros((S, N), dtype=np.float32)
+            ns, xent = _forward_sample(
+                st, ch, keep, S, label, *self._net_args(),
+                self.W, self.a, self.b, self.c_f, float(p.V_THRESH), float(p.V_RESET),
+                0.0, np.uint64(0), 0, d.loss_code, self.dt, self.trial_ms,
+                float(getattr(p, "TAU_ACCUMULATOR", 20.0)),
+                spk_step, spk_nrn, spk_imv, step_ptr, counts, out_x, out_step, v_trace, avg_trace,
+                True, rec_v, rec_i,
+            )
+            if ns < 0:
+                raise RuntimeError("spike store overflow while recording; raise N_MAX_SPIKE")
+            s = np.empty(C)
+            dl_dt = np.zeros(C)
+            loss, pred, phantom = _readout_sample(
+                d.loss_code, label, out_x, out_step, xent, self.dt, self.trial_ms,
+                float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), 1.0 / n_batch, s, dl_dt,
+            )
+            reg_inj, _ = self._reg_injection(counts[None, :], n_batch)
+            G = np.zeros(self.W.size, dtype=self.dtype)
+            _backward_sample(
+                st, ch, keep, S, label, *self._net_args(),
+                self.W, self.a, self.b, self.c_b, self.tau_s_arr, float(p.V_THRESH),
+                float(p.V_RESET), spk_step, spk_nrn, spk_imv, step_ptr,
+                reg_inj[0], d.loss_code, s, dl_dt, out_step, phantom, self._drive_scale(n_batch),
+                v_trace, avg_trace, self.dt, self.trial_ms, G, True, rec_lv, rec_li,
+            )
+            r = Recording(self.dt, S, label, int(pred), float(loss), threshold=float(p.V_THRESH))
+            r.spikes["input"] = (st.copy(), ch.copy())
+            for pop in d.populations:
+                sl = slice(pop.offset, pop.offset + pop.size)
+                r.v[pop.name], r.i[pop.name] = rec_v[:, sl], rec_i[:, sl]
+                r.lambda_v[pop.name], r.lambda_i[pop.name] = rec_lv[:, sl], rec_li[:, sl]
+                if pop.spiking:
+                    sel = (spk_nrn[:ns] >= pop.offset) & (spk_nrn[:ns] < pop.offset + pop.size)
+                    r.spikes[pop.name] = (spk_step[:ns][sel].copy(),
+                                          spk_nrn[:ns][sel] - pop.offset)
+            out.append(r)
+        return out

@@ -1,0 +1,187 @@
+r"""Readouts, predictions, task losses and adjoint drives of the nine loss types (spec §4).
+
+Every loss is a cross-entropy on a per-class readout ``x_j`` of the output layer (``C`` classes,
+any number), except the time-averaged ``avg_xentropy``.  With ``s = softmax(x)`` and label ``l``:
+
+=====================  ====================================  ==================================
+LOSS_TYPE              readout / loss per sample              adjoint drive (per sample, ·1/B)
+=====================  ====================================  ==================================
+first_spike            ``x_j = -t_j/τ0``, L = -log s_l         jump ``∂L/∂t_j / (I-V)`` at t_j
+                       ``+ α/(1.01T - t_l)``
+first_spike_exp        as above, penalty ``α(e^{t_l/τ1}-1)``   as above
+max                    ``x_j = max_n V_j(t_n)``                jump ``(δ_jl - s_j)/(τm T)`` at argmax
+sum                    ``x_j = (Δ/T) Σ_n V_j(t_n)``            drive ``A = (δ_jl - s_j)/(τm T)``
+sum_weigh_linear       weight ``w(τ)=1-τ``, τ = t/T            ``A = w(τ)(δ_jl - s_j)/(τm T)``
+sum_weigh_exp          ``w(τ)=e^{-τ}``                         same form
+sum_weigh_sigmoid      ``w(τ)=1/(1+e^{(τ-0.5)/0.2})``          same form
+sum_weigh_input        ``w = avgIn(t)`` (input accumulator)    same form
+avg_xentropy           L = (Δ/T) Σ_n -log softmax(V(t_n))_l    ``A(t) = (δ_jl - s_j(t))/(τm T)``
+=====================  ====================================  ==================================
+
+The original carries extra scale factors in its injections ([KEEP], spec §10 A4): the LI losses
+inject ``1/τm`` times the true adjoint drive, and ``max`` also ``1/T``.  We make them explicit: the
+engines minimise the objective ``J = c·mean_B(L) + L_reg`` with ``c`` from :func:`objective_scale`,
+so every drive above is the exact adjoint of ``J`` and finite differences of ``J`` check it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+LOSS_TYPES = (
+    "first_spike",
+    "first_spike_exp",
+    "max",
+    "sum",
+    "sum_weigh_linear",
+    "sum_weigh_exp",
+    "sum_weigh_sigmoid",
+    "sum_weigh_input",
+    "avg_xentropy",
+)
+FIRST_SPIKE, FIRST_SPIKE_EXP, MAX, SUM, SUM_LINEAR, SUM_EXP, SUM_SIGMOID, SUM_INPUT, AVG_XENTROPY = (
+    range(9)
+)
+LOSS_CODE = {name: code for code, name in enumerate(LOSS_TYPES)}
+
+#: Time (after the trial end, ms) assigned to an output that did not fire, for the softmax and
+#: the prediction of first-spike losses (spec §4.1).
+NO_SPIKE_DELAY_MS = 1.0
+
+
+def loss_code(loss_type: str) -> int:
+    """Integer code of a LOSS_TYPE name (used inside compiled kernels)."""
+    try:
+        return LOSS_CODE[loss_type]
+    except KeyError:
+        raise ValueError(
+            f"unknown LOSS_TYPE {loss_type!r}; valid types are: {', '.join(LOSS_TYPES)}"
+        ) from None
+
+
+def has_spiking_output(code: int) -> bool:
+    """First-spike losses read spike times, so their output layer is a spiking LIF."""
+    return code in (FIRST_SPIKE, FIRST_SPIKE_EXP)
+
+
+def is_sum_family(code: int) -> bool:
+    return SUM <= code <= SUM_INPUT
+
+
+def objective_scale(code: int, tau_m_out: float, trial_ms: float) -> float:
+    """Factor ``c`` in ``J = c·L_task + L_reg`` that reproduces the original's injection scales.
+
+    ``1`` for first-spike losses, ``1/T`` for ``max``, ``1/τm`` for the ``sum`` family and
+    ``avg_xentropy`` (τm is the output layer's TAU_MEM).
+    """
+    if has_spiking_output(code):
+        return 1.0
+    if code == MAX:
+        return 1.0 / trial_ms
+    return 1.0 / tau_m_out
+
+
+@njit(cache=True)
+def softmax_cross_entropy(x, label, s_out):
+    """``-log softmax(x)_label`` (max-subtracted); writes ``softmax(x)`` into ``s_out``."""
+    m = x[0]
+    for j in range(1, x.shape[0]):
+        if x[j] > m:
+            m = x[j]
+    total = 0.0
+    for j in range(x.shape[0]):
+        e = math.exp(x[j] - m)
+        s_out[j] = e
+        total += e
+    for j in range(x.shape[0]):
+        s_out[j] /= total
+    return -(x[label] - m - math.log(total))
+
+
+@njit(cache=True)
+def sum_weight(code, tau):
+    """Forward weight ``w(τ)`` of the weighted-sum losses at relative trial time ``τ = t/T``.
+
+    ``sum``: 1; ``sum_weigh_linear``: ``1-τ``; ``sum_weigh_exp``: ``e^{-τ}``;
+    ``sum_weigh_sigmoid``: ``1/(1+e^{(τ-0.5)/0.2})``.  (``sum_weigh_input`` uses the input
+    accumulator instead and is handled by the engine.)
+    """
+    if code == SUM_LINEAR:
+        return 1.0 - tau
+    if code == SUM_EXP:
+        return math.exp(-tau)
+    if code == SUM_SIGMOID:
+        return 1.0 / (1.0 + math.exp((tau - 0.5) / 0.2))
+    return 1.0
+
+
+@njit(cache=True)
+def time_penalty(code, t_label, trial_ms, tau_1, alpha):
+    """Late-spike penalty of the first-spike losses and its derivative ``(p(t_l), p'(t_l))``.
+
+    ``first_spike``: ``p = α/(1.01T - t)``, ``p' = α/(1.01T - t)^2``;
+    ``first_spike_exp``: ``p = α(e^{t/τ1} - 1)``, ``p' = (α/τ1) e^{t/τ1}``.
+    """
+    if code == FIRST_SPIKE_EXP:
+        e = math.exp(t_label / tau_1)
+        return alpha * (e - 1.0), alpha / tau_1 * e
+    d = 1.01 * trial_ms - t_label
+    return alpha / d, alpha / (d * d)
+
+
+@njit(cache=True)
+def first_spike_loss(t_first, fired, label, code, trial_ms, tau_0, tau_1, alpha, dl_dt, s_out):
+    r"""Loss of a first-spike readout and its derivative with respect to each first-spike time.
+
+    ``L = -log softmax(-t/τ0)_l + p(t_l)``; ``∂L/∂t_j = (δ_jl - s_j)/τ0 + δ_jl p'(t_l)``.
+    Outputs that did not fire (``fired[j]`` False) enter the softmax at ``T + 1 ms``; their
+    derivative is set to 0 (no spike carries it back), and a silent label output takes the penalty
+    at ``t = T`` (its derivative is then the "phantom spike" drive, spec §4.1).
+    Writes ``∂L/∂t`` into ``dl_dt`` and the softmax into ``s_out``; returns L.
+    """
+    n = t_first.shape[0]
+    x = np.empty(n)
+    for j in range(n):
+        t = t_first[j] if fired[j] else trial_ms + 1.0
+        x[j] = -t / tau_0
+    loss = softmax_cross_entropy(x, label, s_out)
+    t_l = t_first[label] if fired[label] else trial_ms
+    pen, dpen = time_penalty(code, t_l, trial_ms, tau_1, alpha)
+    for j in range(n):
+        delta = 1.0 if j == label else 0.0
+        dl_dt[j] = ((delta - s_out[j]) / tau_0) if fired[j] else 0.0
+    dl_dt[label] += dpen
+    return loss + pen
+
+
+@njit(cache=True)
+def li_drive(s_j, is_label, weight, scale):
+    """Adjoint drive ``A = w·(δ_jl - s_j)·scale`` of an LI output (``scale = 1/(τm T B)``)."""
+    delta = 1.0 if is_label else 0.0
+    return weight * (delta - s_j) * scale
+
+
+@njit(cache=True)
+def argmax(x):
+    best = 0
+    for j in range(1, x.shape[0]):
+        if x[j] > x[best]:
+            best = j
+    return best
+
+
+def regulariser_value(counts, nu_upper, lbd_upper, lbd_lower, batch_size):
+    r"""Value of the spike-count regulariser (spec §5.1) for reporting.
+
+    ``L_reg = Σ_{b,i} λ_± (N_bi - ν)^2 / (2B)`` with ``λ_+ = LBD_UPPER`` above ν and
+    ``λ_- = LBD_LOWER`` below.  Its EventProp "gradient" is the per-spike injection
+    ``λ_V -= λ_±(N-ν)/B``: a surrogate, since N is piecewise constant in the weights (exact gradient 0
+    almost everywhere); finite differences do not see it.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    diff = counts - nu_upper
+    lbd = np.where(diff > 0, lbd_upper, lbd_lower)
+    return float(np.sum(lbd * diff * diff) / (2.0 * batch_size))
