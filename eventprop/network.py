@@ -92,7 +92,7 @@ class NetworkDescription:
     def from_params(cls, params) -> "NetworkDescription":
         n_in = int(_p(params, "NUM_INPUT")) * (int(_p(params, "N_INPUT_DELAY", 0) or 0) + 1)
         n_hid = int(_p(params, "NUM_HIDDEN"))
-        n_out = int(_p(params, "NUM_OUTPUT"))
+        n_out = int(params.n_classes()) if hasattr(params, "n_classes") else int(_p(params, "NUM_OUTPUT"))
         n_layers = int(_p(params, "N_HID_LAYER", 1) or 1)
         recurrent = bool(_p(params, "RECURRENT", False))
         code = losses.loss_code(_p(params, "LOSS_TYPE"))

@@ -171,7 +171,13 @@ def _forward_sample(
                         n_spk += 1
                         counts[g] += 1
                         if p == out_p and out_step[g - oo] < 0:
+                            # first-spike time read with sub-step linear interpolation of the
+                            # crossing between V_n and V_{n+1} (the original used t_n)
                             out_step[g - oo] = n
+                            v_prev = (v[g] - c_f[g] * cur[g]) / a[g]
+                            frac = (theta - v_prev) / (v[g] - v_prev) if v[g] > v_prev else 1.0
+                            frac = min(max(frac, 0.0), 1.0)
+                            out_x[g - oo] = (n + frac) * dt
                         v[g] = v_reset
             elif p == out_p and loss_code == AVG_XENTROPY:
                 for j in range(n_out):
@@ -203,7 +209,7 @@ def _readout_sample(loss_code, label, out_x, out_step, xent, dt, trial_ms, tau_0
         pred = -1
         for j in range(n_out):
             fired[j] = out_step[j] >= 0
-            t[j] = out_step[j] * dt
+            t[j] = out_x[j]
             if fired[j]:
                 any_fired = True
                 if pred < 0 or t[j] < t[pred]:

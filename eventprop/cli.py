@@ -1,0 +1,279 @@
+"""The ``eventprop`` command (also ``python -m eventprop``).
+
+    eventprop train EXPERIMENT [--preset NAME] [--set KEY=VALUE ...] [--config FILE.json]
+                               [--out DIR] [--engine cpu|genn] [--epochs N] [--no-progress]
+    eventprop test EXPERIMENT --load DIR
+    eventprop gradcheck [--loss TYPE|all] [--recurrent] [--layers N] [--reg] ...
+    eventprop bench [engine] [...]
+    eventprop data download mnist|shd|ssc
+
+Errors in the input (unknown experiment or key, bad value, missing or corrupt checkpoint) print one
+line ``eventprop: error: ...`` and exit with status 2, before any file is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+class CLIError(Exception):
+    pass
+
+
+def _user_errors():
+    from eventprop.params import ParameterError
+    from eventprop.results import CheckpointError
+
+    errs = [ParameterError, CheckpointError, CLIError, FileNotFoundError]
+    for mod, name in (("eventprop.data.mnist", "DataError"), ("eventprop.data.shd", "DataError")):
+        try:
+            errs.append(getattr(__import__(mod, fromlist=[name]), name))
+        except Exception:
+            pass
+    return tuple(errs)
+
+
+# -- train / test -------------------------------------------------------------------------------
+def _gather_params(args) -> dict:
+    """Preset values, then the --config file, then each --set, validated; a seed-key dict."""
+    from eventprop.experiments import experiment_class
+    from eventprop.params import (ParameterError, load_params_json, make_params, parse_set,
+                                  to_dict, validate)
+
+    cls = experiment_class(args.experiment)
+    values = {}
+    if args.preset:
+        presets = getattr(cls, "presets", {})
+        if args.preset not in presets:
+            raise ParameterError(
+                f"unknown preset {args.preset!r} for {args.experiment}; available: "
+                f"{', '.join(presets) or 'none'}"
+            )
+        values.update(presets[args.preset])
+    if args.config:
+        values.update(to_dict(load_params_json(args.config, args.experiment)))
+    params = make_params(args.experiment, values)
+    for assignment in args.set or []:
+        parse_set(params, assignment)
+    if getattr(args, "epochs", None) is not None:
+        params.N_EPOCH = args.epochs
+    if getattr(args, "out", None):
+        params.OUT_DIR = args.out
+    validate(params)
+    return to_dict(params)
+
+
+class ProgressBar:
+    """tqdm progress bar listener: one bar per epoch (batches), with loss and accuracy."""
+
+    def __init__(self, enabled=True):
+        self.enabled = enabled
+        self.bar = None
+
+    def on_batch_end(self, trainer, ev):
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=ev.n_batches, desc=f"epoch {ev.epoch}", unit="batch",
+                            leave=True, dynamic_ncols=True)
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{ev.loss:.4f}", acc=f"{ev.accuracy:.3f}",
+                             lr=f"{ev.learning_rate:.2e}")
+
+    def on_epoch_end(self, trainer, result):
+        if self.bar is not None:
+            ev = "" if result.eval_accuracy is None else f" eval_acc={result.eval_accuracy:.4f}"
+            self.bar.set_postfix_str(f"loss={result.train_loss:.4f} acc={result.train_accuracy:.4f}"
+                                     f"{ev} ({result.seconds:.1f}s)")
+            self.bar.close()
+            self.bar = None
+        elif not self.enabled:
+            ev = "" if result.eval_accuracy is None else f" eval_acc {result.eval_accuracy:.4f}"
+            print(f"epoch {result.epoch}: loss {result.train_loss:.4f} acc "
+                  f"{result.train_accuracy:.4f}{ev} ({result.seconds:.1f}s)", flush=True)
+
+
+def cmd_train(args) -> int:
+    from eventprop import results as res
+    from eventprop.experiments import make_experiment
+
+    values = _gather_params(args)
+    exp = make_experiment(args.experiment, values, engine=args.engine)
+    out_dir = exp.params.OUT_DIR
+    t0 = time.perf_counter()
+    trainer = exp.trainer(out_dir=out_dir, listeners=[ProgressBar(not args.no_progress)])
+    trainer.fit()
+    test = exp.run_test(trainer) if exp.test_set() is not None else {}
+    summary = res.read_summary(out_dir) if trainer.write_files else trainer.summary()
+    if test.get("test_accuracy") is not None:
+        summary["test_accuracy"] = test["test_accuracy"]
+        summary["test_loss"] = test["test_loss"]
+    summary["wall_seconds"] = time.perf_counter() - t0
+    if trainer.write_files:
+        res.write_summary(out_dir, summary)
+    line = (f"done: {summary['epochs']} epochs in {summary['wall_seconds']:.1f} s, "
+            f"train accuracy {summary['train_accuracy']:.4f}")
+    if summary.get("eval_accuracy") is not None:
+        line += f", eval accuracy {summary['eval_accuracy']:.4f}"
+    if summary.get("test_accuracy") is not None:
+        line += f", test accuracy {summary['test_accuracy']:.4f}"
+    print(line + f" -> {os.path.abspath(out_dir)}")
+    return 0
+
+
+def cmd_test(args) -> int:
+    from eventprop import results as res
+    from eventprop.experiments import make_experiment
+
+    run_dir = args.load
+    if not os.path.isdir(run_dir):
+        raise CLIError(f"--load {run_dir}: no such directory; give the --out folder of a training run")
+    try:
+        summary = res.read_summary(run_dir)
+    except (FileNotFoundError, ValueError) as err:
+        raise CLIError(str(err)) from None
+    if summary.get("experiment") != args.experiment:
+        raise CLIError(f"{run_dir} holds a {summary.get('experiment')!r} run, not {args.experiment!r}")
+    values = dict(summary["params"])
+    values["OUT_DIR"] = run_dir
+    exp = make_experiment(args.experiment, values, engine=args.engine)
+    trainer = exp.trainer(out_dir=run_dir, write_files=False)
+    trainer.load_checkpoint(run_dir)
+    test = exp.run_test(trainer)
+    if test["test_accuracy"] is None:
+        raise CLIError(f"experiment {args.experiment} has no test set with these parameters")
+    res.update_summary(run_dir, test_accuracy=test["test_accuracy"], test_loss=test["test_loss"])
+    print(f"test accuracy {test['test_accuracy']:.4f}, loss {test['test_loss']:.4f} "
+          f"({test['test_seconds']:.1f} s) -> {os.path.join(run_dir, 'summary.json')}")
+    return 0
+
+
+# -- gradcheck ------------------------------------------------------------------------------------
+def cmd_gradcheck(args) -> int:
+    from eventprop.gradcheck import check_gradients, gradcheck_network, random_inputs
+    from eventprop.losses import LOSS_TYPES
+
+    loss_types = LOSS_TYPES if args.loss == "all" else [args.loss]
+    worst = 1.0
+    print(f"{'loss':18s} {'matrix':14s} {'cosine':>8s} {'rel.err':>8s}  (DT_MS={args.dt}, "
+          f"recurrent={args.recurrent}, layers={args.layers}, reg={args.reg})")
+    for loss in loss_types:
+        net = gradcheck_network(loss, recurrent=args.recurrent, n_hid_layer=args.layers,
+                                reg=args.reg, overrides={"DT_MS": args.dt})
+        inputs, labels = random_inputs(args.samples, 5, net.params.TRIAL_MS, 4, seed=args.seed)
+        for r in check_gradients(net, inputs, labels, h_rel=args.h, k_max=args.k,
+                                 max_entries=args.entries):
+            worst = min(worst, r.cosine)
+            print(f"{loss:18s} {r.name:14s} {r.cosine:8.4f} {r.relative_error:8.3f}", flush=True)
+    print(f"worst cosine similarity: {worst:.4f}")
+    return 0 if worst >= args.min_cosine else 1
+
+
+# -- bench ----------------------------------------------------------------------------------------
+def cmd_bench(args) -> int:
+    import importlib.util
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+    script = root / f"{args.which}.py"
+    if not script.is_file():
+        available = sorted(p.stem for p in root.glob("*.py")) if root.is_dir() else []
+        raise CLIError(f"no benchmark {args.which!r}; available: {', '.join(available) or 'none'} "
+                       "(benchmarks run from a source checkout)")
+    spec = importlib.util.spec_from_file_location(f"eventprop_bench_{args.which}", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return int(mod.main(args.bench_args) or 0)
+
+
+# -- data ---------------------------------------------------------------------------------------------
+def cmd_data(args) -> int:
+    if args.dataset == "mnist":
+        from eventprop.data.mnist import default_data_dir, download_mnist
+
+        folder = args.data_dir or default_data_dir()
+        download_mnist(folder)
+        print(f"MNIST is in {folder}")
+        return 0
+    from eventprop.data import shd
+
+    folder = args.data_dir or shd.default_data_dir()
+    shd.download_shd(folder, args.dataset.upper())
+    print(f"{args.dataset.upper()} is in {folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="eventprop", description="EventProp Lab command line")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def run_opts(p):
+        p.add_argument("experiment", help="yinyang, mnist, shd, ssc or dvs_gesture")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="set a parameter (seed key), e.g. --set NUM_HIDDEN=200; repeatable")
+        p.add_argument("--config", metavar="FILE.json", help="seed-style JSON parameter file")
+        p.add_argument("--preset", help="a named preset of the experiment (e.g. paper)")
+        p.add_argument("--engine", default="cpu", choices=["cpu", "genn"])
+
+    tr = sub.add_parser("train", help="train an experiment")
+    run_opts(tr)
+    tr.add_argument("--out", help="output folder (default: OUT_DIR)")
+    tr.add_argument("--epochs", type=int, help="shortcut for --set N_EPOCH=...")
+    tr.add_argument("--no-progress", action="store_true", help="one line per epoch, no bar")
+    tr.set_defaults(func=cmd_train)
+
+    te = sub.add_parser("test", help="evaluate a saved run on the test set")
+    te.add_argument("experiment")
+    te.add_argument("--load", required=True, metavar="DIR", help="the --out folder of a run")
+    te.add_argument("--engine", default="cpu", choices=["cpu", "genn"])
+    te.set_defaults(func=cmd_test)
+
+    gc = sub.add_parser("gradcheck", help="EventProp vs finite-difference gradients")
+    gc.add_argument("--loss", default="all", help="a LOSS_TYPE or 'all'")
+    gc.add_argument("--recurrent", action="store_true")
+    gc.add_argument("--layers", type=int, default=1)
+    gc.add_argument("--reg", action="store_true", help="REG_TYPE simple on")
+    gc.add_argument("--dt", type=float, default=0.01, help="DT_MS (default 0.01)")
+    gc.add_argument("--h", type=float, default=0.05, help="FD step relative to std(W)")
+    gc.add_argument("--k", type=int, default=4, help="FD points per side")
+    gc.add_argument("--entries", type=int, default=40, help="entries per matrix")
+    gc.add_argument("--samples", type=int, default=4)
+    gc.add_argument("--seed", type=int, default=1)
+    gc.add_argument("--min-cosine", type=float, default=0.99)
+    gc.set_defaults(func=cmd_gradcheck)
+
+    be = sub.add_parser("bench", help="run a benchmark from benchmarks/")
+    be.add_argument("which", nargs="?", default="engine")
+    be.add_argument("bench_args", nargs=argparse.REMAINDER)
+    be.set_defaults(func=cmd_bench)
+
+    da = sub.add_parser("data", help="data set management")
+    dsub = da.add_subparsers(dest="action", required=True)
+    dl = dsub.add_parser("download", help="download a data set")
+    dl.add_argument("dataset", choices=["mnist", "shd", "ssc"])
+    dl.add_argument("--data-dir", help="target folder (default: the per-user cache)")
+    dl.set_defaults(func=cmd_data)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("eventprop: interrupted", file=sys.stderr)
+        return 130
+    except _user_errors() as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
+        print(f"eventprop: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

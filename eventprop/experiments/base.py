@@ -1,0 +1,115 @@
+"""What every experiment provides to the Trainer, and the seed-style simulator API built on it.
+
+An experiment owns its parameters and data: ``train_set(epoch, rng)`` (the per-epoch training set,
+augmented where the experiment does that), ``eval_set()`` (validation, or None) and
+``test_set()`` (or None).  It decides its results-file columns.  Everything else (epochs,
+batches, schedules, checkpoints) is the Trainer's, so no experiment has a training loop of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from eventprop import results as res
+from eventprop.engines import make_engine
+from eventprop.network import NetworkDescription
+from eventprop.params import make_params, to_dict
+
+
+class Experiment:
+    name = "base"
+
+    def __init__(self, params=None, engine: str = "cpu", **overrides):
+        if params is None or isinstance(params, dict):
+            params = make_params(self.name, params, **overrides)
+        elif overrides:
+            from eventprop.params import set_value
+
+            for k, v in overrides.items():
+                set_value(params, k, v)
+        self.params = params
+        self.engine_name = engine
+        self._data = None
+
+    # -- data -----------------------------------------------------------------------------------
+    def load_data(self) -> dict:
+        """Build or load the data sets: a dict with 'train', optional 'eval' and 'test'."""
+        raise NotImplementedError
+
+    @property
+    def data(self) -> dict:
+        if self._data is None:
+            self._data = self.load_data()
+        return self._data
+
+    def train_set(self, epoch: int, rng):
+        return self.data["train"]
+
+    def eval_set(self):
+        return self.data.get("eval")
+
+    def test_set(self):
+        return self.data.get("test")
+
+    # -- model ------------------------------------------------------------------------------------
+    def build_engine(self):
+        desc = NetworkDescription.from_params(self.params)
+        return make_engine(self.engine_name, desc, self.params)
+
+    # -- hooks for the trainer ---------------------------------------------------------------------
+    def after_epoch(self, trainer, result) -> None:
+        """Experiment-specific work after each epoch (rewiring, snapshots); default none."""
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+    def results_columns(self) -> list:
+        return res.results_columns(self.name, int(getattr(self.params, "N_HID_LAYER", 1) or 1),
+                                   bool(getattr(self.params, "DEBUG_HIDDEN_N", False)))
+
+    def results_row(self, trainer, result) -> list:
+        """One ``NAME_results.txt`` line (spec §7.2)."""
+        ev_acc = result.eval_accuracy if result.eval_accuracy is not None else float("nan")
+        ev_loss = result.eval_loss if result.eval_loss is not None else float("nan")
+        return [result.epoch, result.train_accuracy, result.train_loss, ev_acc, ev_loss]
+
+    def write_results_line(self, trainer, result) -> None:
+        os.makedirs(trainer.out_dir, exist_ok=True)
+        rf = res.ResultsFile(trainer.out_dir, self.params.NAME)
+        rf.append(self.results_row(trainer, result))
+
+    def rewrite_results(self, trainer) -> None:
+        """After a resume: NAME_results.txt holds exactly the checkpoint's epochs."""
+        os.makedirs(trainer.out_dir, exist_ok=True)
+        rf = res.ResultsFile(trainer.out_dir, self.params.NAME)
+        lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
+        res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
+
+    # -- the seed's simulator API ------------------------------------------------------------------
+    def trainer(self, out_dir=None, listeners=(), write_files=None):
+        from eventprop.training import Trainer
+
+        p = self.params
+        out_dir = out_dir if out_dir is not None else p.OUT_DIR
+        write = bool(getattr(p, "WRITE_TO_DISK", True)) if write_files is None else write_files
+        if write:
+            os.makedirs(out_dir, exist_ok=True)
+            res.write_params_json(out_dir, p.NAME, to_dict(p))
+        t = Trainer(self, out_dir=out_dir, listeners=listeners, write_files=write)
+        if getattr(p, "LOAD_LAST", False):
+            t.load_checkpoint(out_dir)
+        return t
+
+    def run_test(self, trainer) -> dict:
+        """Evaluate the trainer's network on the test set; returns accuracy and loss."""
+        test = self.test_set()
+        if test is None:
+            return {"test_accuracy": None, "test_loss": None}
+        t0 = time.perf_counter()
+        acc = trainer.evaluate(test, "test")
+        return {"test_accuracy": acc.accuracy, "test_loss": acc.loss,
+                "test_seconds": time.perf_counter() - t0, "confusion_test": acc.conf}

@@ -1,0 +1,399 @@
+"""The Trainer used by every experiment: epochs, batches, evaluation, schedules, checkpoints, events.
+
+One loop serves every experiment and every front end.  The experiment supplies the data (a
+training set per epoch, optional evaluation and test sets) and the parameters; the engine does the
+numerics; listeners (progress bar, the lab, recorders) observe the run through events without the
+loop knowing them:
+
+- ``on_run_start(trainer)``
+- ``on_batch_end(trainer, event: BatchEvent)``   (after every training batch)
+- ``on_epoch_end(trainer, result: EpochResult)``
+- ``on_run_end(trainer, summary: dict)``
+
+Stop and pause requests (from another thread) are honoured between batches.  A NaN/Inf loss or
+weight stops the run with :class:`TrainingDiverged`; the last checkpoint (written atomically at the
+end of each epoch) stays the last good one.  Resuming from a checkpoint continues the exact same
+sequence of random draws, so an interrupted and resumed run ends with the same weights as an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from eventprop import results as res
+from eventprop.optim import EMAPlateau, ease_in
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights became NaN/Inf."""
+
+
+class RunStopped(Exception):
+    """Raised inside the loop when a stop was requested (caught by :meth:`Trainer.fit`)."""
+
+
+@dataclass
+class BatchEvent:
+    epoch: int
+    batch: int
+    n_batches: int
+    loss: float  # mean task loss of the batch
+    accuracy: float
+    objective: float
+    samples: int  # real samples in the batch
+    samples_per_s: float
+    learning_rate: float
+    batch_data: object = None  # the SpikeBatch (for recorders / the lab's probe sample)
+    stats: object = None  # the engine's BatchStats
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    eval_loss: float | None
+    eval_accuracy: float | None
+    seconds: float
+    learning_rate: float
+    confusion_train: np.ndarray = field(repr=False, default=None)
+    confusion_eval: np.ndarray = field(repr=False, default=None)
+    hidden_spikes_per_neuron: np.ndarray = field(repr=False, default=None)  # mean per sample
+    n_silent: int = 0
+
+    def row(self) -> dict:
+        d = asdict(self)
+        for k in ("confusion_train", "confusion_eval", "hidden_spikes_per_neuron"):
+            d.pop(k)
+        return d
+
+
+class LRSchedule:
+    """The learning-rate rules of the original simulators, chosen by which keys the parameters
+    have (spec §3.4): ``ETA_DECAY`` (Yin-Yang, ×factor after each epoch — the original also decayed
+    before the first epoch, [FIX]); ``LR_EASE_IN_FACTOR`` (SHD: start at ETA/1000, ×factor after
+    each training batch up to the target, [FIX] not during evaluation) with the EMA plateau rule
+    (fed with validation accuracy, or training accuracy when EMA_WHICH is "training" or there is
+    no validation set — never the test set, [FIX])."""
+
+    def __init__(self, params):
+        self.target = float(params.ETA)
+        self.decay = getattr(params, "ETA_DECAY", None)
+        self.ease = getattr(params, "LR_EASE_IN_FACTOR", None)
+        self.effective = self.target / 1000.0 if self.ease else self.target
+        self.plateau = None
+        if hasattr(params, "EMA_ALPHA1"):
+            self.plateau = EMAPlateau(params.EMA_ALPHA1, params.EMA_ALPHA2, params.ETA_FAC,
+                                      params.MIN_EPOCH_ETA_FIXED)
+            self.ema_on_training = getattr(params, "EMA_WHICH", "validation") != "validation"
+
+    @property
+    def lr(self) -> float:
+        return self.effective
+
+    def after_batch(self) -> None:
+        if self.ease:
+            self.effective = ease_in(self.effective, self.target, self.ease)
+
+    def after_epoch(self, epoch: int, train_acc: float, eval_acc: float | None) -> None:
+        if self.decay is not None:
+            self.target *= float(self.decay)
+            self.effective = self.target if not self.ease else min(self.effective, self.target)
+        if self.plateau is not None:
+            x = train_acc if (self.ema_on_training or eval_acc is None) else eval_acc
+            new = self.plateau.update(epoch, x, self.target)
+            if new != self.target:
+                self.target = new
+                self.effective = new  # jumps straight to the reduced target (no ease-in)
+
+    def state(self) -> dict:
+        s = {"target": self.target, "effective": self.effective}
+        if self.plateau is not None:
+            s["plateau"] = self.plateau.state()
+        return s
+
+    def load_state(self, s: dict) -> None:
+        self.target, self.effective = float(s["target"]), float(s["effective"])
+        if self.plateau is not None and "plateau" in s:
+            self.plateau.load_state(s["plateau"])
+
+
+def confusion(pred, label, n_classes) -> np.ndarray:
+    """``conf[pred, label]`` counts (spec §7.2); predictions of -1 (no output spike) are skipped."""
+    m = (label >= 0) & (pred >= 0)
+    c = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(c, (pred[m], label[m]), 1)
+    return c
+
+
+class _PhaseAccumulator:
+    def __init__(self, n_classes, n_hidden):
+        self.loss_sum = 0.0
+        self.n = 0
+        self.correct = 0
+        self.conf = np.zeros((n_classes, n_classes), dtype=np.int64)
+        self.hid = np.zeros(n_hidden, dtype=np.float64)
+        self.n_classes = n_classes
+
+    def add(self, stats):
+        m = stats.mask
+        self.loss_sum += float(np.sum(stats.loss[m]))
+        self.n += int(m.sum())
+        self.correct += stats.n_correct
+        self.conf += confusion(stats.prediction, stats.label, self.n_classes)
+        self.hid += stats.hidden_counts[m].sum(axis=0)
+
+    @property
+    def loss(self):
+        return self.loss_sum / self.n if self.n else float("nan")
+
+    @property
+    def accuracy(self):
+        return self.correct / self.n if self.n else float("nan")
+
+
+class Trainer:
+    """Train ``experiment`` (an :class:`~eventprop.experiments.base.Experiment`) on ``engine``."""
+
+    def __init__(self, experiment, engine=None, out_dir=None, listeners=(), write_files=True):
+        self.experiment = experiment
+        self.params = experiment.params
+        if engine is None:
+            engine = experiment.build_engine()
+        self.engine = engine
+        self.out_dir = out_dir if out_dir is not None else self.params.OUT_DIR
+        self.write_files = write_files
+        self.listeners = list(listeners)
+        self.schedule = LRSchedule(self.params)
+        self.data_rng = np.random.default_rng(self.params.TRAIN_DATA_SEED)
+        self.epoch = 0  # epochs completed
+        self.history: list[EpochResult] = []
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._step_budget = None  # batches left before pausing again (Step)
+        self.n_classes = engine.description.output.size
+        self.n_hidden = engine.n_hidden_total
+        self.batch_in_epoch = 0
+        self.n_batches = 0
+
+    # -- listeners and control (thread-safe) -----------------------------------------------------
+    def add_listener(self, listener) -> None:
+        self.listeners.append(listener)
+
+    def _emit(self, name, *args):
+        for listener in list(self.listeners):
+            fn = getattr(listener, name, None)
+            if fn is not None:
+                fn(self, *args)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._step_budget = None
+        self._running.set()
+
+    def step(self, n_batches: int = 1) -> None:
+        """Run ``n_batches`` more training batches, then pause."""
+        self._step_budget = n_batches
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def _between_batches(self):
+        if self._step_budget is not None:
+            if self._step_budget <= 0:
+                self._running.clear()
+                self._step_budget = None
+            else:
+                self._step_budget -= 1
+        while not self._running.wait(0.1):
+            if self._stop.is_set():
+                break
+        if self._stop.is_set():
+            raise RunStopped()
+
+    # -- phases ----------------------------------------------------------------------------------
+    def _batches(self, n, order, batch_size):
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+
+    def evaluate(self, dataset, phase: str = "eval"):
+        """Forward pass over ``dataset`` (no learning); returns a _PhaseAccumulator."""
+        p = self.params
+        acc = _PhaseAccumulator(self.n_classes, self.n_hidden)
+        order = np.arange(len(dataset))
+        for idx in self._batches(len(dataset), order, p.N_BATCH):
+            batch = dataset.batch(idx, p.N_BATCH, p.DT_MS, self.engine.n_steps)
+            acc.add(self.engine.eval_batch(batch))
+        return acc
+
+    def _train_epoch(self, epoch):
+        p = self.params
+        train = self.experiment.train_set(epoch, self.data_rng)
+        order = self.data_rng.permutation(len(train)) if p.SHUFFLE else np.arange(len(train))
+        acc = _PhaseAccumulator(self.n_classes, self.n_hidden)
+        self.n_batches = math.ceil(len(train) / p.N_BATCH)
+        for k, idx in enumerate(self._batches(len(train), order, p.N_BATCH)):
+            self._between_batches()
+            self.batch_in_epoch = k
+            t0 = time.perf_counter()
+            batch = train.batch(idx, p.N_BATCH, p.DT_MS, self.engine.n_steps)
+            self.engine.learning_rate = self.schedule.lr
+            stats = self.engine.train_batch(batch)
+            self.schedule.after_batch()
+            if not math.isfinite(stats.objective) or not np.all(np.isfinite(self.engine.W)):
+                raise TrainingDiverged(
+                    f"epoch {epoch} batch {k}: the loss or the weights became NaN/Inf (objective "
+                    f"{stats.objective}); the run stops here and the last checkpoint is the last "
+                    "good state. Lower ETA or check the initial weights."
+                )
+            acc.add(stats)
+            dt = time.perf_counter() - t0
+            self._emit("on_batch_end", BatchEvent(
+                epoch, k, self.n_batches, stats.mean_loss, stats.accuracy, stats.objective,
+                stats.n_real, stats.n_real / dt if dt > 0 else float("nan"), self.schedule.lr,
+                batch, stats,
+            ))
+        return acc
+
+    # -- the run ----------------------------------------------------------------------------------
+    def fit(self, n_epochs: int | None = None) -> list:
+        """Train until ``N_EPOCH`` epochs are completed (or ``n_epochs`` more); returns history."""
+        p = self.params
+        end = self.epoch + n_epochs if n_epochs is not None else int(p.N_EPOCH)
+        eval_set = self.experiment.eval_set()
+        self._emit("on_run_start")
+        stopped = None
+        try:
+            while self.epoch < end:
+                t0 = time.perf_counter()
+                tr = self._train_epoch(self.epoch)
+                ev = self.evaluate(eval_set, "eval") if eval_set is not None and len(eval_set) else None
+                secs = time.perf_counter() - t0
+                self.seconds += secs
+                n_seen = max(tr.n, 1)
+                hid = tr.hid / n_seen
+                result = EpochResult(
+                    self.epoch, tr.loss, tr.accuracy,
+                    ev.loss if ev else None, ev.accuracy if ev else None, secs, self.schedule.lr,
+                    tr.conf, ev.conf if ev else None, hid,
+                    int(np.sum((tr.hid + (ev.hid if ev else 0)) == 0)),
+                )
+                self.schedule.after_epoch(self.epoch, tr.accuracy, ev.accuracy if ev else None)
+                self.experiment.after_epoch(self, result)
+                self.history.append(result)
+                self.epoch += 1
+                if self.write_files:
+                    self._write_epoch(result)
+                self._emit("on_epoch_end", result)
+        except RunStopped:
+            stopped = "stopped"
+        summary = self.summary()
+        summary["status"] = stopped or "completed"
+        if self.write_files:
+            res.write_summary(self.out_dir, summary)
+        self._emit("on_run_end", summary)
+        return self.history
+
+    def summary(self) -> dict:
+        last = self.history[-1] if self.history else None
+        from eventprop.params import to_dict
+
+        return {
+            "experiment": self.experiment.name,
+            "epochs": self.epoch,
+            "train_accuracy": last.train_accuracy if last else None,
+            "eval_accuracy": last.eval_accuracy if last else None,
+            "test_accuracy": None,
+            "seconds": self.seconds,
+            "engine": self.engine.name,
+            "params": to_dict(self.params),
+            "history": [r.row() for r in self.history],
+        }
+
+    # -- files and checkpoints ------------------------------------------------------------------------
+    def _write_epoch(self, result: EpochResult):
+        p = self.params
+        self.experiment.write_results_line(self, result)
+        if getattr(p, "COLLECT_CONFUSION", False):
+            self._save_confusion()
+        self.save_checkpoint()
+        res.save_weights(self.out_dir, p.NAME, self._seed_weight_arrays(), "last",
+                         self.experiment.name, int(getattr(p, "N_HID_LAYER", 1) or 1))
+
+    def _save_confusion(self):
+        p = self.params
+        tr = np.stack([r.confusion_train for r in self.history])
+        res.atomic_save_npy(f"{self.out_dir}/{p.NAME}_confusion_train.npy", tr)
+        if self.history[-1].confusion_eval is not None:
+            ev = np.stack([r.confusion_eval for r in self.history if r.confusion_eval is not None])
+            res.atomic_save_npy(f"{self.out_dir}/{p.NAME}_confusion_eval.npy", ev)
+
+    def _seed_weight_arrays(self) -> dict:
+        arrays = self.engine.get_weights()
+        return arrays
+
+    def checkpoint_state(self) -> dict:
+        opt_arrays, opt_meta = self.engine.get_optimizer_state()
+        arrays = {"W": self.engine.W.copy(), "tau_m": self.engine.tau_m.copy(),
+                  "tau_s": self.engine.tau_s.copy()}
+        arrays.update(opt_arrays)
+        meta = {
+            "epoch": self.epoch,
+            "seconds": self.seconds,
+            "optimizer": opt_meta,
+            "schedule": self.schedule.state(),
+            "data_rng": res.rng_state(self.data_rng),
+            "experiment": self.experiment.name,
+            "experiment_state": self.experiment.state(),
+            "history": [r.row() for r in self.history],
+        }
+        return {"arrays": arrays, "meta": meta}
+
+    def save_checkpoint(self) -> None:
+        res.save_checkpoint(self.out_dir, self.checkpoint_state())
+
+    def load_checkpoint(self, run_dir) -> None:
+        """Restore weights, τ, optimiser, schedule, RNG states and history from ``run_dir``."""
+        state = res.load_checkpoint(run_dir)
+        arrays, meta = state["arrays"], state["meta"]
+        if meta.get("experiment") != self.experiment.name:
+            raise res.CheckpointError(
+                f"checkpoint in {run_dir} is for experiment {meta.get('experiment')!r}, not "
+                f"{self.experiment.name!r}"
+            )
+        if arrays["W"].shape != self.engine.W.shape:
+            raise res.CheckpointError(
+                f"checkpoint in {run_dir} holds {arrays['W'].size} weights but this network has "
+                f"{self.engine.W.size}: the network parameters differ from the saved run"
+            )
+        self.engine.W[:] = arrays["W"]
+        self.engine.set_taus({"tau_m": arrays["tau_m"], "tau_s": arrays["tau_s"]})
+        self.engine.set_optimizer_state(arrays, meta["optimizer"])
+        self.schedule.load_state(meta["schedule"])
+        self.data_rng = res.restore_rng(meta["data_rng"])
+        self.epoch = int(meta["epoch"])
+        self.seconds = float(meta.get("seconds", 0.0))
+        self.experiment.load_state(meta.get("experiment_state", {}))
+        self.history = [EpochResult(**row) for row in meta.get("history", [])]
+        if self.write_files:
+            self.experiment.rewrite_results(self)
