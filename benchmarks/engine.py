@@ -1,0 +1,96 @@
+"""SHD-shaped engine benchmark (`eventprop bench engine`).
+
+Workload: 700 inputs, 256 hidden (feed-forward and recurrent), 20 outputs, DT 1 ms, 1000 steps,
+batch 32, ~8000 input spikes per sample (seeded Poisson-like trains, at most one spike per channel
+and step), the SHD experiment's parameters otherwise.  Prints time per batch (train, eval), the
+projected time of one SHD epoch (8156 samples), the split of the time (forward / backward /
+optimiser / Python), peak memory and spikes per sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+
+SHD_TRAIN_SAMPLES = 8156
+
+
+def shd_like_batch(n_batch, n_input, n_steps, spikes_per_sample, seed):
+    from eventprop.data.batches import SpikeBatch
+
+    rng = np.random.default_rng(seed)
+    p = spikes_per_sample / (n_input * n_steps)
+    steps, chans, offsets = [], [], [0]
+    for _ in range(n_batch):
+        # channel rates vary like SHD's cochlea channels (some busy, many quiet)
+        rate = rng.gamma(1.0, p, size=n_input)
+        mask = rng.random((n_steps, n_input)) < rate[None, :]
+        s, c = np.nonzero(mask)
+        steps.append(s)
+        chans.append(c)
+        offsets.append(offsets[-1] + len(s))
+    labels = rng.integers(0, 20, n_batch)
+    return SpikeBatch(np.concatenate(steps), np.concatenate(chans), np.array(offsets), labels,
+                      n_steps, n_input)
+
+
+def run(recurrent, n_batches, args):
+    from eventprop.network import Network
+
+    net = Network({"RECURRENT": recurrent, "NUM_HIDDEN": args.hidden, "N_BATCH": 32,
+                   "DT_MS": 1.0, "TRIAL_MS": 1000.0, "INPUT_HIDDEN_MEAN": 0.03,
+                   "INPUT_HIDDEN_STD": 0.01, "HIDDEN_OUTPUT_STD": 0.03, "PDROP_INPUT": 0.0,
+                   "LOSS_TYPE": "sum_weigh_exp", "REG_TYPE": "simple", "LBD_UPPER": 5e-10,
+                   "LBD_LOWER": 5e-10, "NU_UPPER": 14, "AVG_SNSUM": True},
+                  experiment="shd")
+    eng = net.engine
+    batches = [shd_like_batch(32, 700, 1000, args.spikes, seed=k) for k in range(4)]
+    eng.train_batch(batches[0])  # compile / warm up
+    eng.eval_batch(batches[0])
+    for k in eng.timings:
+        eng.timings[k] = 0.0
+    t0 = time.perf_counter()
+    hid = 0
+    for k in range(n_batches):
+        st = eng.train_batch(batches[k % len(batches)])
+        hid += st.hidden_counts.sum()
+    t_train = (time.perf_counter() - t0) / n_batches
+    t0 = time.perf_counter()
+    for k in range(n_batches):
+        eng.eval_batch(batches[k % len(batches)])
+    t_eval = (time.perf_counter() - t0) / n_batches
+    split = {k: v / n_batches for k, v in eng.timings.items()}
+    in_spikes = np.mean([b.spikes_per_sample().mean() for b in batches])
+    return t_train, t_eval, split, in_spikes, hid / (n_batches * 32)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="eventprop bench engine", description=__doc__)
+    ap.add_argument("--batches", type=int, default=10)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--spikes", type=float, default=8000.0, help="input spikes per sample")
+    args = ap.parse_args(argv)
+    import numba
+
+    print(f"SHD-shaped workload: 700-{args.hidden}-20, DT 1 ms, 1000 steps, batch 32, "
+          f"{numba.get_num_threads()} numba threads")
+    n_batches_epoch = -(-SHD_TRAIN_SAMPLES // 32)
+    for recurrent in (False, True):
+        t_train, t_eval, split, in_sp, hid_sp = run(recurrent, args.batches, args)
+        name = "recurrent" if recurrent else "feed-forward"
+        print(f"\n[{name}] input spikes/sample {in_sp:.0f}, hidden spikes/sample {hid_sp:.0f}")
+        print(f"  train batch {t_train * 1e3:8.1f} ms   eval batch {t_eval * 1e3:8.1f} ms")
+        print(f"  projected SHD epoch (8156 train samples, {n_batches_epoch} batches): "
+              f"{t_train * n_batches_epoch:.2f} s train")
+        print("  split per train batch: " + ", ".join(
+            f"{k} {v * 1e3:.1f} ms" for k, v in split.items()))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak resident memory of this process: {peak:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
