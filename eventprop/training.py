@@ -219,17 +219,21 @@ class Trainer:
         return self._stop.is_set()
 
     def _between_batches(self):
-        if self._step_budget is not None:
-            if self._step_budget <= 0:
-                self._running.clear()
-                self._step_budget = None
-            else:
-                self._step_budget -= 1
-        while not self._running.wait(0.1):
+        """Block while paused; count down a Step budget; raise RunStopped on a stop request."""
+        while True:
+            while not self._running.wait(0.1):
+                if self._stop.is_set():
+                    break
             if self._stop.is_set():
-                break
-        if self._stop.is_set():
-            raise RunStopped()
+                raise RunStopped()
+            budget = self._step_budget
+            if budget is None:
+                return
+            if budget > 0:
+                self._step_budget = budget - 1
+                return
+            self._step_budget = None
+            self._running.clear()
 
     # -- phases ----------------------------------------------------------------------------------
     def _batches(self, n, order, batch_size):
