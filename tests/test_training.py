@@ -137,3 +137,22 @@ def test_confusion_counts_pred_by_label_and_skips_padding_and_silence():
     lab = np.array([0, 1, 2, 1, -1])
     c = confusion(pred, lab, 3)
     assert c[0, 0] == 1 and c[1, 1] == 1 and c[1, 2] == 1 and c.sum() == 3
+
+
+def test_seed_api_train_and_test_with_recordings(tmp_path):
+    exp = tiny(tmp_path, N_EPOCH=1, REC_SPIKES=["input", "hidden"], REC_NEURONS=[["output", "V"],
+               ["hidden", "lambda_V"]], REC_SPIKES_EPOCH_TRIAL=[[0, 1]],
+               REC_NEURONS_EPOCH_TRIAL=[[0, 1]], W_OUTPUT_EPOCH_TRIAL=[[0, 2]])
+    spike_t, spike_id, rec_n, rec_s, acc = exp.train()
+    assert 0.0 <= acc <= 1.0
+    B, T, S = 32, 30.0, 60
+    # one spike per Yin-Yang input per sample, placed in the window of (trial 1, sample i)
+    assert len(spike_t["input"]) == 5 * B
+    assert spike_t["input"].min() >= 1 * B * T and spike_t["input"].max() < 2 * B * T
+    assert rec_n["Voutput"].shape == (S, B, 3) and rec_n["lambda_Vhidden"].shape == (S, B, 20)
+    assert np.abs(rec_n["lambda_Vhidden"]).max() > 0
+    for f in ("test_input_spike_t.npy", "test_hidden_spike_ID.npy", "test_spk_lbl.npy",
+              "test_Voutput.npy", "test_n_t.npy", "test_w_input_hidden_e0_t2.npy"):
+        assert (tmp_path / f).exists(), f
+    *_, test_acc = exp.test()
+    assert 0.0 <= test_acc <= 1.0

@@ -99,10 +99,49 @@ class Experiment:
         if write:
             os.makedirs(out_dir, exist_ok=True)
             res.write_params_json(out_dir, p.NAME, to_dict(p))
+        from eventprop.recording import Recorder
+
+        recorder = Recorder(p, out_dir)
+        listeners = list(listeners) + ([recorder] if recorder.active else [])
         t = Trainer(self, out_dir=out_dir, listeners=listeners, write_files=write)
+        t.recorder = recorder
         if getattr(p, "LOAD_LAST", False):
             t.load_checkpoint(out_dir)
         return t
+
+    def train(self, params=None, listeners=()):
+        """The seed's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep the
+        trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,
+        final_train_accuracy[, final_eval_accuracy])`` (spec §7.1)."""
+        if params:
+            self._apply(params)
+        self._trainer = self.trainer(listeners=listeners)
+        self._trainer.fit()
+        last = self._trainer.history[-1] if self._trainer.history else None
+        out = self._trainer.recorder.seed_outputs()
+        acc = (last.train_accuracy if last else None,)
+        if self.eval_set() is not None:
+            acc += (last.eval_accuracy if last else None,)
+        return (*out, *acc)
+
+    def test(self, params=None):
+        """The seed's ``test(p)``: one pass over the test set without learning, with the network
+        of the last :meth:`train` (or loaded with LOAD_LAST); returns ``(spike_t, spike_ID,
+        rec_vars_n, rec_vars_s, test_accuracy)``."""
+        if params:
+            self._apply(params)
+        if getattr(self, "_trainer", None) is None:
+            self._trainer = self.trainer(write_files=False)
+        result = self.run_test(self._trainer)
+        return {}, {}, {}, {}, result["test_accuracy"]
+
+    def _apply(self, values: dict):
+        from eventprop.params import set_value, validate
+
+        for k, v in dict(values).items():
+            set_value(self.params, k, v)
+        validate(self.params)
+        self._data = None
 
     def run_test(self, trainer) -> dict:
         """Evaluate the trainer's network on the test set; returns accuracy and loss."""
