@@ -67,11 +67,56 @@ def run(recurrent, n_batches, args):
     return t_train, t_eval, split, in_spikes, hid / (n_batches * 32)
 
 
+def breakdown(args):
+    """Where the time goes, per sample on one thread: the same batch with no input spikes (neuron
+    updates only), with all weights zero (inputs propagated, no hidden spikes), and in full."""
+    import numba
+
+    from eventprop.data.batches import SpikeBatch
+    from eventprop.network import Network
+
+    net = Network({"NUM_HIDDEN": args.hidden, "DT_MS": 1.0, "TRIAL_MS": 1000.0,
+                   "INPUT_HIDDEN_MEAN": 0.03, "INPUT_HIDDEN_STD": 0.01,
+                   "HIDDEN_OUTPUT_STD": 0.03, "LOSS_TYPE": "sum_weigh_exp"}, experiment="shd")
+    eng = net.engine
+    full = shd_like_batch(32, 700, 1000, args.spikes, seed=0)
+    empty = SpikeBatch(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(33, np.int64),
+                       full.labels, 1000, 700)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+
+    def per_sample(batch):
+        eng.loss_and_grad(batch)
+        t0 = time.perf_counter()
+        eng.eval_batch(batch)
+        t1 = time.perf_counter()
+        eng.loss_and_grad(batch)
+        t2 = time.perf_counter()
+        fwd = (t1 - t0) / 32 * 1e3
+        return fwd, (t2 - t1) / 32 * 1e3 - fwd
+
+    try:
+        f0, b0 = per_sample(empty)
+        w = eng.W.copy()
+        eng.W[:] = 0.0
+        f1, b1 = per_sample(full)
+        eng.W[:] = w
+        f2, b2 = per_sample(full)
+    finally:
+        numba.set_num_threads(threads)
+    print("\nwhere the time goes (feed-forward, one thread, ms per sample: forward / backward)")
+    print(f"  neuron updates      {f0:6.3f} / {b0:6.3f}")
+    print(f"  input propagation   {f1 - f0:6.3f} / {b1 - b0:6.3f}")
+    print(f"  hidden spikes       {f2 - f1:6.3f} / {b2 - b1:6.3f}")
+    print(f"  total               {f2:6.3f} / {b2:6.3f}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="eventprop bench engine", description=__doc__)
     ap.add_argument("--batches", type=int, default=10)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--spikes", type=float, default=8000.0, help="input spikes per sample")
+    ap.add_argument("--no-breakdown", action="store_true", help="skip the time split")
     args = ap.parse_args(argv)
     import numba
 
@@ -87,6 +132,8 @@ def main(argv=None) -> int:
               f"{t_train * n_batches_epoch:.2f} s train")
         print("  split per train batch: " + ", ".join(
             f"{k} {v * 1e3:.1f} ms" for k, v in split.items()))
+    if not args.no_breakdown:
+        breakdown(args)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this process: {peak:.0f} MB")
     return 0

@@ -156,21 +156,32 @@ def cmd_test(args) -> int:
 
 # -- gradcheck ------------------------------------------------------------------------------------
 def cmd_gradcheck(args) -> int:
-    from eventprop.gradcheck import check_gradients, gradcheck_network, random_inputs
+    from eventprop.gradcheck import (calibrate_regulariser, check_gradients, gradcheck_network,
+                                     random_inputs, regulariser_share)
     from eventprop.losses import LOSS_TYPES
 
     loss_types = LOSS_TYPES if args.loss == "all" else [args.loss]
+    h = args.h
+    if h is None:  # deeper networks need larger perturbations to average quantisation noise
+        h = 0.02 if args.layers > 1 else (0.01 if args.recurrent else 0.005)
     worst = 1.0
-    print(f"{'loss':18s} {'matrix':14s} {'cosine':>8s} {'rel.err':>8s}  (DT_MS={args.dt}, "
-          f"recurrent={args.recurrent}, layers={args.layers}, reg={args.reg})")
+    print(f"{'loss':18s} {'matrix':14s} {'cosine':>8s} {'rel.err':>8s} {'kinks':>7s}  "
+          f"(DT_MS={args.dt}, recurrent={args.recurrent}, layers={args.layers}, reg={args.reg}, "
+          f"h={h}·std(W))")
     for loss in loss_types:
         net = gradcheck_network(loss, recurrent=args.recurrent, n_hid_layer=args.layers,
                                 reg=args.reg, overrides={"DT_MS": args.dt})
         inputs, labels = random_inputs(args.samples, 5, net.params.TRIAL_MS, 4, seed=args.seed)
-        for r in check_gradients(net, inputs, labels, h_rel=args.h, k_max=args.k,
+        note = ""
+        if args.reg:
+            calibrate_regulariser(net, inputs, labels, target_share=0.02)
+            share = regulariser_share(net, inputs, labels)["in_to_hid"]
+            note = f"  (regulariser: {100 * share:.1f} % of the in_to_hid gradient)"
+        for r in check_gradients(net, inputs, labels, h_rel=h, k_max=args.k,
                                  max_entries=args.entries):
             worst = min(worst, r.cosine)
-            print(f"{loss:18s} {r.name:14s} {r.cosine:8.4f} {r.relative_error:8.3f}", flush=True)
+            print(f"{loss:18s} {r.name:14s} {r.cosine:8.4f} {r.relative_error:8.3f} "
+                  f"{r.n_kinks:3d}/{r.n_checked:<3d}{note}", flush=True)
     print(f"worst cosine similarity: {worst:.4f}")
     return 0 if worst >= args.min_cosine else 1
 
@@ -239,10 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--recurrent", action="store_true")
     gc.add_argument("--layers", type=int, default=1)
     gc.add_argument("--reg", action="store_true", help="REG_TYPE simple on")
-    gc.add_argument("--dt", type=float, default=0.01, help="DT_MS (default 0.01)")
-    gc.add_argument("--h", type=float, default=0.05, help="FD step relative to std(W)")
+    gc.add_argument("--dt", type=float, default=0.001, help="DT_MS (default 0.001)")
+    gc.add_argument("--h", type=float, default=None,
+                    help="FD step relative to std(W) (default 0.005, recurrent 0.01, 2 layers 0.02)")
     gc.add_argument("--k", type=int, default=4, help="FD points per side")
-    gc.add_argument("--entries", type=int, default=40, help="entries per matrix")
+    gc.add_argument("--entries", type=int, default=20, help="entries per matrix")
     gc.add_argument("--samples", type=int, default=4)
     gc.add_argument("--seed", type=int, default=1)
     gc.add_argument("--min-cosine", type=float, default=0.99)

@@ -13,12 +13,12 @@ Adam (one (m, v) pair per parameter, step counter t starting at 1):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _adam_kernel(p, g, m, v, lr, beta1, beta2, eps, corr1, corr2):
-    for k in range(p.shape[0]):
+    for k in prange(p.shape[0]):
         gk = g[k]
         mk = beta1 * m[k] + (1.0 - beta1) * gk
         vk = beta2 * v[k] + (1.0 - beta2) * gk * gk

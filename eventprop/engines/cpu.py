@@ -20,8 +20,10 @@ to t_n), mirroring it exactly:
    the targets at t_{n+1} (before this step's jumps), the weight gradient ``-τs λ_I``, then the jump
    (:func:`~eventprop.neurons.spike_jump`) and the regulariser injection;
 2. input spikes of step n: weight gradient of ``in_to_hid``;
-3. every λ decays to t_n (:func:`~eventprop.neurons.adjoint_step`), LI outputs under their drive;
-4. point injections at t_n (``max``).
+3. every λ decays to t_n (:func:`~eventprop.neurons.adjoint_step`), LI outputs under their drive.
+
+The ``max`` readout samples V_{n+1} = V(t_{n+1}); its point injection enters after the step-n
+spikes of step 1 (they reach their targets only after t_{n+1}) and before the decay.
 """
 
 from __future__ import annotations
@@ -346,6 +348,12 @@ def _backward_sample(
                 lv[g] = spike_jump(lv[g], spk_imv[kk], rbuf[kk - k], theta, v_reset, dj)
                 lv[g] -= reg_inj[g]
             k = kend
+        # point injection of the max readout V(t_{n+1}) = V_{n+1}: after the step-n spikes (which
+        # reach their targets at t_{n+1} and so do not change V_{n+1}), before the decay
+        if loss_code == MAX:
+            for j in range(n_out):
+                if out_step[j] == n + 1:
+                    lv[oo + j] += losses.li_drive(s[j], j == label, 1.0, drive_scale)
         # 2. input spikes of step n
         while in_hi >= 0 and in_steps[in_hi] == n:
             if in_keep[in_hi]:
@@ -380,11 +388,6 @@ def _backward_sample(
             else:
                 _adjoint_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], c_b[lo:hi],
                                tau_s[lo:hi], tli[lo:hi])
-        # 4. point injections at t_n
-        if loss_code == MAX:
-            for j in range(n_out):
-                if out_step[j] == n:
-                    lv[oo + j] += losses.li_drive(s[j], j == label, 1.0, drive_scale)
         if rec:
             for g in range(lv.shape[0]):
                 rec_lv[n, g] = lv[g]

@@ -14,6 +14,19 @@ from eventprop.experiments.base import Experiment
 #: The settings of Wunderlich & Pehle (2021) that the original also used (5-200-3, first-spike
 #: loss, τ0 = 0.5 ms, τ1 = 6.4 ms, α = 3e-3, η = 5e-3 decaying ×0.95 per epoch).
 PRESETS = {
+    # the original simulator_yinyang.py table (spec §8.1), with N_TRAIN/N_TEST as the sample
+    # counts it generated (3·32000, 3·800)
+    "seed": {
+        "DT_MS": 0.1,
+        "N_TRAIN": 96000,
+        "N_TEST": 2400,
+        "N_EPOCH": 10,
+        "SHUFFLE": False,
+        "NUM_HIDDEN": 100,
+        "LOSS_TYPE": "first_spike",
+        "HIDDEN_OUTPUT_MEAN": 0.93,
+        "HIDDEN_OUTPUT_STD": 0.1,
+    },
     "paper": {
         "NUM_HIDDEN": 200,
         "LOSS_TYPE": "first_spike",
@@ -22,6 +35,9 @@ PRESETS = {
         "ALPHA": 3e-3,
         "ETA": 5e-3,
         "ETA_DECAY": 0.95,
+        "DT_MS": 0.1,
+        "HIDDEN_OUTPUT_MEAN": 0.93,
+        "HIDDEN_OUTPUT_STD": 0.1,
     },
 }
 
