@@ -31,17 +31,8 @@ import math
 import numpy as np
 from numba import njit
 
-LOSS_TYPES = (
-    "first_spike",
-    "first_spike_exp",
-    "max",
-    "sum",
-    "sum_weigh_linear",
-    "sum_weigh_exp",
-    "sum_weigh_sigmoid",
-    "sum_weigh_input",
-    "avg_xentropy",
-)
+from eventprop.params import LOSS_TYPES  # the one list of loss names, shared with the tables
+
 FIRST_SPIKE, FIRST_SPIKE_EXP, MAX, SUM, SUM_LINEAR, SUM_EXP, SUM_SIGMOID, SUM_INPUT, AVG_XENTROPY = (
     range(9)
 )
