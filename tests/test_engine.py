@@ -157,3 +157,23 @@ def test_recording_shows_forward_traces_and_adjoint_jumps_at_spikes():
     jump = abs(lv[n, i] - lv[n + 1, i] * np.exp(-0.5 / 20.0))
     assert jump > 1e-3 * np.abs(lv[:, i]).max()
     assert np.abs(rec.lambda_i["output"]).max() > 0
+
+
+@pytest.mark.parametrize("setting", [{"HIDDEN_NEURON_TYPE": "ALIF", "REG_TYPE": "simple"},
+                                     {"SCHEDULE": "interleaved"}, {"HIDDEN_NOISE": 0.1,
+                                                                    "REG_TYPE": "simple"}])
+def test_settings_the_engine_does_not_simulate_are_refused_not_ignored(setting):
+    from eventprop.params import ParameterError
+
+    with pytest.raises(ParameterError, match="does not simulate"):
+        Network({**TOY, **setting}, experiment="shd")
+
+
+def test_heterogeneous_time_constants_are_seeded_gamma_draws():
+    a = Network({**TOY, "HIDDEN_NEURON_TYPE": "hetLIF", "OUTPUT_NEURON_TYPE": "hetLI"},
+                experiment="shd").engine
+    b = Network({**TOY, "HIDDEN_NEURON_TYPE": "hetLIF", "OUTPUT_NEURON_TYPE": "hetLI"},
+                experiment="shd").engine
+    np.testing.assert_array_equal(a.tau_m, b.tau_m)
+    assert a.tau_m.std() > 0 and a.tau_m.min() >= 3.0 and a.tau_m.max() <= 60.0
+    assert a.tau_s.min() >= 1.0 and a.tau_s.max() <= 15.0

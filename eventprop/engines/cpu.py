@@ -484,6 +484,30 @@ def _sum_chunks(G_chunks, out):
 
 
 # ----------------------------------------------------------------------------------------------
+def _check_supported(params):
+    """Refuse settings this engine does not simulate yet, rather than ignoring them silently."""
+    g = lambda key, default=None: getattr(params, key, default)  # noqa: E731
+    missing = []
+    if g("HIDDEN_NEURON_TYPE", "LIF") == "ALIF":
+        missing.append("HIDDEN_NEURON_TYPE='ALIF'")
+    if g("TRAIN_TAU", False) or g("TRAIN_TAU_OUTPUT", False):
+        missing.append("TRAIN_TAU / TRAIN_TAU_OUTPUT")
+    if (g("HIDDEN_NOISE", 0.0) or 0.0) > 0.0:
+        missing.append("HIDDEN_NOISE > 0")
+    if g("REG_TYPE", "none") == "Thomas1":
+        missing.append("REG_TYPE='Thomas1' (broken in the original, spec §5.2)")
+    if g("SCHEDULE", "synchronous") != "synchronous":
+        missing.append(f"SCHEDULE={g('SCHEDULE')!r}")
+    if missing:
+        from eventprop.params import ParameterError
+
+        raise ParameterError(
+            "the CPU engine does not simulate " + ", ".join(missing) + " yet; leave these at "
+            "their defaults (LIF neurons, no τ training, no noise, REG_TYPE 'none' or 'simple', "
+            "SCHEDULE 'synchronous')"
+        )
+
+
 class CPUEngine:
     """The default engine: numba kernels on the CPU, threads from numba's usual setting
     (``NUMBA_NUM_THREADS`` / :func:`numba.set_num_threads`)."""
@@ -493,6 +517,7 @@ class CPUEngine:
     def __init__(self, description, params, precision: str = "float32"):
         if precision not in ("float32", "float64"):
             raise ValueError("precision must be 'float32' or 'float64'")
+        _check_supported(params)
         self.description = description
         self.params = params
         self.dtype = np.dtype(precision)
