@@ -55,7 +55,13 @@ def _gather_params(args) -> dict:
             )
         values.update(presets[args.preset])
     if args.config:
-        values.update(to_dict(load_params_json(args.config, args.experiment)))
+        # validated by loading, but only the keys the file sets override the preset
+        loaded = to_dict(load_params_json(args.config, args.experiment))
+        with open(args.config, encoding="utf-8") as fh:
+            given = set(json.load(fh))
+        if "TRAIN_TAUM" in given:
+            given.add("TRAIN_TAU")
+        values.update({k: v for k, v in loaded.items() if k in given})
     params = make_params(args.experiment, values)
     for assignment in args.set or []:
         parse_set(params, assignment)
