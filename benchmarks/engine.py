@@ -58,11 +58,11 @@ def run(recurrent, n_batches, args):
         st = eng.train_batch(batches[k % len(batches)])
         hid += st.hidden_counts.sum()
     t_train = (time.perf_counter() - t0) / n_batches
+    split = {k: v / n_batches for k, v in eng.timings.items()}
     t0 = time.perf_counter()
     for k in range(n_batches):
         eng.eval_batch(batches[k % len(batches)])
     t_eval = (time.perf_counter() - t0) / n_batches
-    split = {k: v / n_batches for k, v in eng.timings.items()}
     in_spikes = np.mean([b.spikes_per_sample().mean() for b in batches])
     return t_train, t_eval, split, in_spikes, hid / (n_batches * 32)
 
