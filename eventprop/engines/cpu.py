@@ -484,7 +484,7 @@ def _sum_chunks(G_chunks, out):
 
 
 # ----------------------------------------------------------------------------------------------
-def _check_supported(params):
+def check_supported(params):
     """Refuse settings this engine does not simulate yet, rather than ignoring them silently."""
     g = lambda key, default=None: getattr(params, key, default)  # noqa: E731
     missing = []
@@ -517,7 +517,7 @@ class CPUEngine:
     def __init__(self, description, params, precision: str = "float32"):
         if precision not in ("float32", "float64"):
             raise ValueError("precision must be 'float32' or 'float64'")
-        _check_supported(params)
+        check_supported(params)
         self.description = description
         self.params = params
         self.dtype = np.dtype(precision)

@@ -1,0 +1,465 @@
+"""The Lab: one browser session's page, built from the sidebar, the run controls and the views.
+
+``Lab().servable()`` (what ``app/main.py`` does) builds the page for the current session, starts
+the session's periodic callback (every ``refresh_ms``, default 500 ms) that reads the run's
+:class:`~eventprop.lab.snapshot.LiveSnapshot` and updates the views, and stops the session's run
+when the session ends (tab closed: Bokeh destroys the session, and the lab also stops a run whose
+page has had no connection for :data:`DISCONNECT_GRACE_S` seconds).
+
+Threading: the training thread never touches this object or any widget; it only writes the
+snapshot.  Everything here runs in the session's own callbacks, and every change to a Bokeh model
+(the figures' data sources) happens in :meth:`Lab.refresh`, the periodic callback, which Bokeh
+runs with the document locked; widget callbacks only change Panel objects and mark views for
+the next refresh.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import time
+
+# The server process trains in background threads while its own thread serialises the views
+# and the browsers render them; with GNU OpenMP's default (spinning) wait policy numba's parallel
+# kernels then wait for descheduled threads at every barrier, and a 1 ms batch can take 40 ms on
+# a busy machine.  Passive waiting avoids that.  It must be set before libgomp loads (the first
+# parallel kernel, after the page is built); set the variable yourself to override it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import panel as pn  # noqa: E402
+
+from eventprop.lab.config import LabError, allow_remote, is_loopback
+from eventprop.lab.configio import export_json, import_json, reproduce_command
+from eventprop.lab.controls import RunControls
+from eventprop.lab.runner import SAVED_PREFIX, RunController, engine_choices
+from eventprop.lab.runs import RunsPanel, default_run_name
+from eventprop.lab.settings import ParameterTable
+from eventprop.lab.snapshot import Cursor
+from eventprop.lab.views import extra_views
+from eventprop.lab.views._plot import trial_range
+from eventprop.lab.views.adjoints import AdjointView
+from eventprop.lab.views.confusion import ConfusionView
+from eventprop.lab.views.curves import CurvesView
+from eventprop.lab.views.health import HealthView
+from eventprop.lab.views.raster import RasterView
+from eventprop.lab.views.voltages import NeuronSelection, VoltageView
+
+#: Seconds without any browser connection after which a session's run is stopped.
+DISCONNECT_GRACE_S = 3.0
+
+TITLE = "EventProp Lab"
+
+
+class Lab:
+    """The lab page for one session.
+
+    ``experiment`` is the one selected first (default: Yin-Yang); ``values`` overrides its
+    parameters; ``controller`` lets tests pass a :class:`RunController` with their own slots and
+    runs root."""
+
+    def __init__(self, experiment: str | None = None, values: dict | None = None,
+                 controller: RunController | None = None, refresh_ms: int = 500):
+        from eventprop.experiments import available
+
+        self.controller = controller if controller is not None else RunController()
+        self.refresh_ms = int(refresh_ms)
+        self.experiments = available()
+        if experiment is None:
+            experiment = "yinyang" if "yinyang" in self.experiments else self.experiments[0]
+        if experiment not in self.experiments:
+            raise LabError(f"experiment {experiment!r} is not available; choose one of "
+                           f"{', '.join(self.experiments)}")
+        self.engines = engine_choices()
+        self.experiment_select = pn.widgets.Select(
+            label="Experiment", options=self.experiments, value=experiment,
+            sizing_mode="stretch_width", css_classes=["ep-experiment"],
+            description="Experiments appear here as they are implemented.")
+        self.engine_select = pn.widgets.Select(
+            label="Engine", options=list(self.engines), value="cpu", sizing_mode="stretch_width",
+            disabled_options=[e for e, reason in self.engines.items() if reason],
+            css_classes=["ep-engine"])
+        notes = [f"<b>{html.escape(e)}</b> unavailable: {html.escape(r)}"
+                 for e, r in self.engines.items() if r]
+        self.engine_note = pn.pane.HTML("<br>".join(notes), sizing_mode="stretch_width",
+                                        styles={"font-size": "0.85em", "color": "#666"},
+                                        css_classes=["ep-engine-note"])
+
+        self.x_range = trial_range()
+        self.selection = NeuronSelection()
+        self.curves = CurvesView()
+        self.raster = RasterView(self.x_range, on_probe_sample=self.controller.set_probe_sample)
+        self.voltages = VoltageView(self.x_range, self.selection)
+        self.adjoints = AdjointView(self.x_range, self.selection)
+        self.confusion = ConfusionView()
+        self.health = HealthView()
+        self.extras: list = []
+        self.controls = RunControls()
+        self.runs = RunsPanel(experiment, self.controller.root)
+        self.table: ParameterTable | None = None
+        self.table_slot = pn.Column(sizing_mode="stretch_width")
+        self.extras_slot = pn.Column(sizing_mode="stretch_width")
+        self.rest = pn.Column(sizing_mode="stretch_width", css_classes=["ep-rest"])
+        self._cursor = Cursor()
+        self._disconnected_since = None
+        self._periodic = None
+        self._pending_save = None
+        self._switching = False
+
+        self._set_experiment(experiment, values)
+        self.experiment_select.param.watch(self._experiment_changed, "value")
+        self.engine_select.param.watch(self._engine_changed, "value")
+        self.controls.start.on_click(lambda e: self.start())
+        self.controls.pause.on_click(lambda e: self.toggle_pause())
+        self.controls.step.on_click(lambda e: self.step())
+        self.controls.stop.on_click(lambda e: self.stop())
+        self.controls.reset.on_click(lambda e: self.reset())
+        self.runs.save.on_click(lambda e: self.save())
+        self.runs.load.on_click(lambda e: self.load())
+        self.runs.refresh.on_click(lambda e: self.refresh_runs())
+        self.runs.name.param.watch(lambda e: self._params_changed(), "value")
+        self.runs.export.callback = self.export_config
+        self.runs.import_file.param.watch(self._import_changed, "value")
+        self.refresh_runs()
+        self.update_controls()
+
+    # -- composition ------------------------------------------------------------------------------
+    @property
+    def views(self) -> list:
+        return [self.curves, self.raster, self.voltages, self.adjoints, self.confusion,
+                self.health, *self.extras]
+
+    def sidebar(self) -> list:
+        return [self.experiment_select, self.engine_select, self.engine_note,
+                pn.pane.HTML("<b>Parameters</b>: the seed's key is in brackets; hover the ? "
+                             "icon for its meaning and range.", sizing_mode="stretch_width"),
+                self.table_slot]
+
+    def main(self) -> list:
+        """The main area: controls and curves first; the other views follow in :attr:`rest`."""
+        return [self.controls.panel,
+                _card("Learning curves", self.curves.panel, cls="ep-curves-card"),
+                self.rest]
+
+    def rest_views(self) -> list:
+        return [
+            self.extras_slot,
+            _card("Spikes of the probe sample", self.raster.panel),
+            _card("Membrane voltages", self.selection.widget, self.voltages.panel),
+            _card("Adjoint traces λ_V, λ_I — the backward pass", self.adjoints.panel),
+            _card("Confusion matrices (per epoch)", self.confusion.panel),
+            _card("Hidden-layer health", self.health.panel),
+            _card("Runs: checkpoints, configuration, command line", self.runs.panel,
+                  cls="ep-runs-card"),
+        ]
+
+    def _fill_rest(self) -> None:
+        if not self.rest.objects:
+            self.rest[:] = self.rest_views()
+
+    def template(self):
+        # One root per area: Bokeh re-walks the whole document for every root added, so many
+        # small roots make a session's page slow to build.
+        return pn.template.BootstrapTemplate(
+            title=TITLE, sidebar=[pn.Column(*self.sidebar(), sizing_mode="stretch_width")],
+            main=[pn.Column(*self.main(), sizing_mode="stretch_width")], sidebar_width=420,
+            header_background="#263238")
+
+    def servable(self):
+        """Build the page for the current session and mark it servable (``panel serve``)."""
+        request = getattr(getattr(pn.state.curdoc, "session_context", None), "request", None)
+        refusal = remote_refusal(getattr(request, "remote_ip", None) if request else None)
+        if refusal:
+            return pn.pane.HTML(f"<h3>{TITLE}</h3><p>{refusal}</p>").servable(title=TITLE)
+        tmpl = self.template()
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            # The views below the fold are added once the page has rendered, so that the
+            # controls are usable sooner.
+            pn.state.onload(self._fill_rest)
+            self._periodic = pn.state.add_periodic_callback(self.refresh, period=self.refresh_ms)
+            pn.state.on_session_destroyed(self._session_destroyed)
+        else:
+            self._fill_rest()
+        return tmpl.servable(title=TITLE)
+
+    # -- experiment and parameters --------------------------------------------------------------------
+    def _set_experiment(self, experiment: str, values: dict | None = None) -> None:
+        self.table = ParameterTable(experiment, values, on_change=self._params_changed,
+                                    engine=self.engine_select.value)
+        self.table_slot[:] = [self.table.panel]
+        self.controls.seed_slot[:] = [self.table.row("MODEL_SEED")]
+        self.extras = extra_views(experiment)
+        for view in self.extras:
+            if hasattr(view, "configure"):
+                view.configure(self.table.values())
+        self.extras_slot[:] = [_card(_extra_title(experiment), v.panel) for v in self.extras]
+        self.runs.export.filename = f"{experiment}_params.json"
+        self._params_changed()
+
+    def _experiment_changed(self, event) -> None:
+        if self.controller.active or self._switching:
+            return
+        self.controller.unstage()
+        self._set_experiment(event.new)
+        self.runs.name.value = default_run_name(event.new)
+
+    def _engine_changed(self, event) -> None:
+        self.table.set_engine(event.new)
+        self._params_changed()
+
+    def _params_changed(self) -> None:
+        if self.table is None:
+            return
+        exp = self.experiment_select.value
+        try:
+            name = self.runs.run_name()
+        except LabError:
+            name = "RUN"
+        note = "" if self.table.valid else "Fix the flagged parameters first."
+        self.runs.show_command(
+            reproduce_command(exp, self.table.values(), self.engine_select.value, out=name), note)
+        if self.table.valid:
+            for view in self.extras:
+                if hasattr(view, "configure"):
+                    view.configure(self.table.values())
+        self.update_controls()
+
+    def start_reason(self) -> str | None:
+        """Why Start cannot be pressed now (None if it can)."""
+        if self.table is not None and not self.table.valid:
+            return self.table.first_problem()
+        reason = self.engines.get(self.engine_select.value)
+        if reason:
+            return f"engine {self.engine_select.value!r} is unavailable: {reason}"
+        return None
+
+    # -- controls ---------------------------------------------------------------------------------
+    def start(self, step: bool = False) -> bool:
+        reason = self.start_reason()
+        if reason:
+            self.controls.say(f"Cannot start: {reason}", "error")
+            return False
+        values = self.table.values()
+        try:
+            self.controller.start(self.experiment_select.value, values,
+                                  self.engine_select.value, step=step)
+        except LabError as exc:
+            self.controls.say(str(exc), "error")
+            self.update_controls()
+            return False
+        self.controls.say("")
+        for view in self.extras:
+            if hasattr(view, "configure"):
+                view.configure(values)
+        self.update_controls()
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.controller.status().get("phase") == "paused":
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    def step(self) -> None:
+        if self.controller.active:
+            self.controller.step()
+        else:
+            self.start(step=True)
+
+    def stop(self) -> None:
+        self.controller.stop()
+        self.update_controls()
+
+    def reset(self) -> None:
+        """Stop and forget the run; the views clear at the next refresh (a new snapshot)."""
+        self.controller.reset()
+        self.selection.reset()
+        self.controls.say("")
+        self.update_controls()
+
+    def update_controls(self, status: dict | None = None) -> None:
+        status = status if status is not None else self.controller.status()
+        active = self.controller.active
+        self.controls.show(status, self.start_reason(), active)
+        if self.table is not None:
+            self.table.set_disabled(active)
+        for w in (self.experiment_select, self.engine_select):
+            if w.disabled != active:
+                w.disabled = active
+        has_trainer = self.controller.trainer is not None
+        if self.runs.save.disabled == has_trainer:
+            self.runs.save.disabled = not has_trainer
+        load_off = active or not self.runs.saved.options
+        if self.runs.load.disabled != load_off:
+            self.runs.load.disabled = load_off
+
+    # -- runs ------------------------------------------------------------------------------------------
+    def save(self) -> None:
+        try:
+            name = self.runs.run_name()
+            fut = self.controller.save(name)
+        except LabError as exc:
+            self.runs.say(str(exc), "error")
+            return
+        self.runs.say(f"saving run {name} (between two batches)…")
+        self._pending_save = fut  # success arrives as a snapshot message; failure: refresh()
+
+    def refresh_runs(self) -> None:
+        self.runs.show_runs(self.controller.list_runs())
+
+    def load(self) -> None:
+        name = self.runs.saved.value
+        if not name:
+            self.runs.say("no saved run selected", "error")
+            return
+        try:
+            info = self.controller.load(name)
+        except LabError as exc:
+            self.runs.say(str(exc), "error")
+            return
+        exp = info["experiment"]
+        if exp != self.experiment_select.value:
+            self._switching = True  # keep the staged checkpoint while the table is rebuilt
+            try:
+                self.experiment_select.value = exp
+            finally:
+                self._switching = False
+            self._set_experiment(exp)
+        try:
+            _, values, _ = import_json(json.dumps({"experiment": exp, "params": info["params"]}),
+                                       exp)
+            self.table.set_values(values)
+        except Exception as exc:
+            self.controller.unstage()
+            self.runs.say(f"cannot show run {name}'s parameters: {exc}", "error")
+            return
+        self.runs.name.value = name
+        self.runs.say(f"loaded run {name} ({info['epoch']} epochs done): press Start to continue "
+                      "it (Reset to discard)", "ok")
+        self.update_controls()
+
+    def export_config(self):
+        """The FileDownload callback: the seed-style JSON of the current parameters."""
+        self.runs.export.filename = (f"{self.experiment_select.value}_"
+                                     f"{self._safe_name()}.json")
+        return io.BytesIO(export_json(self.table.values()).encode("utf-8"))
+
+    def _safe_name(self) -> str:
+        try:
+            return self.runs.run_name()
+        except LabError:
+            return "params"
+
+    def _import_changed(self, event) -> None:
+        if event.new is None:
+            return
+        self.import_config(event.new, self.runs.import_file.filename or "file")
+
+    def import_config(self, data, filename: str = "file") -> bool:
+        """Apply a configuration file (bytes or text); returns True on success."""
+        if self.controller.active:
+            self.runs.say("stop the run before importing a configuration", "error")
+            return False
+        from eventprop.params import ParameterError
+
+        try:
+            exp, values, notes = import_json(data, self.experiment_select.value)
+            if exp not in self.experiments:
+                raise ParameterError(f"{filename} is for experiment {exp!r}, which this version "
+                                     f"cannot train (available: {', '.join(self.experiments)})")
+        except ParameterError as exc:
+            self.runs.say(f"import of {filename} failed: {exc}", "error")
+            return False
+        self.controller.unstage()
+        if exp != self.experiment_select.value:
+            self.experiment_select.value = exp
+        self.table.set_values(values)
+        text = f"imported {len(values)} parameters from {filename}"
+        if notes:
+            text += " (" + "; ".join(notes) + ")"
+        if not self.table.valid:
+            text += " — some values are invalid: see the flagged fields"
+        self.runs.say(text, "ok" if self.table.valid else "error")
+        return True
+
+    # -- the session's periodic callback ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read what the run published since the last call and update every view."""
+        self._watch_connection()
+        snap = self.controller.snapshot
+        delta = snap.read(self._cursor)
+        status = self.controller.status()
+        with _hold():
+            if delta.reset:
+                self.selection.reset()
+            if delta.probe is not None:
+                self.selection.adopt(delta.probe)
+            for view in self.views:
+                view.update(delta)
+            self.update_controls(status)
+            fut = self._pending_save
+            if fut is not None and fut.done():
+                self._pending_save = None
+                if fut.exception() is not None:
+                    self.runs.say(f"saving failed: {fut.exception()}", "error")
+            for _, level, text in delta.messages:
+                saved = text.startswith(SAVED_PREFIX)
+                (self.runs if saved else self.controls).say(text, "ok" if level == "info" else level)
+                if saved:
+                    self.refresh_runs()
+
+    def _watch_connection(self) -> None:
+        ctx = getattr(pn.state.curdoc, "session_context", None) if pn.state.curdoc else None
+        session = getattr(ctx, "_session", None)
+        count = getattr(session, "connection_count", None)
+        if count is None:
+            return
+        if count > 0:
+            self._disconnected_since = None
+            return
+        now = time.monotonic()
+        if self._disconnected_since is None:
+            self._disconnected_since = now
+        elif now - self._disconnected_since > DISCONNECT_GRACE_S and self.controller.active:
+            self.controller.shutdown()
+
+    def _session_destroyed(self, session_context) -> None:
+        self.controller.shutdown()
+        if self._periodic is not None:
+            try:
+                self._periodic.stop()
+            except Exception:
+                pass
+
+
+def remote_refusal(remote_ip: str | None) -> str | None:
+    """The page shown instead of the lab to a browser on another computer (None: allowed).
+
+    ``panel serve`` listens on every interface unless started with ``--address``; the lab
+    serves only loopback clients unless ``EVENTPROP_LAB_ALLOW_REMOTE=1`` is set."""
+    if allow_remote() or is_loopback(remote_ip):
+        return None
+    return (f"This lab only accepts browsers on the computer that runs it (your address: "
+            f"{html.escape(str(remote_ip))}). To allow others, restart it with "
+            "<code>EVENTPROP_LAB_ALLOW_REMOTE=1 panel serve app --address 0.0.0.0 "
+            "--allow-websocket-origin=HOST:PORT</code>.")
+
+
+def _card(title, *objs, collapsed=False, cls=""):
+    return pn.Card(*objs, title=title, collapsed=collapsed, sizing_mode="stretch_width",
+                   header_background="#eceff1", css_classes=[cls] if cls else [])
+
+
+def _extra_title(experiment: str) -> str:
+    return {"yinyang": "Yin-Yang: data set and decision map"}.get(experiment,
+                                                                 f"{experiment}: extra views")
+
+
+def _hold():
+    """Batch the session's model changes into one message when a document is active."""
+    if pn.state.curdoc is not None:
+        return pn.io.hold()
+    import contextlib
+
+    return contextlib.nullcontext()
