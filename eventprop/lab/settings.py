@@ -51,11 +51,8 @@ def engine_problem(engine: str, params) -> str | None:
         return None
     from eventprop.engines import cpu
 
-    check = cpu.check_supported
-    if check is None:
-        return None
     try:
-        check(params)
+        cpu.check_supported(params)
     except ParameterError as e:
         return str(e)
     return None
