@@ -20,8 +20,13 @@ import panel as pn
 from bokeh.models import BasicTickFormatter, ColumnDataSource
 
 from eventprop.lab.views._plot import class_colors, new_figure
-from eventprop.lab.views.voltages import (NEURON_COLORS, NeuronSelection, line_data,
-                                          output_line_data)
+from eventprop.lab.views.voltages import (
+    NEURON_COLORS,
+    NeuronSelection,
+    ProbeTraceView,
+    line_data,
+    output_line_data,
+)
 
 
 def spike_markers(trace, chosen, arrays: dict, colors=NEURON_COLORS) -> dict:
@@ -40,7 +45,7 @@ def spike_markers(trace, chosen, arrays: dict, colors=NEURON_COLORS) -> dict:
     return {"t": ts, "y": ys, "color": out_colors}
 
 
-class AdjointView:
+class AdjointView(ProbeTraceView):
     def __init__(self, x_range, selection: NeuronSelection):
         self.selection = selection
         self.sources, self.markers, self.figs = {}, {}, {}
@@ -83,19 +88,6 @@ class AdjointView:
             src.data = {"xs": [], "ys": [], "color": [], "label": []}
         for src in self.markers.values():
             src.data = {"t": [], "y": [], "color": []}
-
-    def _mark_dirty(self):
-        self._dirty = True
-
-    def update(self, delta):
-        if delta.reset:
-            self.clear()
-        if delta.probe is not None:
-            self._trace = delta.probe
-            self._dirty = True
-        if self._dirty:
-            self._dirty = False
-            self._redraw()
 
     def _redraw(self):
         trace = self._trace

@@ -107,7 +107,29 @@ def output_line_data(trace, arrays: dict) -> dict:
                                        for j in range(a.shape[1])]}
 
 
-class VoltageView:
+class ProbeTraceView:
+    """Common update logic of the views that draw the probe sample's per-step traces: redraw
+    when a new probe recording arrives or the chosen neurons change (subclasses give
+    ``clear()`` and ``_redraw()``)."""
+
+    _trace = None
+    _dirty = False
+
+    def _mark_dirty(self):
+        self._dirty = True
+
+    def update(self, delta):
+        if delta.reset:
+            self.clear()
+        if delta.probe is not None:
+            self._trace = delta.probe
+            self._dirty = True
+        if self._dirty:
+            self._dirty = False
+            self._redraw()
+
+
+class VoltageView(ProbeTraceView):
     def __init__(self, x_range, selection: NeuronSelection):
         self.selection = selection
         self.hidden_src = ColumnDataSource({"xs": [], "ys": [], "color": [], "label": []},
@@ -144,19 +166,6 @@ class VoltageView:
         empty = {"xs": [], "ys": [], "color": [], "label": []}
         self.hidden_src.data = dict(empty)
         self.output_src.data = dict(empty)
-
-    def _mark_dirty(self):
-        self._dirty = True
-
-    def update(self, delta):
-        if delta.reset:
-            self.clear()
-        if delta.probe is not None:
-            self._trace = delta.probe
-            self._dirty = True
-        if self._dirty:
-            self._dirty = False
-            self._redraw()
 
     def _redraw(self):
         trace = self._trace
