@@ -52,6 +52,34 @@ MAX_OUTPUT = {"HIDDEN_OUTPUT_MEAN": 0.4, "HIDDEN_OUTPUT_STD": 0.2}
 REG_SETTINGS = {"REG_TYPE": "simple", "NU_UPPER": 2, "LBD_UPPER": 1e-7, "LBD_LOWER": 1e-7}
 
 
+#: ALIF in a regime where adaptation matters (several spikes per neuron, B up by 0.5 per spike,
+#: slow recovery); ALIF needs REG_TYPE 'simple', here with the regulariser itself off.
+ALIF_SETTINGS = {"HIDDEN_NEURON_TYPE": "ALIF", "TAU_B": 50.0, "B_INCR": 0.5,
+                 "INPUT_HIDDEN_MEAN": 2.0}
+
+
+def variant_overrides(hidden_type="LIF", train_tau=False, loss_type="sum_weigh_exp",
+                      reg=False) -> dict:
+    """Parameter overrides of the gradient-check network for a hidden neuron type ('LIF',
+    'hetLIF', 'ALIF') and τ training (hidden τ, plus output τ where the loss allows it).
+    ALIF and TRAIN_TAU need REG_TYPE 'simple' (spec §2.2); unless ``reg`` asks for the
+    regulariser, it is switched on with zero strength."""
+    ov = {}
+    if hidden_type == "ALIF":
+        ov.update(ALIF_SETTINGS)
+    elif hidden_type == "hetLIF":
+        ov.update(HIDDEN_NEURON_TYPE="hetLIF", OUTPUT_NEURON_TYPE="hetLI")
+        if loss_type.startswith("first_spike"):
+            ov.pop("OUTPUT_NEURON_TYPE")
+    elif hidden_type != "LIF":
+        raise ValueError(f"hidden_type must be 'LIF', 'hetLIF' or 'ALIF' (got {hidden_type!r})")
+    if train_tau:
+        ov.update(TRAIN_TAU=True, TRAIN_TAU_OUTPUT=loss_type == "sum_weigh_exp")
+    if (hidden_type == "ALIF" or train_tau) and not reg:
+        ov.update(REG_TYPE="simple", LBD_UPPER=0.0, LBD_LOWER=0.0)
+    return ov
+
+
 @dataclass
 class MatrixCheck:
     name: str
@@ -101,7 +129,7 @@ def finite_difference_slope(f, w_view, idx, h, k_max):
 
 
 def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, seed=0,
-                    kink_ratio=0.5):
+                    kink_ratio=0.5, h_tau_rel=0.002):
     """EventProp vs finite-difference gradient of ``net``'s objective, per weight matrix.
 
     ``h = h_rel·std(W)`` per matrix (or ``h_rel`` if the matrix is constant); at most
@@ -112,7 +140,9 @@ def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, se
     exists only one-sided and no finite difference measures it.  An entry whose left and right
     slopes differ by more than ``kink_ratio`` of their size (and by more than a tenth of the
     matrix's typical slope, so noise on tiny entries does not count) is such a point: it is left
-    out of the cosine and counted in ``n_kinks``.  Returns a list of :class:`MatrixCheck`.
+    out of the cosine and counted in ``n_kinks``.  With TRAIN_TAU / TRAIN_TAU_OUTPUT the trained
+    τm and τs of each population are checked as well (entries ``tau_m/hidden0`` ..., step
+    ``h_tau_rel·τ`` of each entry).  Returns a list of :class:`MatrixCheck`.
     """
     from eventprop.data.batches import SpikeBatch
 
@@ -128,22 +158,51 @@ def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, se
     out = []
     for name, w in net.weights.items():
         flat = w.reshape(-1)
-        n = flat.size
-        chosen = np.sort(rng.choice(n, size=min(n, max_entries), replace=False))
         sd = float(np.std(flat))
-        h = h_rel * (sd if sd > 0 else 1.0)
-        slopes = np.array([finite_difference_slopes(objective, flat, i, h, k_max) for i in chosen])
-        fd, left, right = slopes[:, 0], slopes[:, 1], slopes[:, 2]
-        typical = float(np.sqrt(np.mean(fd**2))) if len(fd) else 0.0
-        jump = np.abs(left - right)
-        kink = (jump > kink_ratio * (np.abs(left) + np.abs(right))) & (jump > 0.1 * typical)
-        ep = grads[name].reshape(-1)[chosen]
-        fd_s, ep_s = fd[~kink], ep[~kink]
-        nfd, nep = float(np.linalg.norm(fd_s)), float(np.linalg.norm(ep_s))
-        cos = float(np.dot(fd_s, ep_s) / (nfd * nep)) if nfd > 0 and nep > 0 else float("nan")
-        rel = float(np.linalg.norm(ep_s - fd_s) / nfd) if nfd > 0 else float("nan")
-        out.append(MatrixCheck(name, cos, rel, len(chosen), nep, nfd, int(kink.sum())))
+        out.append(_check_entries(name, flat, grads[name].reshape(-1), objective, rng,
+                                  h_rel * (sd if sd > 0 else 1.0), k_max, max_entries,
+                                  kink_ratio))
+    if "tau_m" in grads:
+        # trained time constants, per population: J as a function of one neuron's τm or τs
+        def objective_after_tau_change():
+            engine.set_taus(engine.get_taus())  # new step coefficients for the perturbed τ
+            return objective()
+
+        try:
+            for pop in net.description.populations:
+                sl = slice(pop.offset, pop.offset + pop.size)
+                if not engine.tau_train[sl].any():
+                    continue
+                for key, values in (("tau_m", engine.tau_m), ("tau_s", engine.tau_s)):
+                    view = values[sl]
+                    out.append(_check_entries(f"{key}/{pop.name}", view, grads[key][sl],
+                                              objective_after_tau_change, rng,
+                                              h_tau_rel * view, k_max, max_entries,
+                                              kink_ratio))
+        finally:
+            engine.set_taus(engine.get_taus())
     return out
+
+
+def _check_entries(name, flat, grad, objective, rng, h, k_max, max_entries, kink_ratio):
+    """Finite-difference check of a seeded random subset of the entries of ``flat`` (a view into
+    the network's parameters) against the EventProp gradient ``grad`` (see check_gradients);
+    ``h`` is one step for all entries or one per entry."""
+    n = flat.size
+    chosen = np.sort(rng.choice(n, size=min(n, max_entries), replace=False))
+    h = np.broadcast_to(np.asarray(h, dtype=np.float64), flat.shape)  # per entry or shared
+    slopes = np.array([finite_difference_slopes(objective, flat, i, float(h[i]), k_max)
+                       for i in chosen])
+    fd, left, right = slopes[:, 0], slopes[:, 1], slopes[:, 2]
+    typical = float(np.sqrt(np.mean(fd**2))) if len(fd) else 0.0
+    jump = np.abs(left - right)
+    kink = (jump > kink_ratio * (np.abs(left) + np.abs(right))) & (jump > 0.1 * typical)
+    ep = grad[chosen]
+    fd_s, ep_s = fd[~kink], ep[~kink]
+    nfd, nep = float(np.linalg.norm(fd_s)), float(np.linalg.norm(ep_s))
+    cos = float(np.dot(fd_s, ep_s) / (nfd * nep)) if nfd > 0 and nep > 0 else float("nan")
+    rel = float(np.linalg.norm(ep_s - fd_s) / nfd) if nfd > 0 else float("nan")
+    return MatrixCheck(name, cos, rel, len(chosen), nep, nfd, int(kink.sum()))
 
 
 def gradcheck_network(loss_type, recurrent=False, n_hid_layer=1, reg=False, overrides=None,

@@ -41,6 +41,30 @@ At a spike of a LIF neuron (time t_k) the adjoint jumps (W&P Table 2, generalise
 where ``I - V = τm V̇^-`` at the crossing.  The weight gradient of a synapse is
 ``∂J/∂w = -τ_{s,post} Σ_k λ_{I,post}(t_k)`` over the presynaptic spikes (spec §3.1).
 
+Adaptive threshold (ALIF, spec §2.3, with the corrected jumps derived here).  The threshold is
+``θ + B`` with ``τB Ḃ = -B`` and ``B ← B + β`` at each spike (β = ``B_INCR``).  With the co-state
+``λ_B = -μ_B/τB`` (decaying as ``λ_B ← e^{-Δ/τB} λ_B`` per backward step) the general jump of a
+hybrid system (transition V⁺ = V_r, B⁺ = B⁻ + β at the event ``V - θ - B = 0``) gives, with
+``D = τm (V̇ - Ḃ)⁻ = (I - V) + (τm/τB) B⁻`` (the original had the sign of the B term flipped),
+
+.. math::
+
+    λ_V^- = λ_V^+ + \frac{(θ + B^- - V_r - \tfrac{τ_m}{τ_B}B^-) λ_V^+ - β λ_B^+ + R}{D},
+    \qquad λ_B^- = λ_B^+ - \frac{τ_m}{τ_B} λ_V^- ,
+
+which reduces to the LIF jump for β = B = 0 (the original used the *updated* λ_V in a λ_B jump of
+the wrong sign and scale).
+
+Time-constant gradients (spec §3.2): with the same normalisation,
+
+.. math::
+
+    \frac{\partial J}{\partial τ_m} = \int λ_V \frac{I - V}{τ_m}\,dt, \qquad
+    \frac{\partial J}{\partial τ_s} = -\int λ_I \frac{I}{τ_s}\,dt,
+
+integrated here with the trapezoidal rule over each step (the original summed the left end point
+without the factor Δ; Adam makes that scale irrelevant up to ε).
+
 All functions here are numba-compiled scalar kernels, so the engines inline them and the tests call
 them directly from Python.
 """
@@ -117,3 +141,23 @@ def spike_jump(lambda_v, i_minus_v, r, theta, v_reset, dj_dt):
 def weight_gradient_increment(tau_s_post, lambda_i_post):
     """Contribution of one presynaptic spike to ∂J/∂w: ``-τ_{s,post} λ_{I,post}(t_k)``."""
     return -tau_s_post * lambda_i_post
+
+
+@njit(cache=True, inline="always")
+def adaptive_spike_jump(lambda_v, lambda_b, d_minus, b_minus, r, theta, v_reset, tau_ratio,
+                        b_incr):
+    """ALIF adjoint jump at a spike; returns the new ``(λ_V, λ_B)`` (see the module docstring).
+
+    ``d_minus`` is ``D = (I - V) + (τm/τB) B⁻`` at the crossing (floored at :data:`IMV_FLOOR`),
+    ``b_minus`` the adaptation before its increment, ``tau_ratio`` = τm/τB, ``b_incr`` = β.
+    """
+    d = d_minus if d_minus > IMV_FLOOR else IMV_FLOOR
+    new_v = lambda_v + ((theta + b_minus - v_reset - tau_ratio * b_minus) * lambda_v
+                        - b_incr * lambda_b + r) / d
+    return new_v, lambda_b - tau_ratio * new_v
+
+
+@njit(cache=True, inline="always")
+def tau_gradient_integrand(lambda_v, lambda_i, v, i, tau_m, tau_s):
+    """Integrands of ∂J/∂τm and ∂J/∂τs at one instant: ``(λ_V (I-V)/τm, -λ_I I/τs)``."""
+    return lambda_v * (i - v) / tau_m, -lambda_i * i / tau_s

@@ -39,7 +39,14 @@ from numba import njit, prange
 from eventprop import losses
 from eventprop.engines.base import BatchStats, Recording
 from eventprop.network import INPUT
-from eventprop.neurons import adjoint_step, lif_coefficients, membrane_step, spike_jump
+from eventprop.neurons import (
+    adaptive_spike_jump,
+    adjoint_step,
+    lif_coefficients,
+    membrane_step,
+    spike_jump,
+    tau_gradient_integrand,
+)
 from eventprop.optim import Adam
 
 FIRST_SPIKE, FIRST_SPIKE_EXP, MAX = losses.FIRST_SPIKE, losses.FIRST_SPIKE_EXP, losses.MAX
@@ -67,6 +74,13 @@ def _uniform(seed, sample, step, neuron):
     x = _mix64(x + np.uint64(neuron))
     return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
+
+@njit(cache=True, inline="always")
+def _normal(seed, sample, step, neuron):
+    """Standard normal draw keyed like :func:`_uniform` (Box-Muller on two keyed uniforms)."""
+    u1 = _uniform(seed, sample, step, neuron)
+    u2 = _uniform(seed ^ np.uint64(0x5851F42D4C957F2D), sample, step, neuron)
+    return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -135,21 +149,33 @@ def _forward_sample(
     nrn_pop, pop_off, pop_size, pop_spiking,
     conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
     W, a, b, c_f, theta, v_reset,
-    pdrop, drop_seed, sample_key,
+    pdrop, drop_seed, sample_key, noise_amp, noise_seed,
+    pop_alif, alif_ratio, b_decay, b_incr, b_init,
     loss_code, dt, trial_ms, tau_acc,
-    spk_step, spk_nrn, spk_imv, step_ptr, counts,
+    spk_step, spk_nrn, spk_imv, spk_b, step_ptr, counts,
     out_x, out_step, v_trace, avg_trace,
-    rec, rec_v, rec_i,
+    rec, rec_v, rec_i, trace, tr_v, tr_i,
 ):
-    """Simulate one sample; returns (number of stored spikes or -1 on overflow, avg_xentropy loss)."""
+    """Simulate one sample; returns (number of stored spikes or -1 on overflow, avg_xentropy loss).
+
+    Hidden noise (``noise_amp`` = A√Δ > 0) is added to V after the update, before the threshold
+    test; ALIF populations (``pop_alif``) test ``V ≥ θ + B`` with B decayed by ``b_decay`` after
+    the V update, and store ``D = I - V + (τm/τB)B⁻`` and ``B⁻`` per spike.  With ``trace`` the
+    start-of-step (V_n, I_n) of every neuron go to ``tr_v``/``tr_i`` for the τ gradients.
+    """
     n_pop = pop_off.shape[0]
     out_p = n_pop - 1
     oo = pop_off[out_p]
     n_out = pop_size[out_p]
     v = np.zeros_like(a)
     cur = np.zeros_like(a)
+    bth = np.zeros_like(a)  # ALIF threshold adaptation B (0 for every other neuron)
     for g in range(v.shape[0]):
         v[g] = v_reset
+    for p in range(n_pop):
+        if pop_alif[p]:
+            for g in range(pop_off[p], pop_off[p] + pop_size[p]):
+                bth[g] = b_init
     for j in range(n_out):
         out_step[j] = -1
         out_x[j] = 0.0
@@ -210,10 +236,24 @@ def _forward_sample(
             if rec:
                 for g in range(lo, hi):
                     rec_i[n, g] = cur[g]
+            if trace:
+                for g in range(lo, hi):
+                    tr_v[n, g] = v[g]
+                    tr_i[n, g] = cur[g]
             # V_{n+1} = aV_n + c_f I_n and I ← bI in one vectorised pass; a spike's I_n (for
             # I - V at the crossing) is recovered as I/b
             n_cross = _membrane_update(v[lo:hi], cur[lo:hi], a[lo:hi], c_f[lo:hi], b[lo:hi],
                                        theta)
+            alif = pop_alif[p]
+            if pop_spiking[p] and p != out_p:
+                if noise_amp > 0.0:
+                    for g in range(lo, hi):
+                        v[g] += noise_amp * _normal(noise_seed, sample_key, n, g)
+                    n_cross = 1
+                if alif:
+                    for g in range(lo, hi):
+                        bth[g] *= b_decay
+                    n_cross = 1
             if rec:
                 for g in range(lo, hi):
                     rec_v[n, g] = v[g]
@@ -221,8 +261,9 @@ def _forward_sample(
                 # views indexed by the range variable: the scan compiles to tight code
                 vv = v[lo:hi]
                 cc = cur[lo:hi]
+                bb = bth[lo:hi]
                 for j in range(vv.shape[0]):
-                    if vv[j] >= theta:
+                    if vv[j] >= theta + bb[j]:
                         g = lo + j
                         if pdrop > 0.0 and p != out_p:
                             if _uniform(drop_seed, sample_key, n, g) < pdrop:
@@ -230,9 +271,15 @@ def _forward_sample(
                         if n_spk >= cap:
                             return -1, 0.0
                         i_n = cc[j] / b[g]
+                        imv = i_n - vv[j]
+                        if alif:
+                            bm = bb[j]
+                            imv += alif_ratio[g] * bm
+                            spk_b[n_spk] = bm
+                            bb[j] = bm + b_incr
                         spk_step[n_spk] = n
                         spk_nrn[n_spk] = g
-                        spk_imv[n_spk] = i_n - vv[j]
+                        spk_imv[n_spk] = imv
                         n_spk += 1
                         counts[g] += 1
                         if p == out_p and out_step[j] < 0:
@@ -300,19 +347,30 @@ def _backward_sample(
     nrn_pop, pop_off, pop_size, pop_spiking,
     conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
     W, a, b, c_b, tau_s, theta, v_reset,
-    spk_step, spk_nrn, spk_imv, step_ptr,
+    pop_alif, alif_ratio, b_decay, b_incr,
+    spk_step, spk_nrn, spk_imv, spk_b, step_ptr,
     reg_inj, loss_code, s, dl_dt, out_step, phantom, drive_scale,
     v_trace, avg_trace, dt, trial_ms,
     G,
     rec, rec_lv, rec_li,
+    trace, tr_v, tr_i, c_f, tau_m, tau_train, tau_goff,
 ):
-    """EventProp backward pass of one sample; adds its weight gradient into ``G``."""
+    """EventProp backward pass of one sample; adds its weight gradient into ``G``.
+
+    With ``trace`` the τ gradients of the neurons in ``tau_train`` go to
+    ``G[tau_goff + g]`` (τm) and ``G[tau_goff + N + g]`` (τs): the trapezoidal rule over each step
+    of :func:`~eventprop.neurons.tau_gradient_integrand`, with the end point (t_{n+1}⁻: V before
+    the reset, I = bI_n) after the step's jumps and the start point (t_n⁺) after the decay.
+    """
     n_pop = pop_off.shape[0]
     out_p = n_pop - 1
     oo = pop_off[out_p]
     n_out = pop_size[out_p]
     lv = np.zeros_like(a)
     li = np.zeros_like(a)
+    lb = np.zeros_like(a)  # ALIF adaptation adjoint λ_B
+    n_nrn = a.shape[0]
+    half_dt = 0.5 * dt
     rbuf = np.empty(a.shape[0])
     s_t = np.empty(n_out)
     x_t = np.empty(n_out)
@@ -342,10 +400,15 @@ def _backward_sample(
                 rbuf[kk - k] = r
             for kk in range(k, kend):
                 g = spk_nrn[kk]
-                dj = 0.0
-                if p == out_p and out_step[g - oo] == n:
-                    dj = dl_dt[g - oo]
-                lv[g] = spike_jump(lv[g], spk_imv[kk], rbuf[kk - k], theta, v_reset, dj)
+                if pop_alif[p]:
+                    lv[g], lb[g] = adaptive_spike_jump(lv[g], lb[g], spk_imv[kk], spk_b[kk],
+                                                       rbuf[kk - k], theta, v_reset,
+                                                       alif_ratio[g], b_incr)
+                else:
+                    dj = 0.0
+                    if p == out_p and out_step[g - oo] == n:
+                        dj = dl_dt[g - oo]
+                    lv[g] = spike_jump(lv[g], spk_imv[kk], rbuf[kk - k], theta, v_reset, dj)
                 lv[g] -= reg_inj[g]
             k = kend
         # point injection of the max readout V(t_{n+1}) = V_{n+1}: after the step-n spikes (which
@@ -354,6 +417,14 @@ def _backward_sample(
             for j in range(n_out):
                 if out_step[j] == n + 1:
                     lv[oo + j] += losses.li_drive(s[j], j == label, 1.0, drive_scale)
+        if trace:  # τ-gradient integrand at the end of the step, t_{n+1}⁻
+            for g in range(n_nrn):
+                if tau_train[g]:
+                    i0 = tr_i[n, g]
+                    fm, fs = tau_gradient_integrand(lv[g], li[g], a[g] * tr_v[n, g] + c_f[g] * i0,
+                                                    b[g] * i0, tau_m[g], tau_s[g])
+                    G[tau_goff + g] += half_dt * fm
+                    G[tau_goff + n_nrn + g] += half_dt * fs
         # 2. input spikes of step n
         while in_hi >= 0 and in_steps[in_hi] == n:
             if in_keep[in_hi]:
@@ -388,6 +459,16 @@ def _backward_sample(
             else:
                 _adjoint_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], c_b[lo:hi],
                                tau_s[lo:hi], tli[lo:hi])
+                if pop_alif[p]:
+                    for g in range(lo, hi):
+                        lb[g] *= b_decay
+        if trace:  # ... and at its start, t_n⁺
+            for g in range(n_nrn):
+                if tau_train[g]:
+                    fm, fs = tau_gradient_integrand(lv[g], li[g], tr_v[n, g], tr_i[n, g],
+                                                    tau_m[g], tau_s[g])
+                    G[tau_goff + g] += half_dt * fm
+                    G[tau_goff + n_nrn + g] += half_dt * fs
         if rec:
             for g in range(lv.shape[0]):
                 rec_lv[n, g] = lv[g]
@@ -399,11 +480,12 @@ def _forward_batch(
     steps, chans, offsets, keep, labels, n_steps,
     nrn_pop, pop_off, pop_size, pop_spiking,
     conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
-    W, a, b, c_f, theta, v_reset, pdrop, drop_seed,
+    W, a, b, c_f, theta, v_reset, pdrop, drop_seed, noise_amp, noise_seed,
+    pop_alif, alif_ratio, b_decay, b_incr, b_init,
     loss_code, dt, trial_ms, tau_acc, tau_0, tau_1, alpha, inv_b,
-    spk_step, spk_nrn, spk_imv, step_ptr, n_spk, counts,
+    spk_step, spk_nrn, spk_imv, spk_b, step_ptr, n_spk, counts,
     out_x, out_step, v_trace, avg_trace,
-    loss, pred, s_all, dl_dt, phantom,
+    loss, pred, s_all, dl_dt, phantom, trace, tr_v, tr_i,
 ):
     n_batch = labels.shape[0]
     dummy2 = np.zeros((1, 1), dtype=a.dtype)
@@ -423,11 +505,12 @@ def _forward_batch(
             steps[lo:hi], chans[lo:hi], keep[lo:hi], n_steps, labels[bi],
             nrn_pop, pop_off, pop_size, pop_spiking,
             conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
-            W, a, b, c_f, theta, v_reset, pdrop, drop_seed, bi,
+            W, a, b, c_f, theta, v_reset, pdrop, drop_seed, bi, noise_amp, noise_seed,
+            pop_alif, alif_ratio, b_decay, b_incr, b_init,
             loss_code, dt, trial_ms, tau_acc,
-            spk_step[bi], spk_nrn[bi], spk_imv[bi], step_ptr[bi], counts[bi],
+            spk_step[bi], spk_nrn[bi], spk_imv[bi], spk_b[bi], step_ptr[bi], counts[bi],
             out_x[bi], out_step[bi], v_trace[bi], avg_trace[bi],
-            False, dummy2, dummy2,
+            False, dummy2, dummy2, trace, tr_v[bi], tr_i[bi],
         )
         n_spk[bi] = ns
         if ns < 0:
@@ -445,10 +528,11 @@ def _backward_batch(
     nrn_pop, pop_off, pop_size, pop_spiking,
     conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
     W, a, b, c_b, tau_s, theta, v_reset,
-    spk_step, spk_nrn, spk_imv, step_ptr,
+    pop_alif, alif_ratio, b_decay, b_incr,
+    spk_step, spk_nrn, spk_imv, spk_b, step_ptr,
     reg_inj, loss_code, s_all, dl_dt, out_step, phantom, drive_scale,
     v_trace, avg_trace, dt, trial_ms,
-    G_chunks,
+    G_chunks, trace, tr_v, tr_i, c_f, tau_m, tau_train, tau_goff,
 ):
     n_batch = labels.shape[0]
     n_chunks = G_chunks.shape[0]
@@ -466,10 +550,12 @@ def _backward_batch(
                 nrn_pop, pop_off, pop_size, pop_spiking,
                 conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
                 W, a, b, c_b, tau_s, theta, v_reset,
-                spk_step[bi], spk_nrn[bi], spk_imv[bi], step_ptr[bi],
+                pop_alif, alif_ratio, b_decay, b_incr,
+                spk_step[bi], spk_nrn[bi], spk_imv[bi], spk_b[bi], step_ptr[bi],
                 reg_inj[bi], loss_code, s_all[bi], dl_dt[bi], out_step[bi], phantom[bi],
                 drive_scale, v_trace[bi], avg_trace[bi], dt, trial_ms,
                 G, False, dummy2, dummy2,
+                trace, tr_v[bi], tr_i[bi], c_f, tau_m, tau_train, tau_goff,
             )
 
 
@@ -488,12 +574,6 @@ def check_supported(params):
     """Refuse settings this engine does not simulate yet, rather than ignoring them silently."""
     g = lambda key, default=None: getattr(params, key, default)  # noqa: E731
     missing = []
-    if g("HIDDEN_NEURON_TYPE", "LIF") == "ALIF":
-        missing.append("HIDDEN_NEURON_TYPE='ALIF'")
-    if g("TRAIN_TAU", False) or g("TRAIN_TAU_OUTPUT", False):
-        missing.append("TRAIN_TAU / TRAIN_TAU_OUTPUT")
-    if (g("HIDDEN_NOISE", 0.0) or 0.0) > 0.0:
-        missing.append("HIDDEN_NOISE > 0")
     if g("REG_TYPE", "none") == "Thomas1":
         missing.append("REG_TYPE='Thomas1' (broken in the original, spec §5.2)")
     if g("SCHEDULE", "synchronous") != "synchronous":
@@ -502,9 +582,8 @@ def check_supported(params):
         from eventprop.params import ParameterError
 
         raise ParameterError(
-            "the CPU engine does not simulate " + ", ".join(missing) + " yet; leave these at "
-            "their defaults (LIF neurons, no τ training, no noise, REG_TYPE 'none' or 'simple', "
-            "SCHEDULE 'synchronous')"
+            "the CPU engine does not simulate " + ", ".join(missing) + "; use REG_TYPE 'none' or "
+            "'simple' and SCHEDULE 'synchronous'"
         )
 
 
@@ -530,8 +609,10 @@ class CPUEngine:
         self.tau_m, self.tau_s = description.initial_taus(params, self.rng)
         self._build_index()
         self._update_coefficients()
-        self.optimizer = Adam({"W": self.W.size}, params.ADAM_BETA1, params.ADAM_BETA2,
-                              params.ADAM_EPS)
+        shapes = {"W": self.W.size}
+        if self.train_tau:
+            shapes.update(tau_m=self.tau_m.size, tau_s=self.tau_s.size)
+        self.optimizer = Adam(shapes, params.ADAM_BETA1, params.ADAM_BETA2, params.ADAM_EPS)
         self.learning_rate = float(params.ETA)
         n_spiking = int(sum(p.size for p in description.populations if p.spiking))
         self._max_spikes = max(1, int(params.N_MAX_SPIKE)) * max(n_spiking, 1)
@@ -560,14 +641,28 @@ class CPUEngine:
             mask[c.offset : c.offset + c.size] = c.trainable
         self.trainable_mask = mask
         self.n_hidden_total = sum(p.size for p in d.hidden)
-        out = d.output
         self.drive_tau_m = float(self.params.TAU_MEM)
+        p = self.params
+        alif = getattr(p, "HIDDEN_NEURON_TYPE", "LIF") == "ALIF"
+        self.pop_alif = np.array([alif and pop.layer >= 0 for pop in pops], dtype=np.bool_)
+        self.nrn_alif = self.pop_alif[self.nrn_pop]
+        tau_train = np.zeros(d.n_neurons, dtype=np.bool_)
+        for pop in pops:
+            on = getattr(p, "TRAIN_TAU_OUTPUT", False) if pop.layer < 0 else \
+                getattr(p, "TRAIN_TAU", False)
+            tau_train[pop.offset : pop.offset + pop.size] = bool(on)
+        self.tau_train = tau_train
+        self.train_tau = bool(tau_train.any())
 
     def _update_coefficients(self):
         a, b, c_f, c_b = lif_coefficients(self.tau_m, self.tau_s, self.dt)
         self.a, self.b = a.astype(self.dtype), b.astype(self.dtype)
         self.c_f, self.c_b = c_f.astype(self.dtype), c_b.astype(self.dtype)
         self.tau_s_arr = self.tau_s.astype(self.dtype)
+        self.tau_m_arr = self.tau_m.astype(self.dtype)
+        tau_b = float(getattr(self.params, "TAU_B", 100.0))
+        self.b_decay = math.exp(-self.dt / tau_b)
+        self.alif_ratio = np.where(self.nrn_alif, self.tau_m / tau_b, 0.0).astype(self.dtype)
 
     # -- weights and optimiser state -------------------------------------------------------------
     @property
@@ -622,6 +717,8 @@ class CPUEngine:
         S = self.n_steps
         C = d.output.size
         key = (n_batch, self._cap)
+        n_alif = int(self.nrn_alif.any())
+        trace_shape = (n_batch, S, d.n_neurons) if self.train_tau else (n_batch, 1, 1)
         if self._buffers is not None and self._buffers["key"] == key:
             return self._buffers
         xent = d.loss_code == AVG_XENTROPY
@@ -630,6 +727,9 @@ class CPUEngine:
             "spk_step": np.empty((n_batch, self._cap), dtype=np.int32),
             "spk_nrn": np.empty((n_batch, self._cap), dtype=np.int32),
             "spk_imv": np.empty((n_batch, self._cap), dtype=self.dtype),
+            "spk_b": np.empty((n_batch, self._cap if n_alif else 1), dtype=self.dtype),
+            "tr_v": np.empty(trace_shape, dtype=self.dtype),
+            "tr_i": np.empty(trace_shape, dtype=self.dtype),
             "step_ptr": np.empty((n_batch, S + 1), dtype=np.int64),
             "n_spk": np.empty(n_batch, dtype=np.int64),
             "counts": np.empty((n_batch, d.n_neurons), dtype=np.int32),
@@ -646,6 +746,17 @@ class CPUEngine:
         }
         self._buffers = buf
         return buf
+
+    def _alif_args(self, backward: bool = False):
+        """(pop_alif, alif_ratio, b_decay, b_incr[, b_init]) for the kernels."""
+        p = self.params
+        args = (self.pop_alif, self.alif_ratio, self.b_decay, float(getattr(p, "B_INCR", 0.0)))
+        return args if backward else args + (float(getattr(p, "B_INIT", 0.0)),)
+
+    def _tau_args(self, buf):
+        """(trace, tr_v, tr_i, c_f, tau_m, tau_train, tau_goff) for the backward kernels."""
+        return (self.train_tau, buf["tr_v"], buf["tr_i"], self.c_f, self.tau_m_arr,
+                self.tau_train, self.W.size)
 
     def _net_args(self):
         return (self.nrn_pop, self.pop_off, self.pop_size, self.pop_spiking,
@@ -666,6 +777,9 @@ class CPUEngine:
         if pdrop_in > 0.0:
             keep = self.rng.random(len(batch.steps)) >= pdrop_in
         drop_seed = np.uint64(self.rng.integers(0, 2**63)) if pdrop_hid > 0.0 else np.uint64(0)
+        noise = float(getattr(p, "HIDDEN_NOISE", 0.0) or 0.0) if train else 0.0
+        noise_amp = noise * math.sqrt(self.dt)
+        noise_seed = np.uint64(self.rng.integers(0, 2**63)) if noise > 0.0 else np.uint64(0)
         while True:
             buf = self._alloc(n_batch)
             t0 = time.perf_counter()
@@ -673,13 +787,14 @@ class CPUEngine:
                 batch.steps, batch.channels, batch.offsets, keep, batch.labels, self.n_steps,
                 *self._net_args(),
                 self.W, self.a, self.b, self.c_f, float(p.V_THRESH), float(p.V_RESET),
-                pdrop_hid, drop_seed,
+                pdrop_hid, drop_seed, noise_amp, noise_seed, *self._alif_args(),
                 self.description.loss_code, self.dt, self.trial_ms,
                 float(getattr(p, "TAU_ACCUMULATOR", 20.0)),
                 float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), 1.0 / n_batch,
-                buf["spk_step"], buf["spk_nrn"], buf["spk_imv"], buf["step_ptr"], buf["n_spk"],
-                buf["counts"], buf["out_x"], buf["out_step"], buf["v_trace"], buf["avg_trace"],
-                buf["loss"], buf["pred"], buf["s_all"], buf["dl_dt"], buf["phantom"],
+                buf["spk_step"], buf["spk_nrn"], buf["spk_imv"], buf["spk_b"], buf["step_ptr"],
+                buf["n_spk"], buf["counts"], buf["out_x"], buf["out_step"], buf["v_trace"],
+                buf["avg_trace"], buf["loss"], buf["pred"], buf["s_all"], buf["dl_dt"],
+                buf["phantom"], self.train_tau, buf["tr_v"], buf["tr_i"],
             )
             self.timings["forward"] += time.perf_counter() - t0
             if buf["n_spk"].min() >= 0:
@@ -718,18 +833,20 @@ class CPUEngine:
         mask = batch.labels >= 0
         reg_inj, reg = self._reg_injection(buf["counts"] * mask[:, None], n_batch)
         n_chunks = max(1, min(n_batch, numba.get_num_threads()))
-        G_chunks = np.empty((n_chunks, self.W.size), dtype=self.dtype)
+        n_grad = self.W.size + (2 * self.tau_m.size if self.train_tau else 0)
+        G_chunks = np.empty((n_chunks, n_grad), dtype=self.dtype)
         t0 = time.perf_counter()
         _backward_batch(
             batch.steps, batch.channels, batch.offsets, keep, batch.labels, self.n_steps,
             *self._net_args(),
             self.W, self.a, self.b, self.c_b, self.tau_s_arr, float(p.V_THRESH), float(p.V_RESET),
-            buf["spk_step"], buf["spk_nrn"], buf["spk_imv"], buf["step_ptr"],
+            *self._alif_args(backward=True),
+            buf["spk_step"], buf["spk_nrn"], buf["spk_imv"], buf["spk_b"], buf["step_ptr"],
             reg_inj, self.description.loss_code, buf["s_all"], buf["dl_dt"], buf["out_step"],
             buf["phantom"], self._drive_scale(n_batch), buf["v_trace"], buf["avg_trace"],
-            self.dt, self.trial_ms, G_chunks,
+            self.dt, self.trial_ms, G_chunks, *self._tau_args(buf),
         )
-        G = np.empty(self.W.size, dtype=self.dtype)
+        G = np.empty(n_grad, dtype=self.dtype)
         _sum_chunks(G_chunks, G)
         self.timings["backward"] += time.perf_counter() - t0
         return G, reg
@@ -760,7 +877,15 @@ class CPUEngine:
         stats = self._stats(batch, buf, reg)
         grads = {c.name: G[c.offset : c.offset + c.size].reshape(c.shape).copy()
                  for c in self.description.connections}
+        if self.train_tau:
+            grads.update(self._tau_grads(G))
         return stats.objective, grads
+
+    def _tau_grads(self, G) -> dict:
+        """∂J/∂τm and ∂J/∂τs per neuron (all populations; 0 where τ is not trained)."""
+        n, w = self.tau_m.size, self.W.size
+        return {"tau_m": G[w : w + n].astype(np.float64), "tau_s": G[w + n : w + 2 * n].astype(
+            np.float64)}
 
     def train_batch(self, batch) -> BatchStats:
         t_start = time.perf_counter()
@@ -771,11 +896,29 @@ class CPUEngine:
         if not np.all(self.trainable_mask):
             G[~self.trainable_mask] = 0.0
         t0 = time.perf_counter()
-        self.optimizer.step({"W": self.W}, {"W": G}, self.learning_rate)
+        if self.train_tau:
+            self._step_with_taus(G)
+        else:
+            self.optimizer.step({"W": self.W}, {"W": G}, self.learning_rate)
         self.timings["optimizer"] += time.perf_counter() - t0
         self.timings["python"] += (time.perf_counter() - t_start) - sum(
             self.timings[k] - before[k] for k in ("forward", "backward", "optimizer"))
         return stats
+
+    def _step_with_taus(self, G) -> None:
+        """One Adam step of the weights and the trained τ (same learning rate), then the hard
+        clamps ``τm ≥ MIN_TAU_M``, ``τs ≥ MIN_TAU_SYN`` (spec §3.2) and new step coefficients."""
+        p = self.params
+        w = self.W.size
+        taus = self._tau_grads(G)
+        for k in ("tau_m", "tau_s"):
+            taus[k][~self.tau_train] = 0.0
+        self.optimizer.step({"W": self.W, "tau_m": self.tau_m, "tau_s": self.tau_s},
+                            {"W": G[:w], **taus}, self.learning_rate)
+        m = self.tau_train
+        self.tau_m[m] = np.maximum(self.tau_m[m], float(getattr(p, "MIN_TAU_M", 3.0)))
+        self.tau_s[m] = np.maximum(self.tau_s[m], float(getattr(p, "MIN_TAU_SYN", 1.0)))
+        self._update_coefficients()
 
     # -- recording for the lab --------------------------------------------------------------------
     def record(self, batch, samples=(0,)) -> list:
@@ -795,6 +938,8 @@ class CPUEngine:
             spk_step = np.empty(self._max_spikes, dtype=np.int32)
             spk_nrn = np.empty(self._max_spikes, dtype=np.int32)
             spk_imv = np.empty(self._max_spikes, dtype=self.dtype)
+            spk_b = np.empty(self._max_spikes, dtype=self.dtype)
+            no_trace = np.empty((1, 1), dtype=self.dtype)
             step_ptr = np.empty(S + 1, dtype=np.int64)
             counts = np.zeros(N, dtype=np.int32)
             out_x = np.empty(C)
@@ -808,10 +953,11 @@ class CPUEngine:
             ns, xent = _forward_sample(
                 st, ch, keep, S, label, *self._net_args(),
                 self.W, self.a, self.b, self.c_f, float(p.V_THRESH), float(p.V_RESET),
-                0.0, np.uint64(0), 0, d.loss_code, self.dt, self.trial_ms,
+                0.0, np.uint64(0), 0, 0.0, np.uint64(0), *self._alif_args(),
+                d.loss_code, self.dt, self.trial_ms,
                 float(getattr(p, "TAU_ACCUMULATOR", 20.0)),
-                spk_step, spk_nrn, spk_imv, step_ptr, counts, out_x, out_step, v_trace, avg_trace,
-                True, rec_v, rec_i,
+                spk_step, spk_nrn, spk_imv, spk_b, step_ptr, counts, out_x, out_step, v_trace,
+                avg_trace, True, rec_v, rec_i, False, no_trace, no_trace,
             )
             if ns < 0:
                 raise RuntimeError("spike store overflow while recording; raise N_MAX_SPIKE")
@@ -826,9 +972,11 @@ class CPUEngine:
             _backward_sample(
                 st, ch, keep, S, label, *self._net_args(),
                 self.W, self.a, self.b, self.c_b, self.tau_s_arr, float(p.V_THRESH),
-                float(p.V_RESET), spk_step, spk_nrn, spk_imv, step_ptr,
+                float(p.V_RESET), *self._alif_args(backward=True),
+                spk_step, spk_nrn, spk_imv, spk_b, step_ptr,
                 reg_inj[0], d.loss_code, s, dl_dt, out_step, phantom, self._drive_scale(n_batch),
                 v_trace, avg_trace, self.dt, self.trial_ms, G, True, rec_lv, rec_li,
+                False, no_trace, no_trace, self.c_f, self.tau_m_arr, self.tau_train, self.W.size,
             )
             r = Recording(self.dt, S, label, int(pred), float(loss), threshold=float(p.V_THRESH))
             r.spikes["input"] = (st.copy(), ch.copy())

@@ -45,8 +45,8 @@ PLACED_ELSEWHERE = ("MODEL_SEED",)
 def engine_problem(engine: str, params) -> str | None:
     """Why ``engine`` cannot train ``params`` (settings it does not simulate), or None.
 
-    Asks the engine's own check (the CPU engine refuses, e.g., ALIF neurons or τ training
-    rather than ignoring them), so the lab flags such settings before Start."""
+    Asks the engine's own check (the CPU engine refuses, e.g., the broken legacy regulariser
+    REG_TYPE 'Thomas1' rather than ignoring it), so the lab flags such settings before Start."""
     if engine != "cpu":
         return None
     from eventprop.engines import cpu
