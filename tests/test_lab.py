@@ -451,11 +451,11 @@ def test_combination_errors_are_flagged_at_the_key_they_name():
 
 
 def test_settings_the_engine_cannot_simulate_are_flagged_before_start(lab):
-    lab.table.set_values({"REG_TYPE": "simple", "TRAIN_TAU": True})
-    assert "TRAIN_TAU" in lab.table.problems
-    assert "does not simulate" in lab.table.problems["TRAIN_TAU"]
+    lab.table.set_values({"REG_TYPE": "Thomas1"})
+    assert "REG_TYPE" in lab.table.problems
+    assert "does not simulate" in lab.table.problems["REG_TYPE"]
     assert lab.controls.start.disabled
-    lab.table.set_values({"TRAIN_TAU": False, "REG_TYPE": "none"})
+    lab.table.set_values({"REG_TYPE": "none"})
     assert lab.table.valid and not lab.controls.start.disabled
 
 
@@ -565,3 +565,37 @@ def test_save_and_load_from_the_lab(lab, controller):
     lab.load()
     assert controller.resume_from is not None and "press Start" in lab.runs.message.object
     assert lab.table.values()["NUM_HIDDEN"] == 10
+
+
+def test_the_preset_selector_fills_the_table_with_defaults_plus_the_preset(lab):
+    assert lab.preset_select.options == ["defaults", "seed", "paper"]
+    lab.preset_select.value = "paper"
+    values = lab.table.values()
+    assert values["NUM_HIDDEN"] == 200 and values["LOSS_TYPE"] == "first_spike"
+    assert values["N_TRAIN"] == make_params("yinyang").N_TRAIN  # the rest back at the defaults
+    assert "LOSS_TYPE=first_spike" in lab.runs.reproduce.object
+    lab.preset_select.value = "defaults"
+    assert lab.table.values() == to_dict(make_params("yinyang"))
+    lab.experiment_select.value = "mnist"
+    assert lab.preset_select.options == ["defaults", "seed", "paper", "synthetic"]
+    assert lab.preset_select.value == "defaults"
+
+
+def test_mnist_shows_a_training_sample_and_its_latency_spikes(controller, tmp_path):
+    from eventprop.experiments import make_experiment
+    from eventprop.lab import Lab
+
+    lab = Lab(experiment="mnist", values={"DATA_DIR": str(tmp_path / "none")},
+              controller=controller)
+    view = lab.extras[0]
+    lab.refresh()
+    assert "MNIST files missing" in view.info.object and not view.spikes.data["t"]
+    lab.apply_preset("synthetic")
+    lab.table.set_values({"N_TRAIN": 300, "N_VALIDATE": 20})
+    view.sample.value = 7
+    lab.refresh()
+    exp = make_experiment("mnist", lab.table.values())
+    steps = exp.data["train"].batch([7], 1, 1.0, 20).steps
+    assert sorted(view.spikes.data["t"]) == sorted((steps * 1.0).tolist())
+    assert f"label <b>{exp.data['train'].labels[7]}</b>" in view.info.object
+    assert view.image.data["image"][0].shape == (28, 28)

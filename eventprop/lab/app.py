@@ -51,6 +51,16 @@ DISCONNECT_GRACE_S = 3.0
 
 TITLE = "EventProp Lab"
 
+#: The preset selector's entry for "the experiment's defaults, no preset".
+DEFAULTS_PRESET = "defaults"
+
+
+def experiment_presets(experiment: str) -> dict:
+    """The named presets (``presets`` attribute) of an experiment class, ``{}`` if none."""
+    from eventprop.experiments import experiment_class
+
+    return dict(getattr(experiment_class(experiment), "presets", {}) or {})
+
 
 class Lab:
     """The lab page for one session.
@@ -80,6 +90,12 @@ class Lab:
             label="Engine", options=list(self.engines), value="cpu", sizing_mode="stretch_width",
             disabled_options=[e for e, reason in self.engines.items() if reason],
             css_classes=["ep-engine"])
+        self.preset_select = pn.widgets.Select(
+            label="Preset", options=[DEFAULTS_PRESET], value=DEFAULTS_PRESET,
+            sizing_mode="stretch_width", css_classes=["ep-preset"],
+            description="Fill the parameter table with the experiment's defaults or one of its "
+            "named presets (the same as `eventprop train EXPERIMENT --preset NAME`).")
+        self._applying_preset = False
         notes = [f"<b>{html.escape(e)}</b> unavailable: {html.escape(r)}"
                  for e, r in self.engines.items() if r]
         self.engine_note = pn.pane.HTML("<br>".join(notes), sizing_mode="stretch_width",
@@ -110,6 +126,7 @@ class Lab:
         self._set_experiment(experiment, values)
         self.experiment_select.param.watch(self._experiment_changed, "value")
         self.engine_select.param.watch(self._engine_changed, "value")
+        self.preset_select.param.watch(self._preset_changed, "value")
         self.controls.start.on_click(lambda e: self.start())
         self.controls.pause.on_click(lambda e: self.toggle_pause())
         self.controls.step.on_click(lambda e: self.step())
@@ -131,7 +148,7 @@ class Lab:
                 self.health, *self.extras]
 
     def sidebar(self) -> list:
-        return [self.experiment_select, self.engine_select, self.engine_note,
+        return [self.experiment_select, self.engine_select, self.engine_note, self.preset_select,
                 pn.pane.HTML("<b>Parameters</b>: the seed's key is in brackets; hover the ? "
                              "icon for its meaning and range.", sizing_mode="stretch_width"),
                 self.table_slot]
@@ -195,7 +212,40 @@ class Lab:
                 view.configure(self.table.values())
         self.extras_slot[:] = [_card(_extra_title(experiment), v.panel) for v in self.extras]
         self.runs.export.filename = f"{experiment}_params.json"
+        self._applying_preset = True  # a new table starts from the defaults
+        try:
+            self.preset_select.options = [DEFAULTS_PRESET, *experiment_presets(experiment)]
+            self.preset_select.value = DEFAULTS_PRESET
+        finally:
+            self._applying_preset = False
         self._params_changed()
+
+    def _preset_changed(self, event) -> None:
+        if self._applying_preset or event.new is None:
+            return
+        self.apply_preset(event.new)
+
+    def apply_preset(self, name: str) -> None:
+        """Put the experiment's defaults, with preset ``name`` on top (``"defaults"``: none),
+        into the parameter table; values are checked as if typed."""
+        if self.controller.active:
+            return
+        from eventprop.params import make_params, to_dict
+
+        exp = self.experiment_select.value
+        presets = experiment_presets(exp)
+        if name != DEFAULTS_PRESET and name not in presets:
+            self.controls.say(f"unknown preset {name!r} for {exp}", "error")
+            return
+        values = to_dict(make_params(exp))
+        values.update(presets.get(name, {}))
+        self.table.set_values({k: v for k, v in values.items() if self.table.value(k) != v})
+        if self.preset_select.value != name:
+            self._applying_preset = True
+            try:
+                self.preset_select.value = name
+            finally:
+                self._applying_preset = False
 
     def _experiment_changed(self, event) -> None:
         if self.controller.active or self._switching:
@@ -284,7 +334,7 @@ class Lab:
         self.controls.show(status, self.start_reason(), active)
         if self.table is not None:
             self.table.set_disabled(active)
-        for w in (self.experiment_select, self.engine_select):
+        for w in (self.experiment_select, self.engine_select, self.preset_select):
             if w.disabled != active:
                 w.disabled = active
         has_trainer = self.controller.trainer is not None
@@ -452,7 +502,8 @@ def _card(title, *objs, collapsed=False, cls=""):
 
 
 def _extra_title(experiment: str) -> str:
-    return {"yinyang": "Yin-Yang: data set and decision map"}.get(experiment,
+    return {"yinyang": "Yin-Yang: data set and decision map",
+            "mnist": "MNIST: a training sample and its input spikes"}.get(experiment,
                                                                  f"{experiment}: extra views")
 
 

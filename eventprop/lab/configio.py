@@ -33,7 +33,7 @@ _NONE = {"none", "null"}
 LAB_MANAGED = ("OUT_DIR", "LOAD_LAST", "LOAD_BEST")
 
 #: Keys that are file paths: shown read-only, never editable from the browser.
-PATH_KEYS = ("OUT_DIR", "DATA_BUFFER_NAME")
+PATH_KEYS = ("OUT_DIR", "DATA_BUFFER_NAME", "DATA_DIR")
 
 #: Largest configuration file the import accepts.
 MAX_IMPORT_BYTES = 1_000_000

@@ -14,7 +14,8 @@ Generic views work for every experiment, so a new experiment appears in the lab 
 Experiment-specific extras are listed in :data:`EXTRA_VIEWS` (by experiment name) and fed by the
 probe of the same name in :data:`eventprop.lab.probes.EXTRA_PROBES`:
 
-- :mod:`.yinyang` — the Yin-Yang data set and the network's decision map.
+- :mod:`.yinyang` — the Yin-Yang data set and the network's decision map;
+- :mod:`.mnist` — an MNIST training sample as image and as its latency-coded input spikes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from __future__ import annotations
 import importlib
 
 #: Experiment name -> (module, class) of its extra views.
-EXTRA_VIEWS = {"yinyang": (("eventprop.lab.views.yinyang", "YinYangView"),)}
+EXTRA_VIEWS = {"yinyang": (("eventprop.lab.views.yinyang", "YinYangView"),),
+               "mnist": (("eventprop.lab.views.mnist", "MNISTSampleView"),)}
 
 
 def extra_views(experiment: str) -> list:
