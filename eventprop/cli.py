@@ -2,7 +2,9 @@
 
     eventprop train EXPERIMENT [--preset NAME] [--set KEY=VALUE ...] [--config FILE.json]
                                [--out DIR] [--engine cpu|genn] [--epochs N] [--no-progress]
-    eventprop test EXPERIMENT --load DIR
+                               [--data-dir DIR]
+    eventprop test EXPERIMENT --load DIR [--data-dir DIR] [--best]
+    eventprop xval EXPERIMENT [--preset NAME] [--set KEY=VALUE ...] [--config FILE.json] [--out DIR]
     eventprop gradcheck [--loss TYPE|all] [--recurrent] [--layers N] [--reg] ...
     eventprop bench [engine] [...]
     eventprop data download mnist|shd|ssc
@@ -69,8 +71,19 @@ def _gather_params(args) -> dict:
         params.N_EPOCH = args.epochs
     if getattr(args, "out", None):
         params.OUT_DIR = args.out
+    if getattr(args, "data_dir", None):
+        _set_data_dir(params, args.data_dir, args.experiment)
     validate(params)
     return to_dict(params)
+
+
+def _set_data_dir(params, folder: str, experiment: str) -> None:
+    """--data-dir: the experiment's DATA_DIR (only experiments that read a data folder have it)."""
+    from eventprop.params import param_keys
+
+    if "DATA_DIR" not in param_keys(params):
+        raise CLIError(f"--data-dir is not used by experiment {experiment!r}")
+    params.DATA_DIR = str(folder)
 
 
 class ProgressBar:
@@ -111,11 +124,15 @@ def cmd_train(args) -> int:
 
     values = _gather_params(args)
     exp = make_experiment(args.experiment, values, engine=args.engine)
+    _select_mode(exp, args)
     out_dir = exp.params.OUT_DIR
     t0 = time.perf_counter()
     trainer = exp.trainer(out_dir=out_dir, listeners=[ProgressBar(not args.no_progress)])
     trainer.fit()
-    test = exp.run_test(trainer) if exp.test_set() is not None else {}
+    if getattr(exp, "eval_is_test", False):
+        test = {}  # train_test: the eval columns already hold the test set (summary has it)
+    else:
+        test = exp.run_test(trainer) if exp.test_set() is not None else {}
     summary = res.read_summary(out_dir) if trainer.write_files else trainer.summary()
     if test.get("test_accuracy") is not None:
         summary["test_accuracy"] = test["test_accuracy"]
@@ -133,6 +150,25 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _select_mode(exp, args) -> None:
+    """--train-test, or the mode a preset is meant for (SHD's paper-best is a train_test
+    recipe); only experiments with a ``mode`` (SHD/SSC) have the choice."""
+    mode = "train_test" if getattr(args, "train_test", False) else None
+    if mode is None and args.preset:
+        mode = getattr(type(exp), "preset_modes", {}).get(args.preset)
+    if mode is None:
+        return
+    if not hasattr(exp, "mode"):
+        if getattr(args, "train_test", False):
+            raise CLIError(f"--train-test is not available for experiment {args.experiment!r}")
+        return
+    exp.mode = mode
+    if mode == "train_test":
+        print("train_test: training on the whole training set, test set evaluated every epoch "
+              "(eval columns); the learning-rate schedule reads the training accuracy",
+              flush=True)
+
+
 def cmd_test(args) -> int:
     from eventprop import results as res
     from eventprop.experiments import make_experiment
@@ -148,9 +184,20 @@ def cmd_test(args) -> int:
         raise CLIError(f"{run_dir} holds a {summary.get('experiment')!r} run, not {args.experiment!r}")
     values = dict(summary["params"])
     values["OUT_DIR"] = run_dir
+    if getattr(args, "best", False):
+        if "LOAD_BEST" not in values:
+            raise CLIError(f"--best: experiment {args.experiment!r} writes no 'best' checkpoint")
+        values.update(LOAD_BEST=True, LOAD_LAST=False)
+    elif "LOAD_BEST" in values:
+        values.update(LOAD_BEST=False, LOAD_LAST=False)  # the exact checkpoint is loaded below
+    if args.data_dir:
+        if "DATA_DIR" not in values:
+            raise CLIError(f"--data-dir is not used by experiment {args.experiment!r}")
+        values["DATA_DIR"] = args.data_dir
     exp = make_experiment(args.experiment, values, engine=args.engine)
     trainer = exp.trainer(out_dir=run_dir, write_files=False)
-    trainer.load_checkpoint(run_dir)
+    if not getattr(args, "best", False):
+        trainer.load_checkpoint(run_dir)
     test = exp.run_test(trainer)
     if test["test_accuracy"] is None:
         raise CLIError(f"experiment {args.experiment} has no test set with these parameters")
@@ -160,10 +207,33 @@ def cmd_test(args) -> int:
     return 0
 
 
+# -- xval -----------------------------------------------------------------------------------------
+def cmd_xval(args) -> int:
+    """Leave-one-speaker-out cross-validation (SHD: one fold per SPEAKER_LEFT entry)."""
+    import numpy as np
+
+    from eventprop.experiments import make_experiment
+
+    values = _gather_params(args)
+    exp = make_experiment(args.experiment, values, engine=args.engine)
+    if not hasattr(exp, "cross_validate"):
+        raise CLIError(f"experiment {args.experiment!r} has no cross-validation; it exists for shd")
+    accs, times = exp.cross_validate(listeners=[ProgressBar(not args.no_progress)])
+    p = exp.params
+    print(f"{'speaker':>7s} {'train_acc':>9s} {'eval_acc':>9s} {'seconds':>8s}")
+    for s, (tr, ev), secs in zip(p.SPEAKER_LEFT, accs, times):
+        print(f"{s:7d} {tr:9.4f} {ev:9.4f} {secs:8.1f}")
+    ev = np.array([a[1] for a in accs], dtype=float)
+    tr = np.array([a[0] for a in accs], dtype=float)
+    print(f"mean ± sd over {len(accs)} folds: eval accuracy {ev.mean():.4f} ± {ev.std():.4f}, "
+          f"train accuracy {tr.mean():.4f} ± {tr.std():.4f} -> {os.path.abspath(p.OUT_DIR)}")
+    return 0
+
+
 # -- gradcheck ------------------------------------------------------------------------------------
 def cmd_gradcheck(args) -> int:
     from eventprop.gradcheck import (calibrate_regulariser, check_gradients, gradcheck_network,
-                                     random_inputs, regulariser_share)
+                                     random_inputs, regulariser_share, variant_overrides)
     from eventprop.losses import LOSS_TYPES
 
     loss_types = LOSS_TYPES if args.loss == "all" else [args.loss]
@@ -173,10 +243,12 @@ def cmd_gradcheck(args) -> int:
     worst = 1.0
     print(f"{'loss':18s} {'matrix':14s} {'cosine':>8s} {'rel.err':>8s} {'kinks':>7s}  "
           f"(DT_MS={args.dt}, recurrent={args.recurrent}, layers={args.layers}, reg={args.reg}, "
-          f"h={h}·std(W))")
+          f"hidden={args.hidden}, train_tau={args.train_tau}, h={h}·std(W))")
     for loss in loss_types:
+        overrides = variant_overrides(args.hidden, args.train_tau, loss, reg=args.reg)
+        overrides["DT_MS"] = args.dt
         net = gradcheck_network(loss, recurrent=args.recurrent, n_hid_layer=args.layers,
-                                reg=args.reg, overrides={"DT_MS": args.dt})
+                                reg=args.reg, overrides=overrides)
         inputs, labels = random_inputs(args.samples, 5, net.params.TRIAL_MS, 4, seed=args.seed)
         note = ""
         if args.reg:
@@ -243,12 +315,29 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="output folder (default: OUT_DIR)")
     tr.add_argument("--epochs", type=int, help="shortcut for --set N_EPOCH=...")
     tr.add_argument("--no-progress", action="store_true", help="one line per epoch, no bar")
+    tr.add_argument("--data-dir", metavar="DIR",
+                    help="data folder (MNIST: the IDX files; sets DATA_DIR)")
+    tr.add_argument("--train-test", action="store_true",
+                    help="SHD/SSC: the seed's train_test (train on the whole training set, "
+                         "evaluate the test set every epoch)")
     tr.set_defaults(func=cmd_train)
+
+    xv = sub.add_parser("xval", help="leave-one-speaker-out cross-validation (shd)")
+    run_opts(xv)
+    xv.add_argument("--out", help="output folder (default: OUT_DIR); one subfolder per fold")
+    xv.add_argument("--epochs", type=int, help="shortcut for --set N_EPOCH=...")
+    xv.add_argument("--no-progress", action="store_true", help="one line per epoch, no bar")
+    xv.add_argument("--data-dir", metavar="DIR", help="data folder (sets DATA_DIR)")
+    xv.set_defaults(func=cmd_xval)
 
     te = sub.add_parser("test", help="evaluate a saved run on the test set")
     te.add_argument("experiment")
     te.add_argument("--load", required=True, metavar="DIR", help="the --out folder of a run")
     te.add_argument("--engine", default="cpu", choices=["cpu", "genn"])
+    te.add_argument("--data-dir", metavar="DIR",
+                    help="data folder (MNIST: the IDX files; overrides the run's DATA_DIR)")
+    te.add_argument("--best", action="store_true",
+                    help="SHD/SSC: test the 'best' checkpoint (CHECKPOINT_BEST) instead of the last")
     te.set_defaults(func=cmd_test)
 
     gc = sub.add_parser("gradcheck", help="EventProp vs finite-difference gradients")
@@ -256,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--recurrent", action="store_true")
     gc.add_argument("--layers", type=int, default=1)
     gc.add_argument("--reg", action="store_true", help="REG_TYPE simple on")
+    gc.add_argument("--hidden", default="LIF", choices=["LIF", "hetLIF", "ALIF"],
+                    help="hidden neuron type (ALIF in a strongly adapting regime)")
+    gc.add_argument("--train-tau", action="store_true",
+                    help="also check the τm/τs gradients (TRAIN_TAU, and TRAIN_TAU_OUTPUT for "
+                    "sum_weigh_exp)")
     gc.add_argument("--dt", type=float, default=0.001, help="DT_MS (default 0.001)")
     gc.add_argument("--h", type=float, default=None,
                     help="FD step relative to std(W) (default 0.005, recurrent 0.01, 2 layers 0.02)")

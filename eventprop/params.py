@@ -25,8 +25,9 @@ Loading rules (spec §8.3, architecture "Conventions"):
 
 Keys that exist in a simulator's table but do nothing in this port (``BUILD``, ``TIMING``,
 ``CUDA_VISIBLE_DEVICES``, ``PROFILE``, ``TRAINING_PLOT``, ...) are accepted so that the seed's files
-load; their doc strings say "No effect in this port".  Two keys are project additions, not seed
-keys: ``REWIRE_LIFT_MODE`` and ``SCHEDULE``.
+load; their doc strings say "No effect in this port".  Some keys are project additions, not seed
+keys: ``REWIRE_LIFT_MODE`` and ``SCHEDULE``, for MNIST ``DATA_SET`` and ``DATA_DIR``, and
+for SHD/SSC ``DATA_DIR``.
 
 Importing this module is cheap: it needs only ``param`` and the standard library.
 """
@@ -918,6 +919,25 @@ class MNISTParams(ModelParams):
         doc=_REDUCED_DOC + " The original crashes when it is set.",
     )
     CUDA_VISIBLE_DEVICES = param.Boolean(default=True, label="GeNN manual device", doc=_CUDA_DOC)
+    # Project additions (not keys of the original's MNIST table): where the data comes from.
+    DATA_SET = param.Selector(
+        default="MNIST",
+        objects=["MNIST", "synthetic"],
+        label="Data set (project addition)",
+        doc="Project addition, not a seed key. 'MNIST': LeCun's IDX files from DATA_DIR (a "
+        "missing file is an error that says where to put it; `eventprop data download mnist` "
+        "fetches them). 'synthetic': a small offline stand-in of 28×28 blob images, one class "
+        "per blob position (eventprop.data.mnist.synthetic_digits), with the same latency code, "
+        "splits and seeds; chosen explicitly, never as a silent fallback.",
+    )
+    DATA_DIR = param.String(
+        default=None,
+        allow_None=True,
+        label="MNIST folder (project addition)",
+        doc="Project addition, not a seed key. Folder holding the four MNIST IDX files (raw or "
+        ".gz); None = the per-user folder ($EVENTPROP_DATA/mnist, else "
+        "~/.cache/eventprop/mnist). CLI: --data-dir.",
+    )
 
 
 class SHDParams(ModelParams):
@@ -1005,7 +1025,16 @@ class SHDParams(ModelParams):
     DATA_BUFFER_NAME = param.String(
         default="./data/SSC/mySSC",
         label="SSC cache prefix",
-        doc="Path prefix of the cached, preprocessed SSC arrays.",
+        doc="Path prefix of the cached, preprocessed SSC arrays. " + _NO_EFFECT + " The binned "
+        "sets are cached beside the .h5 files instead.",
+    )
+    DATA_DIR = param.String(
+        default=None,
+        allow_None=True,
+        label="SHD/SSC folder (project addition)",
+        doc="Project addition, not a seed key. Folder holding SHD/shd_*.h5 and SSC/ssc_*.h5 (or "
+        "the files directly); None = $EVENTPROP_DATA, else ~/.cache/eventprop. "
+        "`eventprop data download shd|ssc` fetches them. CLI: --data-dir.",
     )
     EVALUATION = param.Selector(
         default="random",
@@ -1156,7 +1185,7 @@ GROUPS: dict[str, list[str]] = {
         "DATA_SET", "DT_MS", "TRIAL_MS", "N_MAX_SPIKE", "N_BATCH", "N_EPOCH", "N_TRAIN",
         "N_VALIDATE", "N_TEST", "SHUFFLE", "EVALUATION", "SPEAKER_LEFT", "REDUCED_CLASSES",
         "RESCALE_T", "RESCALE_X", "BALANCE_TRAIN_CLASSES", "BALANCE_EVAL_CLASSES", "AUGMENTATION",
-        "DATA_BUFFER_NAME",
+        "DATA_BUFFER_NAME", "DATA_DIR",
     ],
     "Network structure": [
         "NUM_INPUT", "NUM_HIDDEN", "NUM_OUTPUT", "N_HID_LAYER", "RECURRENT", "HIDDEN_NEURON_TYPE",

@@ -66,10 +66,15 @@ class EpochResult:
     confusion_eval: np.ndarray = field(repr=False, default=None)
     hidden_spikes_per_neuron: np.ndarray = field(repr=False, default=None)  # mean per sample
     n_silent: int = 0
+    # spikes per hidden neuron summed over every train and eval trial of the epoch (spec §5.4)
+    hidden_counts_all: np.ndarray = field(repr=False, default=None)
+    # experiment-specific values (JSON-serialisable; kept in checkpoints with the history)
+    extra: dict = field(default_factory=dict)
 
     def row(self) -> dict:
         d = asdict(self)
-        for k in ("confusion_train", "confusion_eval", "hidden_spikes_per_neuron"):
+        for k in ("confusion_train", "confusion_eval", "hidden_spikes_per_neuron",
+                  "hidden_counts_all"):
             d.pop(k)
         return d
 
@@ -140,6 +145,7 @@ class _PhaseAccumulator:
         self.conf = np.zeros((n_classes, n_classes), dtype=np.int64)
         self.hid = np.zeros(n_hidden, dtype=np.float64)
         self.n_classes = n_classes
+        self._pred, self._label = [], []  # per real sample, in the order the batches ran
 
     def add(self, stats):
         m = stats.mask
@@ -148,6 +154,16 @@ class _PhaseAccumulator:
         self.correct += stats.n_correct
         self.conf += confusion(stats.prediction, stats.label, self.n_classes)
         self.hid += stats.hidden_counts[m].sum(axis=0)
+        self._pred.append(np.asarray(stats.prediction)[m])
+        self._label.append(np.asarray(stats.label)[m])
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return np.concatenate(self._pred) if self._pred else np.zeros(0, np.int64)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.concatenate(self._label) if self._label else np.zeros(0, np.int64)
 
     @property
     def loss(self):
@@ -159,7 +175,12 @@ class _PhaseAccumulator:
 
 
 class Trainer:
-    """Train ``experiment`` (an :class:`~eventprop.experiments.base.Experiment`) on ``engine``."""
+    """Train ``experiment`` (an :class:`~eventprop.experiments.base.Experiment`) on ``engine``.
+
+    Optional experiment hooks (SHD uses them): ``eval_is_test`` (true when the evaluation set is
+    the test set: the LR schedule then gets the training accuracy), ``tau_arrays(engine)`` (τ
+    arrays saved beside the weights), ``summary_extra(trainer)`` (entries merged into the
+    summary).  ``trainer.phases`` holds the last epoch's accumulators (predictions, labels)."""
 
     def __init__(self, experiment, engine=None, out_dir=None, listeners=(), write_files=True):
         self.experiment = experiment
@@ -183,6 +204,7 @@ class Trainer:
         self.n_hidden = engine.n_hidden_total
         self.batch_in_epoch = 0
         self.n_batches = 0
+        self.phases = {}  # the last epoch's phase accumulators ("train", "eval"), for experiments
 
     # -- listeners and control (thread-safe) -----------------------------------------------------
     def add_listener(self, listener) -> None:
@@ -284,14 +306,16 @@ class Trainer:
         """Train until ``N_EPOCH`` epochs are completed (or ``n_epochs`` more); returns history."""
         p = self.params
         end = self.epoch + n_epochs if n_epochs is not None else int(p.N_EPOCH)
-        eval_set = self.experiment.eval_set()
         self._emit("on_run_start")
         stopped = None
         try:
             while self.epoch < end:
                 t0 = time.perf_counter()
                 tr = self._train_epoch(self.epoch)
+                # asked every epoch: an experiment may thin or balance its evaluation set per epoch
+                eval_set = self.experiment.eval_set()
                 ev = self.evaluate(eval_set, "eval") if eval_set is not None and len(eval_set) else None
+                self.phases = {"train": tr, "eval": ev}
                 secs = time.perf_counter() - t0
                 self.seconds += secs
                 n_seen = max(tr.n, 1)
@@ -301,8 +325,13 @@ class Trainer:
                     ev.loss if ev else None, ev.accuracy if ev else None, secs, self.schedule.lr,
                     tr.conf, ev.conf if ev else None, hid,
                     int(np.sum((tr.hid + (ev.hid if ev else 0)) == 0)),
+                    tr.hid + (ev.hid if ev else 0),
                 )
-                self.schedule.after_epoch(self.epoch, tr.accuracy, ev.accuracy if ev else None)
+                # the plateau rule never sees test accuracy ([FIX] spec §3.4): when the evaluation
+                # set is the test set (train_test), it falls back to the training accuracy
+                sched_eval = None if getattr(self.experiment, "eval_is_test", False) else (
+                    ev.accuracy if ev else None)
+                self.schedule.after_epoch(self.epoch, tr.accuracy, sched_eval)
                 self.experiment.after_epoch(self, result)
                 self.history.append(result)
                 self.epoch += 1
@@ -332,6 +361,8 @@ class Trainer:
             "engine": self.engine.name,
             "params": to_dict(self.params),
             "history": [r.row() for r in self.history],
+            **(self.experiment.summary_extra(self) if hasattr(self.experiment, "summary_extra")
+               else {}),
         }
 
     # -- files and checkpoints ------------------------------------------------------------------------
@@ -340,9 +371,10 @@ class Trainer:
         self.experiment.write_results_line(self, result)
         if getattr(p, "COLLECT_CONFUSION", False):
             self._save_confusion()
-        self.save_checkpoint()
-        res.save_weights(self.out_dir, p.NAME, self._seed_weight_arrays(), "last",
-                         self.experiment.name, int(getattr(p, "N_HID_LAYER", 1) or 1))
+        if getattr(p, "CHECKPOINT", True):  # SHD's CHECKPOINT=False: no 'last' files at all
+            self.save_checkpoint()
+            res.save_weights(self.out_dir, p.NAME, self._seed_weight_arrays(), "last",
+                             self.experiment.name, int(getattr(p, "N_HID_LAYER", 1) or 1))
 
     def _save_confusion(self):
         p = self.params
@@ -353,7 +385,12 @@ class Trainer:
             res.atomic_save_npy(f"{self.out_dir}/{p.NAME}_confusion_eval.npy", ev)
 
     def _seed_weight_arrays(self) -> dict:
+        """The arrays of the seed's checkpoint files: the weights, plus the time constants the
+        experiment saves (``tau_arrays``, e.g. SHD with hetLIF or TRAIN_TAU)."""
         arrays = self.engine.get_weights()
+        taus = getattr(self.experiment, "tau_arrays", None)
+        if taus is not None:
+            arrays.update(taus(self.engine))
         return arrays
 
     def checkpoint_state(self) -> dict:

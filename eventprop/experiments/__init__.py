@@ -8,6 +8,9 @@ import importlib
 #: once its experiment is implemented.
 _REGISTRY = {
     "yinyang": ("eventprop.experiments.yinyang", "YinYang"),
+    "mnist": ("eventprop.experiments.mnist", "MNIST"),
+    "shd": ("eventprop.experiments.shd", "SHD"),
+    "ssc": ("eventprop.experiments.shd", "SSC"),  # SHD with DATA_SET='SSC' preselected
 }
 
 
