@@ -118,8 +118,8 @@ def _adjoint_decay(lv, li, a, b, c_b, tau_s, tli):
         tli[j] = tau_s[j] * li[j]
 
 
-@njit(cache=True, inline="always", fastmath=_FM)
-def _backprop_row(W, G, base, lv, li, tli, po, n):
+@njit(cache=True, fastmath=_FM)  # not inlined: an inlined body takes the caller's (strict)
+def _backprop_row(W, G, base, lv, li, tli, po, n):  # flags, and the sum is then not vectorised
     """One presynaptic spike: returns R = Σ w(λ_V - λ_I) over its targets and adds the weight
     gradient ``-τs λ_I`` of each of its synapses into ``G``."""
     row = W[base : base + n]
@@ -134,13 +134,44 @@ def _backprop_row(W, G, base, lv, li, tli, po, n):
     return r
 
 
+@njit(cache=True)
+def _input_gradient(in_steps, in_chans, in_keep, n_channels, H, G, woff, n):
+    """Weight gradient of the input connection, after the backward time loop:
+    ``G[ch, :] -= Σ_k τs λ_I(t_{k}+Δ)`` over the kept spikes k of channel ch, where ``H[n]`` holds
+    the targets' ``τs λ_I`` sampled at the spike steps.  Spikes are grouped by channel (counting
+    sort) so each gradient row is read and written once per sample, not once per spike, and the
+    input matrices stay out of the cache during the time loop."""
+    n_in = in_steps.shape[0]
+    start = np.zeros(n_channels + 1, dtype=np.int64)
+    for k in range(n_in):
+        if in_keep[k]:
+            start[in_chans[k] + 1] += 1
+    for ch in range(n_channels):
+        start[ch + 1] += start[ch]
+    fill = start[:-1].copy()
+    order = np.empty(start[n_channels], dtype=np.int64)
+    for k in range(n_in):
+        if in_keep[k]:
+            ch = in_chans[k]
+            order[fill[ch]] = in_steps[k]
+            fill[ch] += 1
+    acc = np.empty(n, dtype=H.dtype)
+    for ch in range(n_channels):
+        lo, hi = start[ch], start[ch + 1]
+        if lo == hi:
+            continue
+        acc[:] = H[order[lo]]
+        for q in range(lo + 1, hi):
+            _accumulate(acc, H[order[q]], n)
+        grow = G[woff + ch * n : woff + (ch + 1) * n]
+        for j in range(n):
+            grow[j] -= acc[j]
+
+
 @njit(cache=True, inline="always")
-def _sub_row(G, base, tli, po, n):
-    """Weight gradient of one input spike: ``G[ch, :] -= τs λ_I``."""
-    grow = G[base : base + n]
-    tlp = tli[po : po + n]
+def _accumulate(acc, row, n):
     for j in range(n):
-        grow[j] -= tlp[j]
+        acc[j] += row[j]
 
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
@@ -353,9 +384,11 @@ def _backward_sample(
     v_trace, avg_trace, dt, trial_ms,
     G,
     rec, rec_lv, rec_li,
-    trace, tr_v, tr_i, c_f, tau_m, tau_train, tau_goff,
+    trace, tr_v, tr_i, c_f, tau_m, tau_train, tau_goff, H, n_in_channels,
 ):
     """EventProp backward pass of one sample; adds its weight gradient into ``G``.
+
+    ``H`` (n_steps × size of input layer's targets) is scratch for the input gradient.
 
     With ``trace`` the τ gradients of the neurons in ``tau_train`` go to
     ``G[tau_goff + g]`` (τm) and ``G[tau_goff + N + g]`` (τs): the trapezoidal rule over each step
@@ -380,6 +413,9 @@ def _backward_sample(
     if phantom != 0.0:
         lv[oo + label] += phantom
     in_hi = in_steps.shape[0] - 1
+    c_in = in_conns[0]  # the one input connection (input → hidden layer 0)
+    in_po = pop_off[conn_post[c_in]]
+    in_n = conn_npost[c_in]
     tli = np.zeros_like(a)  # τs·λ_I at t_{n+1}: the weight-gradient increment per spike
     for n in range(n_steps - 1, -1, -1):
         # 1. spikes of step n, bottom-up, R from the targets' λ at t_{n+1}
@@ -425,15 +461,15 @@ def _backward_sample(
                                                     b[g] * i0, tau_m[g], tau_s[g])
                     G[tau_goff + g] += half_dt * fm
                     G[tau_goff + n_nrn + g] += half_dt * fs
-        # 2. input spikes of step n
-        while in_hi >= 0 and in_steps[in_hi] == n:
-            if in_keep[in_hi]:
-                ch = in_chans[in_hi]
-                for q in range(in_conns.shape[0]):
-                    c = in_conns[q]
-                    _sub_row(G, conn_woff[c] + ch * conn_npost[c], tli, pop_off[conn_post[c]],
-                             conn_npost[c])
-            in_hi -= 1
+        # 2. input spikes of step n: keep τs λ_I of the input's targets at t_{n+1} for
+        #    _input_gradient
+        if in_hi >= 0 and in_steps[in_hi] == n:
+            hrow = H[n]
+            src = tli[in_po : in_po + in_n]
+            for j in range(in_n):
+                hrow[j] = src[j]
+            while in_hi >= 0 and in_steps[in_hi] == n:
+                in_hi -= 1
         # 3. decay to t_n
         for p in range(n_pop):
             lo = pop_off[p]
@@ -473,6 +509,7 @@ def _backward_sample(
             for g in range(lv.shape[0]):
                 rec_lv[n, g] = lv[g]
                 rec_li[n, g] = li[g]
+    _input_gradient(in_steps, in_chans, in_keep, n_in_channels, H, G, conn_woff[c_in], in_n)
 
 
 @njit(cache=True, parallel=True)
@@ -532,7 +569,7 @@ def _backward_batch(
     spk_step, spk_nrn, spk_imv, spk_b, step_ptr,
     reg_inj, loss_code, s_all, dl_dt, out_step, phantom, drive_scale,
     v_trace, avg_trace, dt, trial_ms,
-    G_chunks, trace, tr_v, tr_i, c_f, tau_m, tau_train, tau_goff,
+    G_chunks, trace, tr_v, tr_i, c_f, tau_m, tau_train, tau_goff, H_chunks, n_in_channels,
 ):
     n_batch = labels.shape[0]
     n_chunks = G_chunks.shape[0]
@@ -555,7 +592,8 @@ def _backward_batch(
                 reg_inj[bi], loss_code, s_all[bi], dl_dt[bi], out_step[bi], phantom[bi],
                 drive_scale, v_trace[bi], avg_trace[bi], dt, trial_ms,
                 G, False, dummy2, dummy2,
-                trace, tr_v[bi], tr_i[bi], c_f, tau_m, tau_train, tau_goff,
+                trace, tr_v[bi], tr_i[bi], c_f, tau_m, tau_train, tau_goff, H_chunks[c],
+                n_in_channels,
             )
 
 
@@ -636,6 +674,8 @@ class CPUEngine:
         self.out_ptr[1:] = np.cumsum([len(x) for x in by_pre])
         self.out_idx = np.array([k for x in by_pre for k in x], dtype=np.int64)
         self.in_conns = np.array([k for k, c in enumerate(conns) if c.pre == INPUT], dtype=np.int64)
+        if len(self.in_conns) != 1:
+            raise ValueError("the CPU engine expects exactly one input connection (in_to_hid)")
         mask = np.zeros(d.n_weights, dtype=bool)
         for c in conns:
             mask[c.offset : c.offset + c.size] = c.trainable
@@ -758,6 +798,15 @@ class CPUEngine:
         return (self.train_tau, buf["tr_v"], buf["tr_i"], self.c_f, self.tau_m_arr,
                 self.tau_train, self.W.size)
 
+    def _scratch(self, n_chunks):
+        """Per-chunk scratch of the backward pass: τs λ_I of the input's targets per step (kept
+        between batches; its size is n_steps × layer size, independent of the batch size)."""
+        c = self.description.connection("in_to_hid")
+        shape = (n_chunks, self.n_steps, c.n_post)
+        if getattr(self, "_h_scratch", None) is None or self._h_scratch.shape != shape:
+            self._h_scratch = np.empty(shape, dtype=self.dtype)
+        return self._h_scratch
+
     def _net_args(self):
         return (self.nrn_pop, self.pop_off, self.pop_size, self.pop_spiking,
                 self.conn_post, self.conn_woff, self.conn_npost, self.out_ptr, self.out_idx,
@@ -844,7 +893,8 @@ class CPUEngine:
             buf["spk_step"], buf["spk_nrn"], buf["spk_imv"], buf["spk_b"], buf["step_ptr"],
             reg_inj, self.description.loss_code, buf["s_all"], buf["dl_dt"], buf["out_step"],
             buf["phantom"], self._drive_scale(n_batch), buf["v_trace"], buf["avg_trace"],
-            self.dt, self.trial_ms, G_chunks, *self._tau_args(buf),
+            self.dt, self.trial_ms, G_chunks, *self._tau_args(buf), self._scratch(n_chunks),
+            self.description.n_input,
         )
         G = np.empty(n_grad, dtype=self.dtype)
         _sum_chunks(G_chunks, G)
@@ -977,6 +1027,7 @@ class CPUEngine:
                 reg_inj[0], d.loss_code, s, dl_dt, out_step, phantom, self._drive_scale(n_batch),
                 v_trace, avg_trace, self.dt, self.trial_ms, G, True, rec_lv, rec_li,
                 False, no_trace, no_trace, self.c_f, self.tau_m_arr, self.tau_train, self.W.size,
+                self._scratch(1)[0], d.n_input,
             )
             r = Recording(self.dt, S, label, int(pred), float(loss), threshold=float(p.V_THRESH))
             r.spikes["input"] = (st.copy(), ch.copy())
