@@ -27,8 +27,9 @@ def _by_name(results):
 # -- ALIF ------------------------------------------------------------------------------------------
 def test_alif_gradients_match_finite_differences():
     """The corrected ALIF jumps (neurons.adaptive_spike_jump) in a regime where adaptation
-    matters: several spikes per neuron, B += 0.5 per spike, τB = 50 ms.  The original's λ_B jump
-    sign gives a relative error of 0.05 on in_to_hid here (measured), the derived one 0.02."""
+    matters: several spikes per neuron, B += 0.5 per spike, τB = 50 ms.  A λ_B jump of the
+    opposite sign gives a relative error of 0.05 on in_to_hid here (measured), the derived one
+    0.02, so the bound below detects it."""
     ov = variant_overrides("ALIF", loss_type="sum_weigh_exp")
     ov["DT_MS"] = 0.001
     net = gradcheck_network("sum_weigh_exp", overrides=ov)

@@ -79,15 +79,21 @@ class Recording:
         return np.arange(self.n_steps) * self.dt_ms
 
 
+#: Why the GeNN engine cannot be used in this version, whatever is installed.
+GENN_NOT_BUILT = ("the GeNN engine is not part of this version yet (the CPU engine is the one "
+                  "implemented engine)")
+
+
 def available_engines() -> dict:
     """Engine name -> None if usable, else the reason it is not."""
     out = {"cpu": None}
     try:
         import pygenn  # noqa: F401
 
-        out["genn"] = None
+        out["genn"] = GENN_NOT_BUILT
     except Exception as exc:  # ImportError, or a broken CUDA setup
-        out["genn"] = f"pygenn is not importable ({exc.__class__.__name__}: {exc})"
+        out["genn"] = (f"pygenn is not importable ({exc.__class__.__name__}: {exc}); "
+                       f"and {GENN_NOT_BUILT}")
     return out
 
 
@@ -98,13 +104,6 @@ def make_engine(name: str, description, params, precision: str = "float32"):
 
         return CPUEngine(description, params, precision=precision)
     if name == "genn":
-        reason = available_engines()["genn"]
-        if reason:
-            raise RuntimeError(
-                f"engine 'genn' is unavailable: {reason}. Install pygenn 5 following GeNN's own "
-                "install guide, or use --engine cpu."
-            )
-        from eventprop.engines.genn import GeNNEngine  # pragma: no cover - needs pygenn
-
-        return GeNNEngine(description, params, precision=precision)
+        raise RuntimeError(f"engine 'genn' is unavailable: {available_engines()['genn']}; use "
+                           "--engine cpu")
     raise ValueError(f"unknown engine {name!r}; valid engines are 'cpu' and 'genn'")
