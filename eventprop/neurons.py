@@ -128,6 +128,15 @@ def adjoint_step(lambda_v, lambda_i, a, b, c_b, drive):
 
 
 @njit(cache=True, inline="always")
+def adjoint_free_step(lambda_v, lambda_i, a, b, c_b):
+    """:func:`adjoint_step` without drive (A = 0): ``λ_I ← bλ_I + c_b λ_V``, ``λ_V ← aλ_V``.
+
+    Kept separate so that the hidden layers' decay runs in the arrays' own precision (a float64
+    zero drive would promote every float32 operation and stop the loop from vectorising)."""
+    return a * lambda_v, b * lambda_i + c_b * lambda_v
+
+
+@njit(cache=True, inline="always")
 def spike_jump(lambda_v, i_minus_v, r, theta, v_reset, dj_dt):
     """λ_V after the jump at a spike: ``λ_V + ((θ-V_r)λ_V + R + ∂J/∂t_k) / (I-V)``.
 

@@ -41,6 +41,7 @@ from eventprop.engines.base import BatchStats, Recording
 from eventprop.network import INPUT
 from eventprop.neurons import (
     adaptive_spike_jump,
+    adjoint_free_step,
     adjoint_step,
     lif_coefficients,
     membrane_step,
@@ -114,7 +115,7 @@ def _membrane_update(v, cur, a, c_f, b, theta):
 def _adjoint_decay(lv, li, a, b, c_b, tau_s, tli):
     """Free λ decay of a population over one step; also ``tli = τs λ_I`` at the new time."""
     for j in range(lv.shape[0]):
-        lv[j], li[j] = adjoint_step(lv[j], li[j], a[j], b[j], c_b[j], 0.0)
+        lv[j], li[j] = adjoint_free_step(lv[j], li[j], a[j], b[j], c_b[j])
         tli[j] = tau_s[j] * li[j]
 
 
@@ -787,11 +788,18 @@ class CPUEngine:
         self._buffers = buf
         return buf
 
+    def _threshold_args(self):
+        """(θ, V_r) for the forward kernels, in the engine's precision: a float64 θ would make
+        every threshold comparison convert V (measured 14 % of the forward pass)."""
+        p = self.params
+        return self.dtype.type(p.V_THRESH), self.dtype.type(p.V_RESET)
+
     def _alif_args(self, backward: bool = False):
         """(pop_alif, alif_ratio, b_decay, b_incr[, b_init]) for the kernels."""
         p = self.params
-        args = (self.pop_alif, self.alif_ratio, self.b_decay, float(getattr(p, "B_INCR", 0.0)))
-        return args if backward else args + (float(getattr(p, "B_INIT", 0.0)),)
+        f = self.dtype.type  # the engine's precision, like the arrays (no float64 promotion)
+        args = (self.pop_alif, self.alif_ratio, f(self.b_decay), f(getattr(p, "B_INCR", 0.0)))
+        return args if backward else args + (f(getattr(p, "B_INIT", 0.0)),)
 
     def _tau_args(self, buf):
         """(trace, tr_v, tr_i, c_f, tau_m, tau_train, tau_goff) for the backward kernels."""
@@ -835,7 +843,7 @@ class CPUEngine:
             _forward_batch(
                 batch.steps, batch.channels, batch.offsets, keep, batch.labels, self.n_steps,
                 *self._net_args(),
-                self.W, self.a, self.b, self.c_f, float(p.V_THRESH), float(p.V_RESET),
+                self.W, self.a, self.b, self.c_f, *self._threshold_args(),
                 pdrop_hid, drop_seed, noise_amp, noise_seed, *self._alif_args(),
                 self.description.loss_code, self.dt, self.trial_ms,
                 float(getattr(p, "TAU_ACCUMULATOR", 20.0)),
@@ -1002,7 +1010,7 @@ class CPUEngine:
             rec_li = np.zeros((S, N), dtype=np.float32)
             ns, xent = _forward_sample(
                 st, ch, keep, S, label, *self._net_args(),
-                self.W, self.a, self.b, self.c_f, float(p.V_THRESH), float(p.V_RESET),
+                self.W, self.a, self.b, self.c_f, *self._threshold_args(),
                 0.0, np.uint64(0), 0, 0.0, np.uint64(0), *self._alif_args(),
                 d.loss_code, self.dt, self.trial_ms,
                 float(getattr(p, "TAU_ACCUMULATOR", 20.0)),
