@@ -8,7 +8,8 @@ step.  The whole trial loop is compiled code; kernels are cached on disk (``cach
 
 Step order (spec §1.2, time t_n = nΔ).  Forward step n:
 
-1. deliver the spikes emitted at step n-1 (input and hidden): ``I_post += w``;
+1. deliver the spikes emitted at step n-1 (input and hidden): ``I_post += w``, the weight rows of
+   one step's spikes summed four at a time per connection;
 2. per population in order (hidden 0, ..., output): readout sampling of V_n (``max``, ``sum*``),
    ``V ← aV + c_f I`` (:func:`~eventprop.neurons.membrane_step`), threshold test on the updated V
    (spike: store (n, neuron, I - V), reset), ``avg_xentropy`` sampling, ``I ← bI``.
@@ -92,15 +93,6 @@ _FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: NaNs must still su
 
 
 @njit(cache=True, inline="always")
-def _add_row(cur, po, W, base, n):
-    """``I_post += w_pre``: deliver one presynaptic spike to its n targets."""
-    tgt = cur[po : po + n]
-    row = W[base : base + n]
-    for j in range(n):
-        tgt[j] += row[j]
-
-
-@njit(cache=True, inline="always")
 def _membrane_update(v, cur, a, c_f, b, theta):
     """One step of every neuron of a population; returns how many crossed the threshold."""
     n_cross = 0
@@ -140,8 +132,8 @@ def _input_gradient(in_steps, in_chans, in_keep, n_channels, H, G, woff, n):
     """Weight gradient of the input connection, after the backward time loop:
     ``G[ch, :] -= Σ_k τs λ_I(t_{k}+Δ)`` over the kept spikes k of channel ch, where ``H[n]`` holds
     the targets' ``τs λ_I`` sampled at the spike steps.  Spikes are grouped by channel (counting
-    sort) so each gradient row is read and written once per sample, not once per spike, and the
-    input matrices stay out of the cache during the time loop."""
+    sort) and summed four rows at a time, so a gradient row is read and written once per four
+    spikes, and the input matrices stay out of the cache during the time loop."""
     n_in = in_steps.shape[0]
     start = np.zeros(n_channels + 1, dtype=np.int64)
     for k in range(n_in):
@@ -154,25 +146,45 @@ def _input_gradient(in_steps, in_chans, in_keep, n_channels, H, G, woff, n):
     for k in range(n_in):
         if in_keep[k]:
             ch = in_chans[k]
-            order[fill[ch]] = in_steps[k]
+            order[fill[ch]] = in_steps[k] * n
             fill[ch] += 1
-    acc = np.empty(n, dtype=H.dtype)
+    Hf = H.reshape(-1)
     for ch in range(n_channels):
-        lo, hi = start[ch], start[ch + 1]
-        if lo == hi:
-            continue
-        acc[:] = H[order[lo]]
-        for q in range(lo + 1, hi):
-            _accumulate(acc, H[order[q]], n)
-        grow = G[woff + ch * n : woff + (ch + 1) * n]
-        for j in range(n):
-            grow[j] -= acc[j]
+        q, hi = start[ch], start[ch + 1]
+        if q < hi:
+            _accumulate_rows(G[woff + ch * n : woff + (ch + 1) * n], Hf, order[q:hi], n, True)
 
 
 @njit(cache=True, inline="always")
-def _accumulate(acc, row, n):
-    for j in range(n):
-        acc[j] += row[j]
+def _accumulate_rows(out, flat, bases, n, subtract):
+    """``out ± Σ_q flat[bases[q] : bases[q] + n]`` (``-`` if ``subtract``), summing four rows per
+    pass over ``out`` (a quarter of the read-modify-write traffic on ``out``).  Forward: the input
+    spikes of one step into their targets' currents; backward: a channel's spikes into its
+    gradient row."""
+    q = 0
+    m = bases.shape[0]
+    while q + 3 < m:
+        r1 = flat[bases[q] : bases[q] + n]
+        r2 = flat[bases[q + 1] : bases[q + 1] + n]
+        r3 = flat[bases[q + 2] : bases[q + 2] + n]
+        r4 = flat[bases[q + 3] : bases[q + 3] + n]
+        if subtract:
+            for j in range(n):
+                out[j] -= (r1[j] + r2[j]) + (r3[j] + r4[j])
+        else:
+            for j in range(n):
+                out[j] += (r1[j] + r2[j]) + (r3[j] + r4[j])
+        q += 4
+    while q < m:
+        r1 = flat[bases[q] : bases[q] + n]
+        if subtract:
+            for j in range(n):
+                out[j] -= r1[j]
+        else:
+            for j in range(n):
+                out[j] += r1[j]
+        q += 1
+
 
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
@@ -217,6 +229,12 @@ def _forward_sample(
             out_step[j] = 0
     s_tmp = np.empty(n_out)
     x_tmp = np.empty(n_out)
+    c_in = in_conns[0]  # the one input connection (input → hidden layer 0)
+    in_po = pop_off[conn_post[c_in]]
+    in_n = conn_npost[c_in]
+    in_woff = conn_woff[c_in]
+    in_rows = np.empty(in_steps.shape[0] + 1, dtype=np.int64)  # weight rows of one step's input
+    hid_rows = np.empty(a.shape[0], dtype=np.int64)  # weight rows of one step's hidden spikes
     cap = spk_step.shape[0]
     n_spk = 0
     n_in = in_steps.shape[0]
@@ -231,21 +249,27 @@ def _forward_sample(
             n_arrive = 0
             while in_lo < n_in and in_steps[in_lo] == n - 1:
                 if in_keep[in_lo]:
-                    ch = in_chans[in_lo]
+                    in_rows[n_arrive] = in_woff + in_chans[in_lo] * in_n
                     n_arrive += 1
-                    for q in range(in_conns.shape[0]):
-                        c = in_conns[q]
-                        _add_row(cur, pop_off[conn_post[c]], W, conn_woff[c] + ch * conn_npost[c],
-                                 conn_npost[c])
                 in_lo += 1
-            for k in range(step_ptr[n - 1], step_ptr[n]):
-                g = spk_nrn[k]
-                p = nrn_pop[g]
-                il = g - pop_off[p]
+            if n_arrive > 0:
+                _accumulate_rows(cur[in_po : in_po + in_n], W, in_rows[:n_arrive], in_n, False)
+            # the spikes of step n-1, population by population (they are stored in that order)
+            k = step_ptr[n - 1]
+            k1 = step_ptr[n]
+            while k < k1:
+                p = nrn_pop[spk_nrn[k]]
+                kend = k
+                while kend < k1 and nrn_pop[spk_nrn[kend]] == p:
+                    kend += 1
                 for q in range(out_ptr[p], out_ptr[p + 1]):
                     c = out_idx[q]
-                    _add_row(cur, pop_off[conn_post[c]], W, conn_woff[c] + il * conn_npost[c],
-                             conn_npost[c])
+                    npost = conn_npost[c]
+                    for kk in range(k, kend):
+                        hid_rows[kk - k] = conn_woff[c] + (spk_nrn[kk] - pop_off[p]) * npost
+                    po = pop_off[conn_post[c]]
+                    _accumulate_rows(cur[po : po + npost], W, hid_rows[: kend - k], npost, False)
+                k = kend
             if loss_code == SUM_INPUT:
                 acc += (ACCUMULATOR_INPUT_WEIGHT * n_arrive - acc) * dt / tau_acc
         for p in range(n_pop):
