@@ -112,47 +112,74 @@ def _adjoint_decay(lv, li, a, b, c_b, tau_s, tli):
 
 
 @njit(cache=True, fastmath=_FM)  # not inlined: an inlined body takes the caller's (strict)
-def _backprop_row(W, G, base, lv, li, tli, po, n):  # flags, and the sum is then not vectorised
-    """One presynaptic spike: returns R = Σ w(λ_V - λ_I) over its targets and adds the weight
-    gradient ``-τs λ_I`` of each of its synapses into ``G``."""
+def _spike_r(W, base, lv, li, po, n):  # flags, and the sum is then not vectorised
+    """``R = Σ w(λ_V - λ_I)`` over the n targets of one presynaptic spike (spec §2.6); its weight
+    gradient is added later, grouped (:func:`_weight_gradients`)."""
     row = W[base : base + n]
-    grow = G[base : base + n]
     lvp = lv[po : po + n]
     lip = li[po : po + n]
-    tlp = tli[po : po + n]
     r = 0.0
     for j in range(n):
         r += row[j] * (lvp[j] - lip[j])
-        grow[j] -= tlp[j]
     return r
 
 
 @njit(cache=True)
-def _input_gradient(in_steps, in_chans, in_keep, n_channels, H, G, woff, n):
-    """Weight gradient of the input connection, after the backward time loop:
-    ``G[ch, :] -= Σ_k τs λ_I(t_{k}+Δ)`` over the kept spikes k of channel ch, where ``H[n]`` holds
-    the targets' ``τs λ_I`` sampled at the spike steps.  Spikes are grouped by channel (counting
-    sort) and summed four rows at a time, so a gradient row is read and written once per four
-    spikes, and the input matrices stay out of the cache during the time loop."""
-    n_in = in_steps.shape[0]
-    start = np.zeros(n_channels + 1, dtype=np.int64)
-    for k in range(n_in):
-        if in_keep[k]:
-            start[in_chans[k] + 1] += 1
-    for ch in range(n_channels):
-        start[ch + 1] += start[ch]
+def _group_by(keys, values, keep, n_keys):
+    """Counting sort: ``(start, grouped)`` with the kept ``values`` of key ``k`` in
+    ``grouped[start[k] : start[k + 1]]`` (in their original order)."""
+    start = np.zeros(n_keys + 1, dtype=np.int64)
+    for k in range(keys.shape[0]):
+        if keep[k]:
+            start[keys[k] + 1] += 1
+    for k in range(n_keys):
+        start[k + 1] += start[k]
     fill = start[:-1].copy()
-    order = np.empty(start[n_channels], dtype=np.int64)
-    for k in range(n_in):
-        if in_keep[k]:
-            ch = in_chans[k]
-            order[fill[ch]] = in_steps[k] * n
-            fill[ch] += 1
-    Hf = H.reshape(-1)
+    grouped = np.empty(start[n_keys], dtype=np.int64)
+    for k in range(keys.shape[0]):
+        if keep[k]:
+            grouped[fill[keys[k]]] = values[k]
+            fill[keys[k]] += 1
+    return start, grouped
+
+
+@njit(cache=True)
+def _weight_gradients(in_steps, in_chans, in_keep, n_channels, spk_step, spk_nrn, n_spk, H, G,
+                      nrn_pop, pop_off, conn_post, conn_woff, conn_npost, out_ptr, out_idx,
+                      c_in):
+    """Every weight gradient of one sample, after the backward time loop (spec §3.1):
+    ``G[pre, :] -= Σ_k τs λ_I,post(t_k + Δ)`` over the presynaptic spikes k, with ``H[n]`` the
+    ``τs λ_I`` of all neurons recorded at the steps with spikes.  Spikes are grouped by their
+    presynaptic channel or neuron (counting sort) and their rows of H summed four at a time, so a
+    gradient row is read and written once per four spikes, and the gradient buffers stay out of
+    the cache during the time loop."""
+    n_nrn = H.shape[1]
+    flat = H.reshape(-1)
+    # input connection, by channel
+    keep = in_keep
+    start, rows = _group_by(in_chans, in_steps.astype(np.int64) * n_nrn, keep, n_channels)
+    n = conn_npost[c_in]
+    woff = conn_woff[c_in]
+    src = flat[pop_off[conn_post[c_in]] :]
     for ch in range(n_channels):
-        q, hi = start[ch], start[ch + 1]
-        if q < hi:
-            _accumulate_rows(G[woff + ch * n : woff + (ch + 1) * n], Hf, order[q:hi], n, True)
+        if start[ch] < start[ch + 1]:
+            _accumulate_rows(G[woff + ch * n : woff + (ch + 1) * n], src,
+                             rows[start[ch] : start[ch + 1]], n, True)
+    # connections out of spiking neurons, by neuron
+    all_kept = np.ones(n_spk, dtype=np.bool_)
+    start, rows = _group_by(spk_nrn[:n_spk], spk_step[:n_spk].astype(np.int64) * n_nrn, all_kept,
+                            n_nrn)
+    for g in range(n_nrn):
+        if start[g] == start[g + 1]:
+            continue
+        p = nrn_pop[g]
+        il = g - pop_off[p]
+        for q in range(out_ptr[p], out_ptr[p + 1]):
+            c = out_idx[q]
+            n = conn_npost[c]
+            base = conn_woff[c] + il * n
+            _accumulate_rows(G[base : base + n], flat[pop_off[conn_post[c]] :],
+                             rows[start[g] : start[g + 1]], n, True)
 
 
 @njit(cache=True, inline="always")
@@ -439,8 +466,6 @@ def _backward_sample(
         lv[oo + label] += phantom
     in_hi = in_steps.shape[0] - 1
     c_in = in_conns[0]  # the one input connection (input → hidden layer 0)
-    in_po = pop_off[conn_post[c_in]]
-    in_n = conn_npost[c_in]
     tli = np.zeros_like(a)  # τs·λ_I at t_{n+1}: the weight-gradient increment per spike
     for n in range(n_steps - 1, -1, -1):
         # 1. spikes of step n, bottom-up, R from the targets' λ at t_{n+1}
@@ -456,8 +481,8 @@ def _backward_sample(
                 r = 0.0
                 for q in range(out_ptr[p], out_ptr[p + 1]):
                     c = out_idx[q]
-                    r += _backprop_row(W, G, conn_woff[c] + il * conn_npost[c], lv, li, tli,
-                                       pop_off[conn_post[c]], conn_npost[c])
+                    r += _spike_r(W, conn_woff[c] + il * conn_npost[c], lv, li,
+                                  pop_off[conn_post[c]], conn_npost[c])
                 rbuf[kk - k] = r
             for kk in range(k, kend):
                 g = spk_nrn[kk]
@@ -486,15 +511,14 @@ def _backward_sample(
                                                     b[g] * i0, tau_m[g], tau_s[g])
                     G[tau_goff + g] += half_dt * fm
                     G[tau_goff + n_nrn + g] += half_dt * fs
-        # 2. input spikes of step n: keep τs λ_I of the input's targets at t_{n+1} for
-        #    _input_gradient
-        if in_hi >= 0 and in_steps[in_hi] == n:
+        # 2. keep τs λ_I of every neuron at t_{n+1} (the jumps leave it unchanged) for the
+        #    weight gradients of this step's input and hidden spikes (_weight_gradients)
+        if (in_hi >= 0 and in_steps[in_hi] == n) or step_ptr[n + 1] > step_ptr[n]:
             hrow = H[n]
-            src = tli[in_po : in_po + in_n]
-            for j in range(in_n):
-                hrow[j] = src[j]
-            while in_hi >= 0 and in_steps[in_hi] == n:
-                in_hi -= 1
+            for j in range(n_nrn):
+                hrow[j] = tli[j]
+        while in_hi >= 0 and in_steps[in_hi] == n:
+            in_hi -= 1
         # 3. decay to t_n
         for p in range(n_pop):
             lo = pop_off[p]
@@ -534,7 +558,9 @@ def _backward_sample(
             for g in range(lv.shape[0]):
                 rec_lv[n, g] = lv[g]
                 rec_li[n, g] = li[g]
-    _input_gradient(in_steps, in_chans, in_keep, n_in_channels, H, G, conn_woff[c_in], in_n)
+    _weight_gradients(in_steps, in_chans, in_keep, n_in_channels, spk_step, spk_nrn,
+                      step_ptr[n_steps], H, G, nrn_pop, pop_off, conn_post, conn_woff, conn_npost,
+                      out_ptr, out_idx, c_in)
 
 
 @njit(cache=True, parallel=True)
@@ -831,10 +857,10 @@ class CPUEngine:
                 self.tau_train, self.W.size)
 
     def _scratch(self, n_chunks):
-        """Per-chunk scratch of the backward pass: τs λ_I of the input's targets per step (kept
-        between batches; its size is n_steps × layer size, independent of the batch size)."""
-        c = self.description.connection("in_to_hid")
-        shape = (n_chunks, self.n_steps, c.n_post)
+        """Per-chunk scratch of the backward pass: τs λ_I of every neuron per step, for the
+        grouped weight gradients (kept between batches; n_steps × n_neurons per thread chunk,
+        independent of the batch size)."""
+        shape = (n_chunks, self.n_steps, self.description.n_neurons)
         if getattr(self, "_h_scratch", None) is None or self._h_scratch.shape != shape:
             self._h_scratch = np.empty(shape, dtype=self.dtype)
         return self._h_scratch
