@@ -1,0 +1,57 @@
+"""The benchmarks run end to end (tiny workloads) and print the numbers they promise.
+
+These are not timing tests: they only keep `eventprop bench ...` from breaking silently.
+"""
+
+import re
+
+import pytest
+
+from eventprop import cli
+
+
+def _bench(capsys, *argv):
+    rc = cli.main(["bench", *argv])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    return out
+
+
+def test_bench_engine_small(capsys):
+    out = _bench(capsys, "engine", "--batches", "1", "--hidden", "16", "--spikes", "500",
+                 "--no-breakdown")
+    for name in ("feed-forward", "recurrent"):
+        assert f"[{name}]" in out
+    epochs = re.findall(r"projected SHD epoch .*?: ([0-9.]+) s train", out)
+    assert len(epochs) == 2 and all(float(s) > 0 for s in epochs)
+    assert re.search(r"peak resident memory of this process: \d+ MB", out)
+
+
+def test_bench_mnist_small(capsys):
+    out = _bench(capsys, "mnist", "--batches", "3", "--images", "100")
+    m = re.search(r"projected epoch: ([0-9.]+) s training \(55000 samples", out)
+    assert m and float(m.group(1)) > 0
+    assert re.search(r"input spikes per image: mean (\d+)", out)
+
+
+def test_bench_shd_small(capsys):
+    out = _bench(capsys, "shd", "--batches", "1", "--hidden", "16", "--spikes", "500",
+                 "--no-memory-check")
+    rows = [line for line in out.splitlines()
+            if line.startswith(("feed-forward", "recurrent"))]
+    assert len(rows) == 4  # ff, rec, each with and without the delay line
+    assert any("delay line" in r for r in rows)
+
+
+def test_unknown_benchmark_is_a_clear_error(capsys):
+    assert cli.main(["bench", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no benchmark 'nope'" in err and "engine" in err
+
+
+@pytest.mark.parametrize("name", ["engine", "shd", "mnist", "lab"])
+def test_every_benchmark_has_help(capsys, name):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench", name, "--help"])
+    assert exc.value.code == 0
+    assert "usage" in capsys.readouterr().out
