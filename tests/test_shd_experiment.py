@@ -202,9 +202,17 @@ def test_reduced_classes_keeps_only_those_labels(data_dir, tmp_path):
 
 
 # -- checkpoints -----------------------------------------------------------------------------------
-def test_load_last_resumes_exactly_with_augmentation(data_dir, tmp_path):
+@pytest.mark.parametrize("extra", [
+    {},
+    # trained τ (hidden and output) with hidden noise: τ, their Adam state and the noise stream
+    # must all resume exactly
+    {"REG_TYPE": "simple", "LBD_UPPER": 1e-9, "LBD_LOWER": 1e-9, "TRAIN_TAU": True,
+     "TRAIN_TAU_OUTPUT": True, "HIDDEN_NOISE": 0.05},
+    {"REG_TYPE": "simple", "HIDDEN_NEURON_TYPE": "ALIF"},
+], ids=["lif", "train-tau-noise", "alif"])
+def test_load_last_resumes_exactly_with_augmentation(data_dir, tmp_path, extra):
     kw = {"N_EPOCH": 3, "AUGMENTATION": {"random_shift": 20}, "REWIRE_SILENT": True,
-          "REWIRE_LIFT": 0.0, "CHECKPOINT_BEST": "training"}
+          "REWIRE_LIFT": 0.0, "CHECKPOINT_BEST": "training", **extra}
     a = SHD(tiny(data_dir, tmp_path / "a", **kw))
     ta = a.trainer()
     ta.fit()
@@ -215,6 +223,10 @@ def test_load_last_resumes_exactly_with_augmentation(data_dir, tmp_path):
     assert tc.epoch == 1
     tc.fit()
     np.testing.assert_array_equal(ta.engine.W, tc.engine.W)
+    np.testing.assert_array_equal(ta.engine.tau_m, tc.engine.tau_m)
+    np.testing.assert_array_equal(ta.engine.tau_s, tc.engine.tau_s)
+    if extra.get("TRAIN_TAU"):
+        assert not np.all(ta.engine.tau_m == ta.engine.tau_m[0])  # τ did train
     ra = res.ResultsFile.read(tmp_path / "a" / "test_results.txt")
     rc = res.ResultsFile.read(tmp_path / "b" / "test_results.txt")
     np.testing.assert_array_equal(ra[:, :5], rc[:, :5])
