@@ -40,7 +40,7 @@ def test_paper_preset_and_config_file(tmp_path):
     args = build_parser().parse_args(["train", "yinyang", "--preset", "paper", "--config",
                                       str(cfg), "--set", "ETA=1e-3"])
     values = _gather_params(args)
-    assert values["LOSS_TYPE"] == "first_spike" and values["ETA_DECAY"] == 0.95
+    assert values["LOSS_TYPE"] == "first_spike_exp" and values["ETA_DECAY"] == 0.95
     assert values["NUM_HIDDEN"] == 12 and values["TAU_MEM"] == 18.0 and values["ETA"] == 1e-3
 
 

@@ -571,9 +571,9 @@ def test_the_preset_selector_fills_the_table_with_defaults_plus_the_preset(lab):
     assert lab.preset_select.options == ["defaults", "seed", "paper"]
     lab.preset_select.value = "paper"
     values = lab.table.values()
-    assert values["NUM_HIDDEN"] == 200 and values["LOSS_TYPE"] == "first_spike"
+    assert values["NUM_HIDDEN"] == 200 and values["LOSS_TYPE"] == "first_spike_exp"
     assert values["N_TRAIN"] == make_params("yinyang").N_TRAIN  # the rest back at the defaults
-    assert "LOSS_TYPE=first_spike" in lab.runs.reproduce.object
+    assert "LOSS_TYPE=first_spike_exp" in lab.runs.reproduce.object
     lab.preset_select.value = "defaults"
     assert lab.table.values() == to_dict(make_params("yinyang"))
     lab.experiment_select.value = "mnist"
