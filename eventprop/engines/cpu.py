@@ -856,6 +856,17 @@ class CPUEngine:
         return (self.train_tau, buf["tr_v"], buf["tr_i"], self.c_f, self.tau_m_arr,
                 self.tau_train, self.W.size)
 
+    def _gradient_buffers(self, n_chunks, n_grad):
+        """Per-chunk gradient buffers and the reduced gradient, kept between batches (fresh
+        megabyte-sized arrays every batch cost page faults).  The reduced gradient is overwritten
+        by the next backward pass: callers copy what they keep."""
+        key = (n_chunks, n_grad)
+        if getattr(self, "_g_key", None) != key:
+            self._g_chunks = np.empty(key, dtype=self.dtype)
+            self._g_sum = np.empty(n_grad, dtype=self.dtype)
+            self._g_key = key
+        return self._g_chunks, self._g_sum
+
     def _scratch(self, n_chunks):
         """Per-chunk scratch of the backward pass: τs λ_I of every neuron per step, for the
         grouped weight gradients (kept between batches; n_steps × n_neurons per thread chunk,
@@ -941,7 +952,7 @@ class CPUEngine:
         reg_inj, reg = self._reg_injection(buf["counts"] * mask[:, None], n_batch)
         n_chunks = max(1, min(n_batch, numba.get_num_threads()))
         n_grad = self.W.size + (2 * self.tau_m.size if self.train_tau else 0)
-        G_chunks = np.empty((n_chunks, n_grad), dtype=self.dtype)
+        G_chunks, G = self._gradient_buffers(n_chunks, n_grad)
         t0 = time.perf_counter()
         _backward_batch(
             batch.steps, batch.channels, batch.offsets, keep, batch.labels, self.n_steps,
@@ -954,7 +965,6 @@ class CPUEngine:
             self.dt, self.trial_ms, G_chunks, *self._tau_args(buf), self._scratch(n_chunks),
             self.description.n_input,
         )
-        G = np.empty(n_grad, dtype=self.dtype)
         _sum_chunks(G_chunks, G)
         self.timings["backward"] += time.perf_counter() - t0
         return G, reg
