@@ -102,12 +102,17 @@ def dask_client(scheduler: str | None, workers: int | None, threads_per_run: int
         finally:
             client.close()
         return
+    import dask
+
     n_workers, threads = local_layout(workers, threads_per_run)
     n_workers = max(1, min(n_workers, n_tasks))
     # Idle numba/OpenMP threads must not spin while other workers compute (as in the lab).
     env = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR, env=env) as cluster, \
+    # A run takes minutes, so a worker gets a task only when it can start it: no task waits in
+    # a worker's queue, where that worker's death would count against it too.
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                         dashboard_address=None, silence_logs=logging.ERROR, env=env) as cluster, \
             Client(cluster) as client:
         yield client, threads
 

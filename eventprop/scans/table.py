@@ -65,13 +65,14 @@ def run_result(summary: dict, mode: str) -> dict:
     }
 
 
-def collect(out_dir) -> tuple[list, list]:
-    """``(axis names, rows)``: one row per run of the scan in ``out_dir``, in scan order."""
-    manifest = read_manifest(out_dir)
+def collect(out_dir, manifest: dict | None = None, read=read_status) -> tuple[list, list]:
+    """``(axis names, rows)``: one row per run of the scan in ``out_dir``, in scan order
+    (``manifest`` and ``read``, the status reader, let a caller cache them)."""
+    manifest = manifest if manifest is not None else read_manifest(out_dir)
     axes = list(manifest.get("axes", []))
     rows = []
     for entry in manifest["runs"]:
-        status = read_status(run_folder(out_dir, entry["folder"])) or {}
+        status = read(run_folder(out_dir, entry["folder"])) or {}
         result = status.get("result") or {}
         row = {"run": entry["folder"]}
         row.update({a: entry["point"].get(a) for a in axes})
