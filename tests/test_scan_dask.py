@@ -159,6 +159,13 @@ def test_one_invalid_combination_fails_alone_with_the_parameter_error(dask_clust
     assert status["status"] == "failed"
     assert status["error"].startswith("ParameterError: HIDDEN_NEURON_TYPE 'ALIF' requires")
     assert not (run_folder(tmp_path / "scan", bad.folder) / "summary.json").exists()
+    again = run_scan(scan, tmp_path / "scan", scheduler=dask_cluster, progress=False,
+                     echo=_quiet)
+    assert (again.done, again.failed, again.skipped_done, again.skipped_failed) == (0, 0, 2, 1)
+    retried = run_scan(scan, tmp_path / "scan", scheduler=dask_cluster, retry_failed=True,
+                       progress=False, echo=_quiet)
+    assert (retried.failed, retried.skipped_done) == (1, 2)
+    assert read_status(run_folder(tmp_path / "scan", bad.folder))["attempts"] == 2
 
 
 def _wait_running(out: Path, run, attempt: int, timeout: float = 90.0) -> dict:

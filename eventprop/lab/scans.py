@@ -26,7 +26,7 @@ import panel as pn
 
 from eventprop.scans.folders import MANIFEST, RUNS, read_manifest, read_status, run_folder
 from eventprop.scans.spec import ScanError
-from eventprop.scans.table import METRICS, by_setting, collect, status_counts
+from eventprop.scans.table import by_setting, collect, status_counts, value_text
 
 #: Seconds between two looks at a running scan's folder.
 POLL_S = 2.0
@@ -83,13 +83,7 @@ def _is_number(v) -> bool:
 
 
 def _text(v) -> str:
-    if v is None:
-        return "none"
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, list | dict):
-        return json.dumps(v, separators=(",", ":"))
-    return str(v)
+    return value_text(v, none="none")
 
 
 def _groups(rows: list, keys: list, metric: str) -> list:

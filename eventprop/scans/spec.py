@@ -58,6 +58,8 @@ RESERVED_KEYS = ("OUT_DIR", "LOAD_LAST", "LOAD_BEST", "CHECKPOINT_NAME", "WRITE_
 #: Keys of dict parameters whose entries a scan may set one by one, with their valid entries.
 NESTED_KEYS = {"AUGMENTATION": AUGMENTATION_KEYS}
 RULE_FIELDS = ("when", "set", "scale", "skip")
+#: Engines a scan may name.
+ENGINES = ("cpu", "genn")
 
 
 class ScanError(ValueError):
@@ -246,6 +248,8 @@ def _build(doc: dict, default_name: str) -> Scan:
                             f"{', '.join(presets) or 'none'}")
         base.update(copy.deepcopy(presets[preset]))
     engine = str(doc.get("engine", "cpu"))
+    if engine not in ENGINES:  # whether it works is the workers' business (they may have GeNN)
+        raise ScanError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
     mode = doc.get("mode", "train")
     if mode not in MODES:
         raise ScanError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
@@ -266,7 +270,7 @@ def _build(doc: dict, default_name: str) -> Scan:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IgnoredParameterWarning)
-            resolved = make_params(experiment, _flat(base))
+            resolved = make_params(experiment, dict(base))
     except ParameterError as err:
         raise ScanError(f"set: {err}") from None
     for key in SEED_KEYS:
@@ -289,10 +293,6 @@ def _build(doc: dict, default_name: str) -> Scan:
         folds=folds, run_name=str(resolved.NAME), document=doc,
         description=str(doc.get("description", "") or ""),
     )
-
-
-def _flat(values: dict) -> dict:
-    return {k: copy.deepcopy(v) for k, v in values.items()}
 
 
 def _mapping(obj, what: str) -> dict:

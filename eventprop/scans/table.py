@@ -174,9 +174,10 @@ def write_tables(out_dir, axes: list, rows: list) -> list:
 
 
 # -- printing ------------------------------------------------------------------------------------
-def _fmt(value) -> str:
+def value_text(value, none: str = "-") -> str:
+    """An axis value or number as short text: ``0.001``, ``[0.5,0.5]``, ``none`` for None."""
     if value is None:
-        return "-"
+        return none
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, list | dict):
@@ -191,7 +192,7 @@ def format_settings(axes: list, settings: list, metrics=("eval_accuracy", "test_
     header = axes + ["done", "failed"] + shown
     lines = []
     for s in settings[:limit] if limit else settings:
-        cells = [_fmt(s[a]) for a in axes] + [str(s["n"]), str(s["n_failed"])]
+        cells = [value_text(s[a]) for a in axes] + [str(s["n"]), str(s["n_failed"])]
         for m in shown:
             mean, sd = s[f"{m}_mean"], s[f"{m}_sd"]
             cells.append("-" if mean is None else f"{mean:.4f} ± {sd:.4f}")
