@@ -123,7 +123,7 @@ def dask_cluster(tmp_path_factory):
     finally:
         for proc in procs:
             try:
-                proc.wait(10)
+                proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

@@ -19,8 +19,6 @@ import math
 import time
 from pathlib import Path
 
-import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (the Bokeh backend: the plots' options need it)
 import pandas as pd
 import panel as pn
 
@@ -108,6 +106,9 @@ def accuracy_plot(rows: list, metric: str, x: str, y: str | None = None,
                   style: str = "lines", title: str = ""):
     """``metric`` against axis ``x`` (a line with ± sd error bars), or against ``x`` and ``y``
     (one line per value of ``y``, or a heat map of the means); None when no run has finished."""
+    import holoviews as hv  # loaded with the first plot, not with the lab's page
+    import holoviews.plotting.bokeh  # noqa: F401  (the Bokeh backend: the options need it)
+
     label = PLOT_METRICS.get(metric, metric)
     keys = [x] + ([y] if y else [])
     groups = _groups(rows, keys, metric)

@@ -82,7 +82,7 @@ def _host_threads(client) -> dict:
 @contextmanager
 def dask_client(scheduler: str | None, workers: int | None, threads_per_run: int | None,
                 n_tasks: int):
-    """``(client, threads)`` for the scan: ``threads`` is what each task passes to
+    """``(client, threads, description)`` for the scan: ``threads`` is what each task passes to
     :func:`~eventprop.scans.task.set_threads`."""
     from distributed import Client, LocalCluster
 
@@ -98,7 +98,10 @@ def dask_client(scheduler: str | None, workers: int | None, threads_per_run: int
                             "--scheduler to run on this machine") from None
         try:
             threads = int(threads_per_run) if threads_per_run else _host_threads(client)
-            yield client, threads
+            n = len(client.scheduler_info(n_workers=-1)["workers"])
+            per_run = threads if isinstance(threads, int) else "the host's cores / slots"
+            yield client, threads, (f"the Dask cluster at {scheduler} ({n} workers now; numba "
+                                    f"threads per run: {per_run})")
         finally:
             client.close()
         return
@@ -114,7 +117,8 @@ def dask_client(scheduler: str | None, workers: int | None, threads_per_run: int
             LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                          dashboard_address=None, silence_logs=logging.ERROR, env=env) as cluster, \
             Client(cluster) as client:
-        yield client, threads
+        yield client, threads, (f"a local Dask cluster of {n_workers} workers × {threads} numba "
+                                f"thread{'s' if threads > 1 else ''} per run")
 
 
 def _record_failure(out_dir: Path, run, error: str) -> dict:
@@ -184,7 +188,8 @@ def _submit_all(scan, out_dir, todo, scheduler, workers, threads_per_run, progre
 
     # keys are unique per scan folder: two scans sharing a run's settings still train both
     prefix = hashlib.sha256(str(out_dir).encode()).hexdigest()[:8]
-    with dask_client(scheduler, workers, threads_per_run, len(todo)) as (client, threads):
+    with dask_client(scheduler, workers, threads_per_run, len(todo)) as (client, threads, where):
+        echo(f"running on {where}")
         futures = {}
         for run in todo:
             fut = client.submit(run_task, run.task(scan), str(out_dir), threads,

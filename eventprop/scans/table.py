@@ -185,7 +185,8 @@ def value_text(value, none: str = "-") -> str:
     return str(value)
 
 
-def format_settings(axes: list, settings: list, metrics=("eval_accuracy", "test_accuracy"),
+def format_settings(axes: list, settings: list,
+                    metrics=("eval_accuracy", "test_accuracy", "test_accuracy_at_best"),
                     limit: int | None = None) -> str:
     """A plain-text table of the settings: axis values, runs done/failed, mean ± sd."""
     shown = [m for m in metrics if any(s.get(f"{m}_mean") is not None for s in settings)]
