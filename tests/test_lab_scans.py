@@ -88,6 +88,9 @@ def test_accuracy_against_one_axis_is_mean_and_sd_over_seeds():
     heat = accuracy_plot(rows, "eval_accuracy", "lbd", "rec", style="heat map")
     assert isinstance(heat, hv.HeatMap) and len(heat) == 4
     assert accuracy_plot(rows, "test_accuracy", "lbd") is None
+    figures = [hv.render(p, backend="bokeh") for p in (plot, lines, heat)]  # valid Bokeh options
+    assert [type(f.x_scale).__name__ for f in figures] == ["LogScale", "LogScale",
+                                                            "CategoricalScale"]
 
 
 def test_opening_a_scan_run_loads_it_into_the_labs_views(scan_root):
