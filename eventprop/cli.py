@@ -7,6 +7,8 @@
     eventprop xval EXPERIMENT [--preset NAME] [--set KEY=VALUE ...] [--config FILE.json] [--out DIR]
     eventprop gradcheck [--loss TYPE|all] [--recurrent] [--layers N] [--reg] ...
     eventprop bench [engine] [...]
+    eventprop scan run FILE --out DIR [--scheduler ADDRESS] [--workers N] [--dry-run] ...
+    eventprop scan table DIR | eventprop scan best DIR [--by METRIC] [--write FILE]
     eventprop data download mnist|shd|ssc
 
 Errors in the input (unknown experiment or key, bad value, missing or corrupt checkpoint) print one
@@ -31,7 +33,8 @@ def _user_errors():
     from eventprop.results import CheckpointError
 
     errs = [ParameterError, CheckpointError, CLIError, FileNotFoundError]
-    for mod, name in (("eventprop.data.mnist", "DataError"), ("eventprop.data.shd", "DataError")):
+    for mod, name in (("eventprop.data.mnist", "DataError"), ("eventprop.data.shd", "DataError"),
+                      ("eventprop.scans.spec", "ScanError")):
         try:
             errs.append(getattr(__import__(mod, fromlist=[name]), name))
         except Exception:
@@ -364,6 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("which", nargs="?", default="engine")
     be.add_argument("bench_args", nargs=argparse.REMAINDER)
     be.set_defaults(func=cmd_bench)
+
+    from eventprop.scans.command import add_parser as add_scan_parser
+
+    add_scan_parser(sub)
 
     da = sub.add_parser("data", help="data set management")
     dsub = da.add_subparsers(dest="action", required=True)

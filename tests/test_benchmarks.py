@@ -49,7 +49,7 @@ def test_unknown_benchmark_is_a_clear_error(capsys):
     assert "no benchmark 'nope'" in err and "engine" in err
 
 
-@pytest.mark.parametrize("name", ["engine", "shd", "mnist", "lab"])
+@pytest.mark.parametrize("name", ["engine", "shd", "mnist", "lab", "scan"])
 def test_every_benchmark_has_help(capsys, name):
     with pytest.raises(SystemExit) as exc:
         cli.main(["bench", name, "--help"])

@@ -623,10 +623,9 @@ class SHD(Experiment):
         base = to_dict(p)
         accs, times, folds = [], [], []
         for s in p.SPEAKER_LEFT:
-            name = f"{p.NAME}_speaker{s}"
-            fold_dir = os.path.join(p.OUT_DIR, name)
-            values = {**base, "EVALUATION": "speaker", "SPEAKER_LEFT": [int(s)], "NAME": name,
-                      "OUT_DIR": fold_dir}
+            fold_values = self.fold_overrides(s, p.NAME)
+            fold_dir = os.path.join(p.OUT_DIR, fold_values["NAME"])
+            values = {**base, **fold_values, "OUT_DIR": fold_dir}
             if p.LOAD_LAST and p.CHECKPOINT_NAME is None:
                 # resuming a cross-validation: folds without a checkpoint start afresh (finished
                 # folds resume at N_EPOCH and train no further)
@@ -646,6 +645,15 @@ class SHD(Experiment):
             if p.WRITE_TO_DISK:
                 self._write_xval(folds)
         return accs, times
+
+    @staticmethod
+    def fold_overrides(speaker: int, name: str) -> dict:
+        """The parameters that make a run cross-validation fold ``speaker``: validate on that
+        speaker, train on the others, files prefixed ``{name}_speaker{speaker}`` (also used by
+        scans, which run each fold as a task of its own)."""
+        speaker = int(speaker)
+        return {"EVALUATION": "speaker", "SPEAKER_LEFT": [speaker],
+                "NAME": f"{name}_speaker{speaker}"}
 
     def _write_xval(self, folds) -> None:
         p = self.params

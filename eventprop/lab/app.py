@@ -35,6 +35,7 @@ from eventprop.lab.configio import export_json, import_json, reproduce_command
 from eventprop.lab.controls import RunControls
 from eventprop.lab.runner import SAVED_PREFIX, RunController, engine_choices
 from eventprop.lab.runs import RunsPanel, default_run_name
+from eventprop.lab.scans import ScansPage
 from eventprop.lab.settings import ParameterTable
 from eventprop.lab.snapshot import Cursor
 from eventprop.lab.views import extra_views
@@ -113,6 +114,7 @@ class Lab:
         self.extras: list = []
         self.controls = RunControls()
         self.runs = RunsPanel(experiment, self.controller.root)
+        self.scans = ScansPage(self.controller.root, open_run=self.load)
         self.table: ParameterTable | None = None
         self.table_slot = pn.Column(sizing_mode="stretch_width")
         self.extras_slot = pn.Column(sizing_mode="stretch_width")
@@ -169,6 +171,8 @@ class Lab:
             _card("Hidden-layer health", self.health.panel),
             _card("Runs: checkpoints, configuration, command line", self.runs.panel,
                   cls="ep-runs-card"),
+            _card("Scans: grids of runs, accuracy per setting", self.scans.panel,
+                  collapsed=True, cls="ep-scans-card"),
         ]
 
     def _fill_rest(self) -> None:
@@ -358,8 +362,10 @@ class Lab:
     def refresh_runs(self) -> None:
         self.runs.show_runs(self.controller.list_runs())
 
-    def load(self) -> None:
-        name = self.runs.saved.value
+    def load(self, folder=None) -> None:
+        """Stage the saved run chosen in the runs card, or the run folder ``folder`` (a path
+        inside the runs root, e.g. a scan's run), and show its parameters and past epochs."""
+        name = folder if folder is not None else self.runs.saved.value
         if not name:
             self.runs.say("no saved run selected", "error")
             return
@@ -382,11 +388,11 @@ class Lab:
             self.table.set_values(values)
         except Exception as exc:
             self.controller.unstage()
-            self.runs.say(f"cannot show run {name}'s parameters: {exc}", "error")
+            self.runs.say(f"cannot show run {info['name']}'s parameters: {exc}", "error")
             return
-        self.runs.name.value = name
-        self.runs.say(f"loaded run {name} ({info['epoch']} epochs done): press Start to continue "
-                      "it (Reset to discard)", "ok")
+        self.runs.name.value = info["name"]
+        self.runs.say(f"loaded run {info['name']} ({info['epoch']} epochs done): press Start to "
+                      "continue it (Reset to discard)", "ok")
         self.update_controls()
 
     def export_config(self):
@@ -448,6 +454,7 @@ class Lab:
             for view in self.views:
                 view.update(delta)
             self.update_controls(status)
+            self.scans.poll()
             fut = self._pending_save
             if fut is not None and fut.done():
                 self._pending_save = None

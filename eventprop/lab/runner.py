@@ -80,6 +80,7 @@ def checkpoint_info(path: Path) -> dict:
         "train_accuracy": summary.get("train_accuracy"),
         "params": dict(summary.get("params", {})),
         "engine": summary.get("engine", "cpu"),
+        "history": list(meta.get("history", [])),
     }
 
 
@@ -340,7 +341,7 @@ class RunController:
         :func:`checkpoint_info` (the caller shows its parameters)."""
         if self.active:
             raise LabError("stop the active run before loading a checkpoint")
-        path = run_dir(name, self.root)
+        path = self._folder(name)
         if not (path / "checkpoint.json").is_file():
             raise LabError(f"no saved run named {path.name!r} in {self.root}")
         from eventprop.experiments import available
@@ -353,10 +354,34 @@ class RunController:
             raise LabError(f"run {path.name!r} is a {info['experiment']!r} run, which this "
                            "version cannot train")
         self.resume_from = path
+        self.snapshot = _history_snapshot(info)
         return info
+
+    def _folder(self, name) -> Path:
+        """A run name (one folder of the root), or a path to a run folder anywhere inside the
+        root (a scan's run)."""
+        if not isinstance(name, Path):
+            return run_dir(name, self.root)
+        path = name.resolve()
+        if not path.is_relative_to(self.root):
+            raise LabError(f"{path} is not inside the runs root {self.root}")
+        return path
 
     def unstage(self) -> None:
         self.resume_from = None
+
+
+def _history_snapshot(info: dict) -> LiveSnapshot:
+    """A snapshot holding a saved run's past epochs, so the views show them before Start."""
+    from eventprop.lab.listener import _epoch_row
+    from eventprop.training import EpochResult
+
+    snapshot = LiveSnapshot()
+    for row in info["history"]:
+        snapshot.add_epoch(_epoch_row(EpochResult(**row)))
+    snapshot.set_status(phase="idle", epoch=info["epoch"],
+                        detail=f"loaded {info['name']} ({info['epoch']} epochs done)")
+    return snapshot
 
 
 def _save_checkpoint(trainer, path: Path, run: _Run) -> Path:
