@@ -277,9 +277,14 @@ class SHD(Experiment):
         if not self._needs_pipeline():
             return self._static_sets()["train"]
         d = self.data
-        tr, ev = epoch_pipeline(d["train"], d.get("eval"), self.params, rng)
+        tr, ev = self._epoch_pipeline(d["train"], d.get("eval"), rng)
         self._epoch_eval = (self._delay(ev),)
         return self._delay(tr)
+
+    def _epoch_pipeline(self, train, ev, rng):
+        """Balancing, normalisation and the AUGMENTATION steps of one epoch (DVS gesture adds
+        its event frame here)."""
+        return epoch_pipeline(train, ev, self.params, rng)
 
     def eval_set(self):
         """The evaluation set of the current epoch (validation, or the test set in train_test)."""
@@ -611,6 +616,14 @@ class SHD(Experiment):
         [train_acc, eval_acc] per fold, list of fold wall-times in s)``."""
         if params:
             self._apply(params)
+        return self._run_folds(self.xval_folds(), listeners)
+
+    #: What a cross-validation fold leaves out (the CLI's column title).
+    xval_kind = "speaker"
+
+    def xval_folds(self) -> list:
+        """``[(id, record, folder suffix, parameter changes)]``, one per SPEAKER_LEFT entry: the
+        id is the first column of NAME_xval_results.txt, the record goes into NAME_xval.json."""
         p = self.params
         if p.DATA_SET != "SHD":
             raise ParameterError("cross-validation leaves one speaker out, and only SHD has "
@@ -618,15 +631,26 @@ class SHD(Experiment):
         if not p.SPEAKER_LEFT:
             raise ParameterError("SPEAKER_LEFT is empty: list the speakers to leave out, e.g. "
                                  "[0, 1, ..., 9] for 10-fold cross-validation", "SPEAKER_LEFT")
+        return [(int(s), {"speaker": int(s)}, f"speaker{s}",
+                 {"EVALUATION": "speaker", "SPEAKER_LEFT": [int(s)]}) for s in p.SPEAKER_LEFT]
+
+    def xval_fold_names(self) -> list:
+        """What each fold leaves out, as the CLI prints it."""
+        return [str(s) for s in self.params.SPEAKER_LEFT]
+
+    def _run_folds(self, fold_list, listeners) -> tuple:
+        """Train one fresh network per fold ``(id, record, suffix, changes)`` in
+        ``OUT_DIR/NAME_{suffix}/`` (prefix ``NAME_{suffix}``), the training split loaded once;
+        rewrite the cross-validation files after every fold (resumable with LOAD_LAST)."""
+        p = self.params
         self.mode = "train"
         train_full = self._split("train")
         base = to_dict(p)
-        accs, times, folds = [], [], []
-        for s in p.SPEAKER_LEFT:
-            name = f"{p.NAME}_speaker{s}"
+        accs, times, folds, ids = [], [], [], []
+        for fold_id, record, suffix, changes in fold_list:
+            name = f"{p.NAME}_{suffix}"
             fold_dir = os.path.join(p.OUT_DIR, name)
-            values = {**base, "EVALUATION": "speaker", "SPEAKER_LEFT": [int(s)], "NAME": name,
-                      "OUT_DIR": fold_dir}
+            values = {**base, **changes, "NAME": name, "OUT_DIR": fold_dir}
             if p.LOAD_LAST and p.CHECKPOINT_NAME is None:
                 # resuming a cross-validation: folds without a checkpoint start afresh (finished
                 # folds resume at N_EPOCH and train no further)
@@ -640,18 +664,19 @@ class SHD(Experiment):
             last = trainer.history[-1]
             accs.append([last.train_accuracy, last.eval_accuracy])
             times.append(secs)
-            folds.append({"speaker": int(s), "train_accuracy": last.train_accuracy,
+            folds.append({**record, "train_accuracy": last.train_accuracy,
                           "eval_accuracy": last.eval_accuracy, "seconds": secs,
                           "out_dir": fold.params.OUT_DIR})
+            ids.append(fold_id)
             if p.WRITE_TO_DISK:
-                self._write_xval(folds)
+                self._write_xval(folds, ids)
         return accs, times
 
-    def _write_xval(self, folds) -> None:
+    def _write_xval(self, folds, ids) -> None:
         p = self.params
         os.makedirs(p.OUT_DIR, exist_ok=True)
-        lines = [res.format_results_line([f["speaker"], f["train_accuracy"], f["eval_accuracy"],
-                                          f["seconds"]]) for f in folds]
+        lines = [res.format_results_line([i, f["train_accuracy"], f["eval_accuracy"],
+                                          f["seconds"]]) for i, f in zip(ids, folds)]
         res.atomic_write_text(Path(p.OUT_DIR) / f"{p.NAME}_xval_results.txt",
                               "".join(line + "\n" for line in lines))
         ev = np.array([f["eval_accuracy"] for f in folds], dtype=np.float64)
