@@ -408,3 +408,21 @@ def test_random_shift_xy_checks_its_arguments_and_the_frame():
     assert isinstance(p.steps[0], RandomShiftXY) and (p.steps[0].width, p.steps[0].height) == (4, 3)
     with pytest.raises(ValueError, match="event-camera frame"):
         build_augmentation({"random_shift_xy": 2})
+
+
+def test_random_shift_xy_does_not_depend_on_its_chunking(monkeypatch):
+    from eventprop.data.augment import RandomShiftXY
+
+    g = np.random.default_rng(11)
+    samples = [(np.sort(g.uniform(0, 50, n)), g.integers(0, 6 * 5 * 2, n))
+               for n in g.integers(0, 40, 25)]
+    ds = make(samples, n_channels=60)
+    whole = RandomShiftXY(2, 6, 5)(ds, rng(8))
+    monkeypatch.setattr(augment, "_SHIFT_CHUNK_SPIKES", 7)
+    same(RandomShiftXY(2, 6, 5)(ds, rng(8)), whole)
+    # the same result spike by spike: decode, move, keep inside, encode
+    d = rng(8).integers(-2, 3, size=(25, 2))
+    for i, (t, c) in enumerate(samples):
+        x, y, p = (c // 2) % 6 + d[i, 0], (c // 2) // 6 + d[i, 1], c % 2
+        inside = (x >= 0) & (x < 6) & (y >= 0) & (y < 5)
+        assert as_lists(whole)[i][1] == ((y * 6 + x) * 2 + p)[inside].tolist()

@@ -51,8 +51,9 @@ AUGMENTATION_KEYS = (
     "NORMALISE_SPIKE_NUMBER",
 )
 
-# Spikes handled per numpy pass in Blend; bounds its temporary arrays.
+# Spikes handled per numpy pass in Blend and RandomShiftXY; bounds their temporary arrays.
 _BLEND_CHUNK_SPIKES = 4_000_000
+_SHIFT_CHUNK_SPIKES = 1_000_000
 
 
 def spike_sample_ids(ds: SpikeDataset) -> np.ndarray:
@@ -200,14 +201,33 @@ class RandomShiftXY:
                 f"random_shift_xy: the data have {ds.n_channels} channels, but a "
                 f"{self.width}×{self.height} frame with 2 polarities has {self.n_channels}"
             )
-        shift = np.repeat(self.draw(len(ds), rng), np.diff(ds.offsets), axis=0)
-        pixel, p = np.divmod(ds.channels.astype(np.int64), 2)
-        y, x = np.divmod(pixel, int(self.width))
-        x = x + shift[:, 0]
-        y = y + shift[:, 1]
-        keep = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
-        chans = (y * int(self.width) + x) * 2 + p
-        return keep_spikes(ds, keep, channels=chans)
+        w, h = int(self.width), int(self.height)
+        shift = self.draw(len(ds), rng).astype(np.int32)
+        # a move by (dx, dy) adds 2·(dy·w + dx) to the channel of every pixel that stays inside
+        step = 2 * (shift[:, 1] * w + shift[:, 0])
+        lengths = np.diff(ds.offsets)
+        keep = np.empty(len(ds.channels), dtype=bool)
+        chans = np.empty(len(ds.channels), dtype=np.int32)
+        counts = np.zeros(len(ds), dtype=np.int64)
+        # in chunks of whole samples: the temporaries stay small for tens of millions of spikes
+        bounds = _chunk_bounds(lengths, _SHIFT_CHUNK_SPIKES)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            lo, hi = ds.offsets[a], ds.offsets[b]
+            c = ds.channels[lo:hi]
+            y, x = np.divmod(c >> 1, w)
+            x += np.repeat(shift[a:b, 0], lengths[a:b])
+            y += np.repeat(shift[a:b, 1], lengths[a:b])
+            k = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+            keep[lo:hi] = k
+            chans[lo:hi] = c + np.repeat(step[a:b], lengths[a:b])
+            counts[a:b] = np.bincount(np.repeat(np.arange(b - a), lengths[a:b])[k],
+                                      minlength=b - a)
+        offsets = np.zeros(len(ds) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return SpikeDataset(
+            ds.times_ms[keep], chans[keep], offsets, ds.labels.copy(), ds.n_channels,
+            None if ds.speakers is None else np.array(ds.speakers),
+        )
 
 
 @dataclass(frozen=True)

@@ -444,11 +444,12 @@ def leave_users_out(ds: SpikeDataset, users, n_train: int, seed=123):
 def synthetic_events(label: int, n_classes: int, rng: np.random.Generator,
                      duration_ms: float = 200.0, events_per_ms: float = 40.0,
                      noise_fraction: float = 0.1, radius: float = 8.0,
-                     speed: float = 0.25) -> np.ndarray:
+                     travel: float = 40.0) -> np.ndarray:
     """One synthetic gesture as an (N, 4) float64 array of x, y, p, t (ms), the file format.
 
     A blob of radius ``radius`` pixels starts within 10 pixels of the sensor centre and moves in
-    the direction ``2π·label/n_classes`` (± 0.15 rad) at ``speed`` px/ms (± 20 %).  Each ms it
+    the direction ``2π·label/n_classes`` (± 0.15 rad), ``travel`` pixels (± 20 %) over the
+    ``duration_ms`` of the gesture, so it stays on the sensor.  Each ms it
     emits Poisson(``events_per_ms·(1 − noise_fraction)``) events at Gaussian offsets around its
     centre: brighter (p = 1) ahead of the centre along the motion, darker (p = 0) behind, like a
     bright object on a dark background.  Uniform noise events (random pixel and polarity) make up
@@ -456,7 +457,8 @@ def synthetic_events(label: int, n_classes: int, rng: np.random.Generator,
     centre = np.array([SENSOR_WIDTH, SENSOR_HEIGHT], dtype=np.float64) / 2
     start = centre + rng.uniform(-10, 10, 2)
     angle = 2 * np.pi * label / n_classes + rng.uniform(-0.15, 0.15)
-    velocity = speed * rng.uniform(0.8, 1.2) * np.array([np.cos(angle), np.sin(angle)])
+    speed = travel / duration_ms * rng.uniform(0.8, 1.2)
+    velocity = speed * np.array([np.cos(angle), np.sin(angle)])
     n_blob = rng.poisson(events_per_ms * (1 - noise_fraction) * duration_ms)
     t = rng.uniform(0, duration_ms, n_blob)
     offset = rng.normal(0, radius / 2, (n_blob, 2))

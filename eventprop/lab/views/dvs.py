@@ -33,8 +33,8 @@ POINT_LIMIT = 6000
 #: Gap between two frames, in pixels of the frame.
 GAP = 2
 ON, OFF = "#d62728", "#1f77b4"
-#: Blue (darker) through white to red (brighter).
-DIVERGING = tuple(reversed(RdBu[11]))
+#: Low (more darker events) blue, through white, to high (more brighter events) red.
+DIVERGING = tuple(RdBu[11])
 
 
 def event_frames(steps, channels, width: int, height: int, n_steps: int,
