@@ -190,12 +190,12 @@ def test_cross_validation_leaves_groups_of_users_out(data_dir, tmp_path):
 
 # -- command line ------------------------------------------------------------------------------------
 def _cli_sets(data_dir, **kw):
-    args = []
-    for k, v in tiny(data_dir, "unused", **kw).items():
-        if k in ("OUT_DIR", "DATA_DIR"):
-            continue
-        args += ["--set", f"{k}={json.dumps(v) if not isinstance(v, str) else v}"]
-    return args + ["--data-dir", str(data_dir), "--no-progress"]
+    """``--set KEY=VALUE`` for every value of :func:`tiny` but the folders, then the data folder."""
+    values = {k: v for k, v in tiny(data_dir, "unused", **kw).items()
+              if k not in ("OUT_DIR", "DATA_DIR")}
+    sets = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in values.items()]
+    return [arg for s in sets for arg in ("--set", s)] + ["--data-dir", str(data_dir),
+                                                          "--no-progress"]
 
 
 def test_cli_train_test_and_xval(data_dir, tmp_path, capsys):

@@ -65,39 +65,25 @@ class DVSGesture(SHD):
         """(W, H) of the down-sampled event frame."""
         return dvs_data.frame_size(self.params.DVS_DOWNSAMPLE)
 
-    def _split(self, split: str):
-        """One split, binned (cached on disk) and reduced to REDUCED_CLASSES; kept in memory."""
-        if split not in self._splits:
-            self.check_data(with_test=(split == "test"))
-            p = self.params
-            ds = dvs_data.load_dvs_gesture(self.data_dir, split, p.DT_MS, p.TRIAL_MS,
-                                           p.DVS_START_MS, p.RESCALE_T, p.DVS_DOWNSAMPLE)
-            ds = shd_data.reduce_classes(ds, p.REDUCED_CLASSES)
-            if len(ds) and int(ds.labels.max()) >= p.n_classes():
-                raise ParameterError(
-                    f"the DVS gesture {split} split has class {int(ds.labels.max())} but the "
-                    f"network has {p.n_classes()} outputs (NUM_OUTPUT); set NUM_OUTPUT=11 or "
-                    "restrict REDUCED_CLASSES", "NUM_OUTPUT")
-            self._splits[split] = ds
-        return self._splits[split]
+    _num_output_fix = "set NUM_OUTPUT=11 or restrict REDUCED_CLASSES"
+
+    def _read_split(self, split: str):
+        """One split of the recordings, binned to the step grid (cached on disk)."""
+        p = self.params
+        return dvs_data.load_dvs_gesture(self.data_dir, split, p.DT_MS, p.TRIAL_MS,
+                                         p.DVS_START_MS, p.RESCALE_T, p.DVS_DOWNSAMPLE)
 
     def load_data(self) -> dict:
-        """``{"train", "eval"}`` before augmentation and delay line."""
+        """``{"train", "eval"}`` before augmentation and delay line: the user split here, the
+        random split (and train_test) as for SHD."""
         p = self.params
-        if self.mode == "train_test":
-            return {"train": self._split("train"), "eval": self._split("test")}
-        full = self._split("train")
-        if p.EVALUATION == "user":
-            try:
-                train, ev = dvs_data.leave_users_out(full, _users(p.USER_LEFT[0]), p.N_TRAIN,
-                                                     p.TRAIN_DATA_SEED)
-            except ValueError as err:
-                raise ParameterError(str(err), "USER_LEFT") from None
-        elif p.N_VALIDATE > 0:
-            train, ev = shd_data.split_train_eval(full, "random", p.N_TRAIN, p.N_VALIDATE,
-                                                  seed=p.TRAIN_DATA_SEED)
-        else:  # as for SHD: the split happens only with N_VALIDATE > 0
-            train, ev = full, None
+        if self.mode != "train" or p.EVALUATION != "user":
+            return super().load_data()
+        try:
+            train, ev = dvs_data.leave_users_out(self._split("train"), _users(p.USER_LEFT[0]),
+                                                 p.N_TRAIN, p.TRAIN_DATA_SEED)
+        except ValueError as err:
+            raise ParameterError(str(err), "USER_LEFT") from None
         return {"train": train, "eval": ev}
 
     def training_recordings(self) -> list:

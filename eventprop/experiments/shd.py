@@ -202,24 +202,32 @@ class SHD(Experiment):
                 + shd_data._where_to_get(self.data_dir, ds, [m.split('_')[1][:-3] for m in missing])
             )
 
+    #: How to fix a label beyond the output layer (the end of that error message).
+    _num_output_fix = "set NUM_OUTPUT=None (from DATA_SET) or restrict REDUCED_CLASSES"
+
+    def _read_split(self, split: str):
+        """One split of the data files, binned to the step grid (cached on disk)."""
+        p = self.params
+        return shd_data.load_shd(self.data_dir, split, p.DT_MS, p.TRIAL_MS, p.RESCALE_T,
+                                 p.RESCALE_X, dataset=p.DATA_SET)
+
     def _split(self, split: str):
         """One split, binned (cached on disk) and reduced to REDUCED_CLASSES; kept in memory."""
         if split not in self._splits:
             self.check_data(with_test=(split == "test"))
             p = self.params
-            ds = shd_data.load_shd(self.data_dir, split, p.DT_MS, p.TRIAL_MS, p.RESCALE_T,
-                                   p.RESCALE_X, dataset=p.DATA_SET)
-            ds = shd_data.reduce_classes(ds, p.REDUCED_CLASSES)
+            name = self._dataset_name()
+            ds = shd_data.reduce_classes(self._read_split(split), p.REDUCED_CLASSES)
             if ds.n_channels != p.NUM_INPUT:
                 raise ParameterError(
-                    f"NUM_INPUT is {p.NUM_INPUT} but the {p.DATA_SET} files have {ds.n_channels} "
+                    f"NUM_INPUT is {p.NUM_INPUT} but the {name} files have {ds.n_channels} "
                     f"channels; set NUM_INPUT={ds.n_channels}", "NUM_INPUT")
             n_out = p.n_classes()
             if len(ds) and int(ds.labels.max()) >= n_out:
                 raise ParameterError(
-                    f"the {p.DATA_SET} {split} split has class {int(ds.labels.max())} but the "
-                    f"network has {n_out} outputs (NUM_OUTPUT); set NUM_OUTPUT=None (from "
-                    "DATA_SET) or restrict REDUCED_CLASSES", "NUM_OUTPUT")
+                    f"the {name} {split} split has class {int(ds.labels.max())} but the "
+                    f"network has {n_out} outputs (NUM_OUTPUT); {self._num_output_fix}",
+                    "NUM_OUTPUT")
             self._splits[split] = ds
         return self._splits[split]
 
