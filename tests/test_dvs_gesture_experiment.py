@@ -188,7 +188,7 @@ def test_cross_validation_leaves_groups_of_users_out(data_dir, tmp_path):
     assert fold["EVALUATION"] == "user" and fold["USER_LEFT"] == [[5]]
 
 
-# -- command line ------------------------------------------------------------------------------------
+# -- command line ----------------------------------------------------------------------------------
 def _cli_sets(data_dir, **kw):
     """``--set KEY=VALUE`` for every value of :func:`tiny` but the folders, then the data folder."""
     values = {k: v for k, v in tiny(data_dir, "unused", **kw).items()

@@ -195,9 +195,9 @@ def _fix(data_dir, splits) -> str:
     root = _root(data_dir)
     archives = " and ".join(ARCHIVES[s] for s in splits)
     return (
-        f"run `eventprop data download dvs_gesture` (tonic fetches {archives} into "
-        f"{root / FOLDER} and unpacks them), or point --data-dir / DATA_DIR / EVENTPROP_DATA at "
-        f"the folder that holds {FOLDER}/"
+        f"run `eventprop data download dvs_gesture` (tonic fetches and unpacks {archives} in "
+        f"{root / FOLDER}), or point --data-dir / DATA_DIR / EVENTPROP_DATA at the folder that "
+        f"holds {FOLDER}/"
     )
 
 
@@ -305,7 +305,13 @@ def bin_events(x, y, p, t_us, dt_ms: float, trial_ms: float, start_ms: float = 0
     ys = np.floor(np.asarray(y, dtype=np.int64)[keep] * f).astype(np.int64)
     chans = channel_of(xs, ys, np.asarray(p, dtype=np.int64)[keep], width)
     n_chan = width * height * 2
-    key = np.unique(steps * n_chan + chans)
+    # one key per (step, channel); events come time-ordered, so the stable sort is near linear
+    key = np.sort(steps * n_chan + chans, kind="stable")
+    if len(key):
+        first = np.empty(len(key), dtype=bool)
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        key = key[first]
     steps, chans = np.divmod(key, n_chan)
     return steps.astype(np.int32), chans.astype(np.int32)
 

@@ -105,11 +105,12 @@ class DVSGesture(SHD):
 
     # -- the seed API ------------------------------------------------------------------------------
     def trainer(self, out_dir=None, listeners=(), write_files=None):
-        """As :meth:`SHD.trainer`; the splits of the run are read and binned first, so a missing
-        or damaged file stops it before any file is written."""
-        self._split("train")
-        if self.mode == "train_test":
-            self._split("test")
+        """As :meth:`SHD.trainer`; a trainer that writes files first reads and bins the splits of
+        the run, so that a missing or damaged file stops it before anything is written."""
+        if write_files is not False:
+            self._split("train")
+            if self.mode == "train_test":
+                self._split("test")
         return super().trainer(out_dir, listeners, write_files)
 
     def xval_folds(self) -> list:
