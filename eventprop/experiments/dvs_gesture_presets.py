@@ -7,8 +7,9 @@
   event frame (±2 pixels) and a ±10 % time stretch.  Not yet tuned on the real recordings.
 - ``seed``: the original's DVS table (Δ 0.1 ms, T 18000 ms, N_MAX_SPIKE 3000, N_TRAIN 1045,
   N_VALIDATE 32), every other key at the SHD simulator's code default (the DVS table names only
-  these five values).  180000 steps per trial: impractical on a CPU (days per epoch), kept so
-  that the original's configuration can be run on the GeNN engine or compared with.
+  these five values).  Whole recordings at 0.1 ms are 180 000 steps per trial and on the order
+  of 10⁶ input spikes per gesture: impractical on a CPU; kept as the record of the original's
+  configuration (for a GPU engine, and for comparison).
 
 Published anchors for comparison (not reproduced here): convolutional spiking networks reach
 about 93-96 % test accuracy on DVS gesture; a single dense layer on a 32 × 32 frame is not
