@@ -171,6 +171,7 @@ def test_train_test_evaluates_the_test_split_every_epoch(data_dir, tmp_path):
     *_, train_acc, test_acc = exp.train_test()
     assert exp.mode == "train_test" and len(exp.data["eval"]) == 72
     assert len(exp.data["train"]) == 216  # the whole training split
+    assert [r.label for r in exp.training_recordings()] == exp.data["train"].labels.tolist()
     assert exp._trainer.history[-1].eval_accuracy == test_acc
 
 

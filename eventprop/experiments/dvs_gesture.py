@@ -45,6 +45,7 @@ class DVSGesture(SHD):
     presets = DVS_PRESETS
     preset_modes = PRESET_MODES
     xval_kind = "users"
+    _num_output_fix = "set NUM_OUTPUT=11 or restrict REDUCED_CLASSES"
 
     # -- data --------------------------------------------------------------------------------------
     def _dataset_name(self) -> str:
@@ -64,8 +65,6 @@ class DVSGesture(SHD):
     def frame_size(self) -> tuple:
         """(W, H) of the down-sampled event frame."""
         return dvs_data.frame_size(self.params.DVS_DOWNSAMPLE)
-
-    _num_output_fix = "set NUM_OUTPUT=11 or restrict REDUCED_CLASSES"
 
     def _read_split(self, split: str):
         """One split of the recordings, binned to the step grid (cached on disk)."""
@@ -96,8 +95,11 @@ class DVSGesture(SHD):
         index = SpikeDataset(np.zeros(n), np.arange(n), np.arange(n + 1),
                              np.array([r.label for r in recs]), max(n, 1),
                              np.array([r.user for r in recs]))
+        index = shd_data.reduce_classes(index, self.params.REDUCED_CLASSES)
+        if self.mode == "train_test":  # the whole training split
+            return [recs[i] for i in index.channels]
         probe = type(self)(to_dict(self.params), engine=self.engine_name, data_dir=self.data_dir)
-        probe._splits = {"train": shd_data.reduce_classes(index, self.params.REDUCED_CLASSES)}
+        probe._splits = {"train": index}
         return [recs[i] for i in probe.load_data()["train"].channels]
 
     def _epoch_pipeline(self, train, ev, rng):
