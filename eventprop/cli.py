@@ -9,7 +9,7 @@
     eventprop bench [engine] [...]
     eventprop scan run FILE --out DIR [--scheduler ADDRESS] [--workers N] [--dry-run] ...
     eventprop scan table DIR | eventprop scan best DIR [--by METRIC] [--write FILE]
-    eventprop data download mnist|shd|ssc
+    eventprop data download mnist|shd|ssc|dvs_gesture
 
 Errors in the input (unknown experiment or key, bad value, missing or corrupt checkpoint) print one
 line ``eventprop: error: ...`` and exit with status 2, before any file is written.
@@ -212,7 +212,8 @@ def cmd_test(args) -> int:
 
 # -- xval -----------------------------------------------------------------------------------------
 def cmd_xval(args) -> int:
-    """Leave-one-speaker-out cross-validation (SHD: one fold per SPEAKER_LEFT entry)."""
+    """Cross-validation: SHD leaves one speaker out per SPEAKER_LEFT entry, DVS gesture the users
+    of each USER_LEFT entry."""
     import numpy as np
 
     from eventprop.experiments import make_experiment
@@ -220,12 +221,13 @@ def cmd_xval(args) -> int:
     values = _gather_params(args)
     exp = make_experiment(args.experiment, values, engine=args.engine)
     if not hasattr(exp, "cross_validate"):
-        raise CLIError(f"experiment {args.experiment!r} has no cross-validation; it exists for shd")
+        raise CLIError(f"experiment {args.experiment!r} has no cross-validation; it exists for shd "
+                       "and dvs_gesture")
     accs, times = exp.cross_validate(listeners=[ProgressBar(not args.no_progress)])
     p = exp.params
-    print(f"{'speaker':>7s} {'train_acc':>9s} {'eval_acc':>9s} {'seconds':>8s}")
-    for s, (tr, ev), secs in zip(p.SPEAKER_LEFT, accs, times):
-        print(f"{s:7d} {tr:9.4f} {ev:9.4f} {secs:8.1f}")
+    print(f"{exp.xval_kind:>7s} {'train_acc':>9s} {'eval_acc':>9s} {'seconds':>8s}")
+    for s, (tr, ev), secs in zip(exp.xval_fold_names(), accs, times):
+        print(f"{s:>7s} {tr:9.4f} {ev:9.4f} {secs:8.1f}")
     ev = np.array([a[1] for a in accs], dtype=float)
     tr = np.array([a[0] for a in accs], dtype=float)
     print(f"mean ± sd over {len(accs)} folds: eval accuracy {ev.mean():.4f} ± {ev.std():.4f}, "
@@ -293,6 +295,12 @@ def cmd_data(args) -> int:
         download_mnist(folder)
         print(f"MNIST is in {folder}")
         return 0
+    if args.dataset == "dvs_gesture":
+        from eventprop.data import dvs_gesture
+
+        folders = dvs_gesture.download_dvs_gesture(args.data_dir)
+        print(f"DVS gesture is in {folders['train'].parent}")
+        return 0
     from eventprop.data import shd
 
     folder = args.data_dir or shd.default_data_dir()
@@ -325,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "evaluate the test set every epoch)")
     tr.set_defaults(func=cmd_train)
 
-    xv = sub.add_parser("xval", help="leave-one-speaker-out cross-validation (shd)")
+    xv = sub.add_parser("xval", help="cross-validation: leave one speaker out (shd) or groups of "
+                                     "users (dvs_gesture)")
     run_opts(xv)
     xv.add_argument("--out", help="output folder (default: OUT_DIR); one subfolder per fold")
     xv.add_argument("--epochs", type=int, help="shortcut for --set N_EPOCH=...")
@@ -375,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     da = sub.add_parser("data", help="data set management")
     dsub = da.add_subparsers(dest="action", required=True)
     dl = dsub.add_parser("download", help="download a data set")
-    dl.add_argument("dataset", choices=["mnist", "shd", "ssc"])
+    dl.add_argument("dataset", choices=["mnist", "shd", "ssc", "dvs_gesture"])
     dl.add_argument("--data-dir", help="target folder (default: the per-user cache)")
     dl.set_defaults(func=cmd_data)
     return ap

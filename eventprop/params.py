@@ -111,6 +111,8 @@ AUGMENTATION_KEYS = {
     "random_shift": "a number s >= 0 (channels shifted by int(U(-s, s)))",
     "random_dilate": "a pair [f_min, f_max] with 0 < f_min <= f_max",
     "ID_jitter": "a number sigma >= 0 (channel jitter, in channels)",
+    "random_shift_xy": "a whole number s >= 0 (DVS gesture: the event frame moved by up to s "
+    "pixels in x and y)",
     "blend": "a non-empty list of keep probabilities, each in [0, 1]",
     "NORMALISE_SPIKE_NUMBER": "true or false",
 }
@@ -1140,22 +1142,134 @@ class SHDParams(ModelParams):
         return _DATA_SET_CLASSES[self.DATA_SET]
 
 
-class DVSGestureParams(ModelParams):
-    """DVS gesture (spec §6.4; experimental in the original): 32×32×2 inputs, 11 classes."""
+class DVSGestureParams(SHDParams):
+    """DVS gesture (the original's ``DVSG_model``, experimental and broken there): the IBM DVS128
+    Gesture recordings down-sampled to a W × H × 2 event frame, 11 classes.
+
+    The original's DVS simulator is a variant of its SHD simulator, so this table is the SHD table
+    without the keys that only concern SHD/SSC (DATA_SET, SPEAKER_LEFT, RESCALE_X,
+    DATA_BUFFER_NAME, the input accumulator), plus the event-camera keys DVS_DOWNSAMPLE,
+    DVS_START_MS and the user split (EVALUATION 'user', USER_LEFT).  The defaults are the
+    ``dvs-base`` CPU settings; the ``seed`` preset restores the original's table (Δ 0.1 ms,
+    T 18000 ms, N_MAX_SPIKE 3000, N_TRAIN 1045, N_VALIDATE 32), which is impractical on a CPU.
+    ``NUM_INPUT`` follows DVS_DOWNSAMPLE (W·H·2).
+    """
 
     experiment: ClassVar[str] = "dvs_gesture"
+    _excluded_keys: ClassVar[frozenset] = frozenset({
+        "N_TEST", "DATA_SET", "DATA_BUFFER_NAME", "SPEAKER_LEFT", "RESCALE_X", "TAU_ACCUMULATOR",
+    })
+    _supports_input_weighting: ClassVar[bool] = False
 
-    DT_MS = param.Number(default=0.1)
-    TRIAL_MS = param.Number(default=18000.0)
-    N_MAX_SPIKE = param.Integer(default=3000)
-    N_TRAIN = param.Integer(default=1045)
-    N_VALIDATE = param.Integer(default=32)
+    DT_MS = param.Number(default=2.0, doc=_doc("DT_MS", "Seed default 0.1."))
+    TRIAL_MS = param.Number(
+        default=1000.0,
+        doc="Length T of one trial in ms: the part of each recording from DVS_START_MS on that is "
+        "shown (longer recordings are cut, shorter ones end in silence). Seed default 18000 "
+        "(whole recordings).",
+    )
+    N_MAX_SPIKE = param.Integer(default=500, doc=_doc("N_MAX_SPIKE", "Seed default 3000."))
+    N_EPOCH = param.Integer(default=50)
+    N_TRAIN = param.Integer(
+        default=969,
+        doc=_doc("N_TRAIN", "Seed default 1045 (of the 1077 training gestures)."),
+    )
+    N_VALIDATE = param.Integer(
+        default=108,
+        doc=_doc("N_VALIDATE", "Seed default 32; 108 here, a tenth of the training split."),
+    )
     NUM_INPUT = param.Integer(
         default=2048,
-        doc="2048 = 32×32 pixels × 2 polarities after 4× spatial down-sampling; channel "
-        "(y·32 + x)·2 + p.",
+        doc="Input channels W·H·2 of the down-sampled event frame, channel (y·W + x)·2 + p: 2048 "
+        "for DVS_DOWNSAMPLE 0.25 (32×32 pixels, 2 polarities). Follows DVS_DOWNSAMPLE.",
     )
-    NUM_OUTPUT = param.Integer(default=11)
+    NUM_OUTPUT = param.Integer(default=11, allow_None=False,
+                               doc="Number of output neurons = the 11 gesture classes.")
+    RECURRENT = param.Boolean(default=True, doc=_doc("RECURRENT", "Seed default False."))
+    INPUT_HIDDEN_MEAN = param.Number(default=0.01, doc=_doc("INPUT_HIDDEN_MEAN",
+                                                             "Seed default 0.02."))
+    INPUT_HIDDEN_STD = param.Number(default=0.01, doc=_doc("INPUT_HIDDEN_STD",
+                                                            "Seed default 0.01."))
+    HIDDEN_OUTPUT_STD = param.Number(default=0.03, doc=_doc("HIDDEN_OUTPUT_STD",
+                                                            "Seed default 0.3."))
+    REG_TYPE = param.Selector(default="simple", doc=_doc("REG_TYPE", "Seed default 'none'."))
+    LBD_UPPER = param.Number(default=5e-10, doc=_doc("LBD_UPPER", "Seed default 2e-9."))
+    LBD_LOWER = param.Number(default=5e-10, doc=_doc("LBD_LOWER", "Seed default 2e-9."))
+    AVG_SNSUM = param.Boolean(default=True, doc=_doc("AVG_SNSUM", "Seed default False."))
+    EVALUATION = param.Selector(
+        default="random",
+        objects=["random", "user"],
+        label="Validation split",
+        doc="'random' (the original's): N_TRAIN/N_VALIDATE from a TRAIN_DATA_SEED permutation of "
+        "the training split; 'user' (project addition): validate on every gesture of the users "
+        "in USER_LEFT[0] and train on the other users.",
+    )
+    USER_LEFT = param.List(
+        default=[[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], [13, 14, 15, 16, 17, 18],
+                 [19, 20, 21, 22, 23]],
+        label="Left-out users (project addition)",
+        doc="Project addition, not a seed key. Folds of users (ids as in the folder names, "
+        "user07 = 7; the training split has users 1-23) left out for validation: each entry a "
+        "user id or a list of ids. EVALUATION 'user' validates on the first entry; "
+        "cross-validation runs one fold per entry.",
+    )
+    RESCALE_T = param.Number(
+        default=1.0,
+        doc="Event times (ms after DVS_START_MS) are multiplied by this factor before binning: "
+        "0.5 shows twice as much of each recording in TRIAL_MS, played twice as fast.",
+    )
+    AUGMENTATION = param.Dict(
+        default={"random_shift_xy": 2, "random_dilate": [0.9, 1.1]},
+        label="Augmentations",
+        doc="Training-set augmentations, applied in insertion order: random_shift_xy (s: the "
+        "event frame moved by up to s pixels in x and y, per gesture), random_dilate "
+        "([f_min, f_max]: time stretched) and NORMALISE_SPIKE_NUMBER (bool). The channel "
+        "augmentations of SHD (random_shift, ID_jitter, blend) would scramble pixels and are "
+        "rejected. Seed default {'NORMALISE_SPIKE_NUMBER': False}.",
+    )
+    DVS_DOWNSAMPLE = param.Number(
+        default=0.25,
+        bounds=(0.0, 1.0),
+        inclusive_bounds=(False, True),
+        label="Spatial down-sampling factor",
+        doc="Pixel (x, y) of the 128×128 sensor becomes (floor(x·f), floor(y·f)) of a W×W frame, "
+        "W = floor(127·f) + 1 (the original: 0.25, 32×32). Sets NUM_INPUT = W·W·2.",
+    )
+    DVS_START_MS = param.Number(
+        default=0.0,
+        bounds=(0.0, None),
+        label="Recording start offset (ms, project addition)",
+        doc="Project addition, not a seed key. The trial starts this many ms into each recording "
+        "(events before it are dropped).",
+    )
+    DATA_DIR = param.String(
+        default=None,
+        allow_None=True,
+        label="Data folder (project addition)",
+        doc="Project addition, not a seed key. Folder holding DVSGesture/ibmGestureTrain and "
+        "DVSGesture/ibmGestureTest (tonic's layout); None = $EVENTPROP_DATA, else "
+        "~/.cache/eventprop. `eventprop data download dvs_gesture` fetches them. CLI: --data-dir.",
+    )
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._sync_num_input()
+
+    @param.depends("DVS_DOWNSAMPLE", watch=True)
+    def _sync_num_input(self):
+        self.NUM_INPUT = dvs_input_channels(self.DVS_DOWNSAMPLE)
+
+    def n_classes(self) -> int:
+        """NUM_OUTPUT (11 gesture classes by default)."""
+        return int(self.NUM_OUTPUT) if self.NUM_OUTPUT is not None else 11
+
+
+def dvs_input_channels(downsample: float) -> int:
+    """Input channels W·W·2 for DVS_DOWNSAMPLE ``f`` (W = floor(127·f) + 1); the formula lives
+    with the data (:func:`eventprop.data.dvs_gesture.n_input_channels`)."""
+    from eventprop.data.dvs_gesture import n_input_channels
+
+    return n_input_channels(downsample)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1183,9 +1297,10 @@ GROUPS: dict[str, list[str]] = {
     ],
     "Experiment": [
         "DATA_SET", "DT_MS", "TRIAL_MS", "N_MAX_SPIKE", "N_BATCH", "N_EPOCH", "N_TRAIN",
-        "N_VALIDATE", "N_TEST", "SHUFFLE", "EVALUATION", "SPEAKER_LEFT", "REDUCED_CLASSES",
-        "RESCALE_T", "RESCALE_X", "BALANCE_TRAIN_CLASSES", "BALANCE_EVAL_CLASSES", "AUGMENTATION",
-        "DATA_BUFFER_NAME", "DATA_DIR",
+        "N_VALIDATE", "N_TEST", "SHUFFLE", "EVALUATION", "SPEAKER_LEFT", "USER_LEFT",
+        "REDUCED_CLASSES", "RESCALE_T", "RESCALE_X", "DVS_DOWNSAMPLE", "DVS_START_MS",
+        "BALANCE_TRAIN_CLASSES", "BALANCE_EVAL_CLASSES", "AUGMENTATION", "DATA_BUFFER_NAME",
+        "DATA_DIR",
     ],
     "Network structure": [
         "NUM_INPUT", "NUM_HIDDEN", "NUM_OUTPUT", "N_HID_LAYER", "RECURRENT", "HIDDEN_NEURON_TYPE",
@@ -1674,12 +1789,36 @@ def _check_augmentation(aug: dict, problems: list[str]):
         elif name == "blend":
             ok = (isinstance(value, list | tuple) and len(value) > 0
                   and all(_is_num(v) and 0 <= v <= 1 for v in value))
+        elif name == "random_shift_xy":
+            ok = _is_int(value) and value >= 0
         elif name == "NORMALISE_SPIKE_NUMBER":
             ok = isinstance(value, bool)
         if not ok:
             problems.append(
                 f"AUGMENTATION[{name!r}] must be {AUGMENTATION_KEYS[name]} (got {value!r})"
             )
+
+
+def _check_dvs(p: DVSGestureParams, problems: list[str]):
+    n_in = dvs_input_channels(p.DVS_DOWNSAMPLE)
+    if p.NUM_INPUT != n_in:
+        side = math.isqrt(n_in // 2)
+        problems.append(f"NUM_INPUT must be {side}·{side}·2 = {n_in} for DVS_DOWNSAMPLE "
+                        f"{p.DVS_DOWNSAMPLE:g} (got {p.NUM_INPUT}); leave it out, it follows "
+                        "DVS_DOWNSAMPLE")
+    for entry in p.USER_LEFT:
+        users = entry if isinstance(entry, list | tuple) else [entry]
+        if not users or not all(_is_int(u) and u >= 1 for u in users):
+            problems.append(f"USER_LEFT must be a list of folds, each a user id >= 1 or a "
+                            f"non-empty list of them (got {p.USER_LEFT!r})")
+            break
+    if p.EVALUATION == "user" and not p.USER_LEFT:
+        problems.append("USER_LEFT must name at least one fold of users when EVALUATION is "
+                        "'user' (got [])")
+    for name in ("random_shift", "ID_jitter", "blend"):
+        if name in p.AUGMENTATION:
+            problems.append(f"AUGMENTATION[{name!r}] moves channel ids, which for an event "
+                            "camera scrambles pixels and polarities; use random_shift_xy")
 
 
 def validate(params: ModelParams) -> ModelParams:
@@ -1761,6 +1900,11 @@ def validate(params: ModelParams) -> ModelParams:
             problems.append("SPEAKER_LEFT must name at least one speaker when EVALUATION is "
                             "'speaker' (got [])")
         _check_augmentation(p.AUGMENTATION, problems)
+        if isinstance(p, DVSGestureParams):
+            _check_dvs(p, problems)
+        elif "random_shift_xy" in p.AUGMENTATION:
+            problems.append("AUGMENTATION['random_shift_xy'] moves the pixels of an event-camera "
+                            "frame; it is for dvs_gesture, not for the 700 SHD/SSC channels")
 
     if problems:
         raise ParameterError("; ".join(problems), _first_key(problems))

@@ -353,3 +353,76 @@ def test_keep_spikes_recomputes_offsets_with_empty_samples():
     ds = make([([1.0, 2.0], [1, 2]), ([], []), ([3.0, 4.0, 5.0], [3, 4, 5])])
     out = keep_spikes(ds, np.array([False, True, True, False, True]))
     assert as_lists(out) == [([2.0], [2]), ([], []), ([3.0, 5.0], [3, 5])]
+
+
+# -- random_shift_xy (event-camera frames) ---------------------------------------------------------
+class _FixedShifts:
+    """A generator stand-in whose ``integers`` returns chosen (dx, dy) rows."""
+
+    def __init__(self, rows):
+        self.rows = np.array(rows)
+        self.calls = []
+
+    def integers(self, low, high, size):
+        self.calls.append((low, high, size))
+        return self.rows
+
+
+def test_random_shift_xy_moves_pixels_keeps_polarity_and_drops_what_leaves_the_frame():
+    from eventprop.data.augment import RandomShiftXY
+
+    # A 4 × 3 frame (24 channels, c = (y·4 + x)·2 + p).  Sample 0: (0,0,on) -> c 1,
+    # (3,2,off) -> c 22, (1,1,on) -> c 11; sample 1: (2,0,off) -> c 4.
+    ds = make([([1.0, 2.0, 3.0], [1, 22, 11]), ([4.0], [4])], n_channels=24)
+    g = _FixedShifts([[1, 1], [-2, 0]])
+    out = RandomShiftXY(2, 4, 3)(ds, g)
+    assert g.calls == [(-2, 3, (2, 2))]
+    # Sample 0 by (+1, +1): (0,0,on) -> (1,1,on) = c 11; (3,2) -> (4,3) leaves the frame;
+    # (1,1,on) -> (2,2,on) = c (2·4+2)·2+1 = 21.  Sample 1 by (-2, 0): (2,0,off) -> (0,0) = c 0.
+    assert as_lists(out) == [([1.0, 3.0], [11, 21]), ([4.0], [0])]
+    assert out.labels.tolist() == ds.labels.tolist() and out.n_channels == 24
+
+
+def test_random_shift_xy_draws_one_uniform_integer_pair_per_sample_from_the_seed():
+    from eventprop.data.augment import RandomShiftXY
+
+    ds = make([([1.0], [2 * (5 * 8 + 3)]) for _ in range(50)], n_channels=8 * 8 * 2)
+    out = RandomShiftXY(1, 8, 8)(ds, rng(3))
+    d = rng(3).integers(-1, 2, size=(50, 2))
+    expected = [[2 * ((5 + dy) * 8 + 3 + dx)] for dx, dy in d]
+    assert [as_lists(out)[i][1] for i in range(50)] == expected
+    assert {tuple(r) for r in d} == {(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)}
+    same(RandomShiftXY(0, 8, 8)(ds, rng(3)), ds)
+
+
+def test_random_shift_xy_checks_its_arguments_and_the_frame():
+    from eventprop.data.augment import RandomShiftXY
+
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="whole number of pixels"):
+            RandomShiftXY(bad, 4, 4)
+    with pytest.raises(ValueError, match="32 channels"):
+        RandomShiftXY(1, 4, 3)(make([([1.0], [0])], n_channels=32), rng())
+    p = build_augmentation({"random_shift_xy": 2, "random_dilate": [0.9, 1.1]},
+                           n_channels=24, trial_ms=10.0, frame_size=(4, 3))
+    assert isinstance(p.steps[0], RandomShiftXY) and (p.steps[0].width, p.steps[0].height) == (4, 3)
+    with pytest.raises(ValueError, match="event-camera frame"):
+        build_augmentation({"random_shift_xy": 2})
+
+
+def test_random_shift_xy_does_not_depend_on_its_chunking(monkeypatch):
+    from eventprop.data.augment import RandomShiftXY
+
+    g = np.random.default_rng(11)
+    samples = [(np.sort(g.uniform(0, 50, n)), g.integers(0, 6 * 5 * 2, n))
+               for n in g.integers(0, 40, 25)]
+    ds = make(samples, n_channels=60)
+    whole = RandomShiftXY(2, 6, 5)(ds, rng(8))
+    monkeypatch.setattr(augment, "_SHIFT_CHUNK_SPIKES", 7)
+    same(RandomShiftXY(2, 6, 5)(ds, rng(8)), whole)
+    # the same result spike by spike: decode, move, keep inside, encode
+    d = rng(8).integers(-2, 3, size=(25, 2))
+    for i, (t, c) in enumerate(samples):
+        x, y, p = (c // 2) % 6 + d[i, 0], (c // 2) // 6 + d[i, 1], c % 2
+        inside = (x >= 0) & (x < 6) & (y >= 0) & (y < 5)
+        assert as_lists(whole)[i][1] == ((y * 6 + x) * 2 + p)[inside].tolist()

@@ -43,13 +43,22 @@ def test_bench_shd_small(capsys):
     assert any("delay line" in r for r in rows)
 
 
+def test_bench_dvs_small(capsys):
+    out = _bench(capsys, "dvs", "--batches", "1", "--recordings", "4", "--hidden", "16",
+                 "--events-per-ms", "5")
+    m = re.search(r"projected epoch: ([0-9.]+) s = ([0-9.]+) s training \(969 gestures", out)
+    assert m and float(m.group(2)) > 0
+    assert re.search(r"(\d+) input spikes per gesture after binning", out)
+    assert re.search(r"peak resident memory of the worker: \d+ MB", out)
+
+
 def test_unknown_benchmark_is_a_clear_error(capsys):
     assert cli.main(["bench", "nope"]) == 2
     err = capsys.readouterr().err
     assert "no benchmark 'nope'" in err and "engine" in err
 
 
-@pytest.mark.parametrize("name", ["engine", "shd", "mnist", "lab", "scan"])
+@pytest.mark.parametrize("name", ["engine", "shd", "mnist", "lab", "scan", "dvs"])
 def test_every_benchmark_has_help(capsys, name):
     with pytest.raises(SystemExit) as exc:
         cli.main(["bench", name, "--help"])

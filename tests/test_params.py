@@ -95,11 +95,12 @@ SPEC_DEFAULTS = {
 
 @pytest.mark.parametrize("experiment", sorted(SPEC_DEFAULTS))
 def test_defaults_equal_the_spec_tables(experiment):
-    # Yin-Yang's defaults are tuned for the CPU; its "seed" preset is the original table
-    if experiment == "yinyang":
-        from eventprop.experiments.yinyang import PRESETS
+    # Yin-Yang's and DVS gesture's defaults are tuned for the CPU; their "seed" preset is the
+    # original table
+    if experiment in ("yinyang", "dvs_gesture"):
+        from eventprop.experiments import experiment_class
 
-        p = _make(experiment, **PRESETS["seed"])
+        p = _make(experiment, **experiment_class(experiment).presets["seed"])
     else:
         p = _make(experiment)
     mismatches = {k: (getattr(p, k), v) for k, v in SPEC_DEFAULTS[experiment].items()
@@ -177,7 +178,10 @@ def test_n_steps_is_trial_over_dt_rounded():
 def test_json_round_trip_preserves_every_value(experiment, tmp_path):
     p = _make(experiment, NUM_HIDDEN=77, ETA=2.5e-4, RECURRENT=True, MODEL_SEED=None,
               REC_NEURONS=[["hidden0", "V"]], W_OUTPUT_EPOCH_TRIAL=[[1, 2]])
-    if isinstance(p, P.SHDParams):
+    if isinstance(p, P.DVSGestureParams):
+        p.AUGMENTATION = {"random_shift_xy": 3, "random_dilate": [0.8, 1.2]}
+        p.USER_LEFT = [[2, 5], 7]
+    elif isinstance(p, P.SHDParams):
         p.AUGMENTATION = {"random_shift": 40, "blend": [0.5, 0.5]}
         p.SPEAKER_LEFT = [2, 5]
     path = save_params_json(p, tmp_path / "sub" / "p.json")

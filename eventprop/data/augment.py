@@ -1,4 +1,5 @@
-"""Per-epoch data augmentation for SHD/SSC (spec §6.3, per-epoch pipeline steps 2-4).
+"""Per-epoch data augmentation for SHD/SSC (spec §6.3, per-epoch pipeline steps 2-4) and DVS
+gesture.
 
 Each augmentation is a small dataclass holding its parameters; calling it as
 ``aug(ds, rng) -> SpikeDataset`` draws everything it needs from the numpy Generator ``rng``
@@ -8,6 +9,8 @@ modified. Times are ms relative to the trial start, channels are input ids in ``
 - :class:`RandomShift` (``random_shift: s``): per sample, all channels ``+= k``.
 - :class:`RandomDilate` (``random_dilate: [f_min, f_max]``): per sample, times ``*= f``.
 - :class:`IDJitter` (``ID_jitter: σ``): per spike, channel ``+= round(σ·N(0,1))``.
+- :class:`RandomShiftXY` (``random_shift_xy: s``): per sample, an event-camera frame moved by
+  ``(dx, dy)`` pixels.
 - :class:`Blend` (``blend: [p_1..p_m]``): appends synthetic samples mixed from m same-class ones.
 - :class:`NormaliseSpikeNumber` (``NORMALISE_SPIKE_NUMBER``): thins samples to a common count.
 - :func:`balance_classes` (``BALANCE_TRAIN_CLASSES`` / ``BALANCE_EVAL_CLASSES``).
@@ -33,6 +36,7 @@ __all__ = [
     "RandomShift",
     "RandomDilate",
     "IDJitter",
+    "RandomShiftXY",
     "Blend",
     "NormaliseSpikeNumber",
     "min_spike_count",
@@ -43,11 +47,13 @@ __all__ = [
 ]
 
 AUGMENTATION_KEYS = (
-    "random_shift", "random_dilate", "ID_jitter", "blend", "NORMALISE_SPIKE_NUMBER"
+    "random_shift", "random_dilate", "ID_jitter", "random_shift_xy", "blend",
+    "NORMALISE_SPIKE_NUMBER",
 )
 
-# Spikes handled per numpy pass in Blend; bounds its temporary arrays.
+# Spikes handled per numpy pass in Blend and RandomShiftXY; bounds their temporary arrays.
 _BLEND_CHUNK_SPIKES = 4_000_000
+_SHIFT_CHUNK_SPIKES = 1_000_000
 
 
 def spike_sample_ids(ds: SpikeDataset) -> np.ndarray:
@@ -150,6 +156,78 @@ class IDJitter:
         dx = np.rint(rng.standard_normal(len(ds.channels)) * self.sigma).astype(np.int64)
         chans = ds.channels.astype(np.int64) + dx
         return keep_spikes(ds, (chans >= 0) & (chans < self.n_channels), channels=chans)
+
+
+@dataclass(frozen=True)
+class RandomShiftXY:
+    """Move the whole event frame of a sample by whole pixels (``random_shift_xy: s``).
+
+    The inputs are the channels of an event camera with a ``width`` × ``height`` frame and two
+    polarities, ``c = (y·width + x)·2 + p`` (DVS gesture).  Per sample one draw
+    ``(dx, dy) = rng.integers(-s, s + 1, size=(n_samples, 2))[i]`` (uniform on the integers
+    ``-s..s``, independently in x and y); every spike of sample ``i`` moves to
+    ``(x + dx, y + dy)`` with its polarity and time, and spikes that leave the frame are
+    dropped: ``c ← ((y + dy)·width + x + dx)·2 + p`` for ``0 <= x + dx < width`` and
+    ``0 <= y + dy < height``.
+    """
+
+    max_shift: int
+    width: int
+    height: int
+
+    def __post_init__(self):
+        s = self.max_shift
+        whole = isinstance(s, (int, float, np.integer, np.floating)) and float(s).is_integer()
+        if isinstance(s, (bool, np.bool_)) or not whole or s < 0:
+            raise ValueError(f"random_shift_xy must be a whole number of pixels >= 0, got {s!r}")
+        if int(self.width) < 1 or int(self.height) < 1:
+            raise ValueError(
+                f"random_shift_xy needs a frame of at least 1×1 pixels, got "
+                f"{self.width}×{self.height}"
+            )
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.width) * int(self.height) * 2
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``(n, 2)`` integer shifts, column 0 = dx, column 1 = dy."""
+        s = int(self.max_shift)
+        return rng.integers(-s, s + 1, size=(n, 2))
+
+    def __call__(self, ds: SpikeDataset, rng: np.random.Generator) -> SpikeDataset:
+        if ds.n_channels != self.n_channels:
+            raise ValueError(
+                f"random_shift_xy: the data have {ds.n_channels} channels, but a "
+                f"{self.width}×{self.height} frame with 2 polarities has {self.n_channels}"
+            )
+        w, h = int(self.width), int(self.height)
+        shift = self.draw(len(ds), rng).astype(np.int32)
+        # a move by (dx, dy) adds 2·(dy·w + dx) to the channel of every pixel that stays inside
+        step = 2 * (shift[:, 1] * w + shift[:, 0])
+        lengths = np.diff(ds.offsets)
+        keep = np.empty(len(ds.channels), dtype=bool)
+        chans = np.empty(len(ds.channels), dtype=np.int32)
+        counts = np.zeros(len(ds), dtype=np.int64)
+        # in chunks of whole samples: the temporaries stay small for tens of millions of spikes
+        bounds = _chunk_bounds(lengths, _SHIFT_CHUNK_SPIKES)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            lo, hi = ds.offsets[a], ds.offsets[b]
+            c = ds.channels[lo:hi]
+            y, x = np.divmod(c >> 1, w)
+            x += np.repeat(shift[a:b, 0], lengths[a:b])
+            y += np.repeat(shift[a:b, 1], lengths[a:b])
+            k = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+            keep[lo:hi] = k
+            chans[lo:hi] = c + np.repeat(step[a:b], lengths[a:b])
+            counts[a:b] = np.bincount(np.repeat(np.arange(b - a), lengths[a:b])[k],
+                                      minlength=b - a)
+        offsets = np.zeros(len(ds) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return SpikeDataset(
+            ds.times_ms[keep], chans[keep], offsets, ds.labels.copy(), ds.n_channels,
+            None if ds.speakers is None else np.array(ds.speakers),
+        )
 
 
 @dataclass(frozen=True)
@@ -338,10 +416,12 @@ def build_augmentation(
     trial_ms: float = 1400.0,
     n_train: int | None = None,
     shift_fidelity: bool = True,
+    frame_size: tuple | None = None,
 ) -> AugmentationPipeline:
     """Turn the seed's AUGMENTATION dict into an :class:`AugmentationPipeline`.
 
     Keys (values): ``random_shift`` (s), ``random_dilate`` ([f_min, f_max]), ``ID_jitter`` (σ),
+    ``random_shift_xy`` (s, needs ``frame_size`` = (width, height) of an event-camera frame),
     ``blend`` ([p_1..p_m], needs ``n_train`` = N_TRAIN), ``NORMALISE_SPIKE_NUMBER`` (bool).
     ``shift_fidelity=False`` selects the uniform-integer shift (spec §10 item 21).
     """
@@ -357,6 +437,13 @@ def build_augmentation(
             pipeline.steps.append(RandomDilate(float(value[0]), float(value[1]), trial_ms))
         elif key == "ID_jitter":
             pipeline.steps.append(IDJitter(value, n_channels))
+        elif key == "random_shift_xy":
+            if frame_size is None:
+                raise ValueError(
+                    "AUGMENTATION['random_shift_xy'] moves the pixels of an event-camera frame; "
+                    "these inputs have none (it is for DVS gesture)"
+                )
+            pipeline.steps.append(RandomShiftXY(value, int(frame_size[0]), int(frame_size[1])))
         elif key == "blend":
             if n_train is None:
                 raise ValueError("AUGMENTATION['blend'] needs N_TRAIN (pass n_train)")
@@ -385,12 +472,14 @@ def _param(params, key, default):
     return getattr(params, key, default)
 
 
-def epoch_pipeline(train_ds: SpikeDataset, eval_ds: SpikeDataset | None, params, rng):
+def epoch_pipeline(train_ds: SpikeDataset, eval_ds: SpikeDataset | None, params, rng,
+                   frame_size: tuple | None = None):
     """One epoch's data (spec §6.3 steps 2-4); returns ``(train_ds, eval_ds)``.
 
     ``params`` is a dict (or an object with attributes) with the seed's keys
     BALANCE_TRAIN_CLASSES, BALANCE_EVAL_CLASSES, AUGMENTATION, N_TRAIN and TRIAL_MS (defaults
-    False, False, {}, None, 1400). In order, all draws from ``rng``:
+    False, False, {}, None, 1400); ``frame_size`` is the (width, height) of event-camera inputs
+    (for ``random_shift_xy``). In order, all draws from ``rng``:
 
     2. class balancing of the training and/or evaluation set;
     3. NORMALISE_SPIKE_NUMBER: both sets thinned to the training set's smallest spike count;
@@ -403,6 +492,7 @@ def epoch_pipeline(train_ds: SpikeDataset, eval_ds: SpikeDataset | None, params,
         n_channels=train_ds.n_channels,
         trial_ms=float(_param(params, "TRIAL_MS", 1400.0)),
         n_train=_param(params, "N_TRAIN", None),
+        frame_size=frame_size,
     )
     if _param(params, "BALANCE_TRAIN_CLASSES", False):
         train_ds = balance_classes(train_ds, rng)

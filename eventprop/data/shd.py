@@ -31,22 +31,21 @@ each (channel, step) holds at most one spike, and the number of channels stays 7
 ``r_x`` (the historic loader's 700·r_x is not used). Within a sample spikes are stored in
 (step, channel) order; the original stored (channel, time) order, which no consumer relies on.
 
-Binned sets are cached in an ``.npz`` beside the ``.h5`` file whose name and stored key hold every
-parameter that changes the result (data set, split, Δ, T, r_t, r_x, source size and mtime).
+Binned sets are cached (:mod:`eventprop.data.cache`) in an ``.npz`` beside the ``.h5`` file whose
+name and stored key hold every parameter that changes the result (data set, split, Δ, T, r_t, r_x,
+source size and mtime).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from eventprop.data import cache as binned_cache
 from eventprop.data.augment import spike_sample_ids
 from eventprop.data.batches import SpikeDataset
 from eventprop.data.mnist import DataError
@@ -364,7 +363,6 @@ def _bin_chunk(times_s, units, offsets, dt_ms, trial_ms, rescale_t, rescale_x, n
 
 
 def _cache_key(path: Path, dataset, split, dt_ms, trial_ms, rescale_t, rescale_x) -> dict:
-    st = path.stat()
     return {
         "version": _CACHE_VERSION,
         "dataset": dataset,
@@ -374,39 +372,26 @@ def _cache_key(path: Path, dataset, split, dt_ms, trial_ms, rescale_t, rescale_x
         "rescale_t": repr(float(rescale_t)),
         "rescale_x": repr(float(rescale_x)),
         "n_channels": N_CHANNELS,
-        "source": path.name,
-        "source_size": int(st.st_size),
-        "source_mtime_ns": int(st.st_mtime_ns),
+        **binned_cache.file_fingerprint(path),
     }
 
 
 def cache_path_for(h5_path, key: dict) -> Path:
     """The cache file for a binned split: ``<stem>_dt<Δ>_T<T>_<sha1 of the key>.npz`` beside it."""
     h5_path = Path(h5_path)
-    text = json.dumps(key, sort_keys=True)
-    digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
-    dt = float(key["dt_ms"])
-    trial = float(key["trial_ms"])
-    return h5_path.with_name(f"{h5_path.stem}_dt{dt:g}_T{trial:g}_{digest}.npz")
+    return binned_cache.cache_path(h5_path.parent, h5_path.stem, key)
 
 
 def _load_cache(path: Path, key: dict, dt_ms: float):
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["key"][()]) != json.dumps(key, sort_keys=True):
-                return None
-            steps, chans, offsets = z["steps"], z["channels"], z["offsets"]
-            labels = z["labels"]
-            speakers = z["speakers"] if "speakers" in z.files else None
-    except (OSError, ValueError, KeyError, EOFError) as exc:
-        warnings.warn(f"ignoring unreadable SHD cache {path} ({exc}); it will be rebuilt")
+    z = binned_cache.load(path, key, ("steps", "channels", "offsets", "labels"), "SHD")
+    if z is None:
         return None
-    return _to_dataset(steps, chans, offsets, labels, speakers, dt_ms)
+    return _to_dataset(z["steps"], z["channels"], z["offsets"], z["labels"], z.get("speakers"),
+                       dt_ms)
 
 
 def _save_cache(path: Path, key: dict, steps, chans, offsets, labels, speakers) -> None:
     arrays = {
-        "key": np.array(json.dumps(key, sort_keys=True)),
         "steps": steps.astype(np.int32),
         "channels": chans.astype(np.uint16),
         "offsets": offsets.astype(np.int64),
@@ -414,20 +399,7 @@ def _save_cache(path: Path, key: dict, steps, chans, offsets, labels, speakers) 
     }
     if speakers is not None:
         arrays["speakers"] = speakers.astype(np.int64)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        warnings.warn(f"could not write the SHD cache {path} ({exc}); continuing without it")
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    binned_cache.save(path, key, arrays, "SHD")
 
 
 def _to_dataset(steps, chans, offsets, labels, speakers, dt_ms) -> SpikeDataset:
@@ -468,7 +440,7 @@ def load_shd(
         path = download_shd(data_dir, dataset, [split])[split]
     key = _cache_key(path, dataset, split, dt_ms, trial_ms, rescale_t, rescale_x)
     cpath = cache_path_for(path, key)
-    if cache and cpath.is_file():
+    if cache:
         ds = _load_cache(cpath, key, dt_ms)
         if ds is not None:
             return ds

@@ -11,6 +11,7 @@ _REGISTRY = {
     "mnist": ("eventprop.experiments.mnist", "MNIST"),
     "shd": ("eventprop.experiments.shd", "SHD"),
     "ssc": ("eventprop.experiments.shd", "SSC"),  # SHD with DATA_SET='SSC' preselected
+    "dvs_gesture": ("eventprop.experiments.dvs_gesture", "DVSGesture"),
 }
 
 

@@ -202,24 +202,32 @@ class SHD(Experiment):
                 + shd_data._where_to_get(self.data_dir, ds, [m.split('_')[1][:-3] for m in missing])
             )
 
+    #: How to fix a label beyond the output layer (the end of that error message).
+    _num_output_fix = "set NUM_OUTPUT=None (from DATA_SET) or restrict REDUCED_CLASSES"
+
+    def _read_split(self, split: str):
+        """One split of the data files, binned to the step grid (cached on disk)."""
+        p = self.params
+        return shd_data.load_shd(self.data_dir, split, p.DT_MS, p.TRIAL_MS, p.RESCALE_T,
+                                 p.RESCALE_X, dataset=p.DATA_SET)
+
     def _split(self, split: str):
         """One split, binned (cached on disk) and reduced to REDUCED_CLASSES; kept in memory."""
         if split not in self._splits:
             self.check_data(with_test=(split == "test"))
             p = self.params
-            ds = shd_data.load_shd(self.data_dir, split, p.DT_MS, p.TRIAL_MS, p.RESCALE_T,
-                                   p.RESCALE_X, dataset=p.DATA_SET)
-            ds = shd_data.reduce_classes(ds, p.REDUCED_CLASSES)
+            name = self._dataset_name()
+            ds = shd_data.reduce_classes(self._read_split(split), p.REDUCED_CLASSES)
             if ds.n_channels != p.NUM_INPUT:
                 raise ParameterError(
-                    f"NUM_INPUT is {p.NUM_INPUT} but the {p.DATA_SET} files have {ds.n_channels} "
+                    f"NUM_INPUT is {p.NUM_INPUT} but the {name} files have {ds.n_channels} "
                     f"channels; set NUM_INPUT={ds.n_channels}", "NUM_INPUT")
             n_out = p.n_classes()
             if len(ds) and int(ds.labels.max()) >= n_out:
                 raise ParameterError(
-                    f"the {p.DATA_SET} {split} split has class {int(ds.labels.max())} but the "
-                    f"network has {n_out} outputs (NUM_OUTPUT); set NUM_OUTPUT=None (from "
-                    "DATA_SET) or restrict REDUCED_CLASSES", "NUM_OUTPUT")
+                    f"the {name} {split} split has class {int(ds.labels.max())} but the "
+                    f"network has {n_out} outputs (NUM_OUTPUT); {self._num_output_fix}",
+                    "NUM_OUTPUT")
             self._splits[split] = ds
         return self._splits[split]
 
@@ -277,9 +285,14 @@ class SHD(Experiment):
         if not self._needs_pipeline():
             return self._static_sets()["train"]
         d = self.data
-        tr, ev = epoch_pipeline(d["train"], d.get("eval"), self.params, rng)
+        tr, ev = self._epoch_pipeline(d["train"], d.get("eval"), rng)
         self._epoch_eval = (self._delay(ev),)
         return self._delay(tr)
+
+    def _epoch_pipeline(self, train, ev, rng):
+        """Balancing, normalisation and the AUGMENTATION steps of one epoch (DVS gesture adds
+        its event frame here)."""
+        return epoch_pipeline(train, ev, self.params, rng)
 
     def eval_set(self):
         """The evaluation set of the current epoch (validation, or the test set in train_test)."""
@@ -611,6 +624,14 @@ class SHD(Experiment):
         [train_acc, eval_acc] per fold, list of fold wall-times in s)``."""
         if params:
             self._apply(params)
+        return self._run_folds(self.xval_folds(), listeners)
+
+    #: What a cross-validation fold leaves out (the CLI's column title).
+    xval_kind = "speaker"
+
+    def xval_folds(self) -> list:
+        """``[(id, record, folder suffix, parameter changes)]``, one per SPEAKER_LEFT entry: the
+        id is the first column of NAME_xval_results.txt, the record goes into NAME_xval.json."""
         p = self.params
         if p.DATA_SET != "SHD":
             raise ParameterError("cross-validation leaves one speaker out, and only SHD has "
@@ -618,14 +639,26 @@ class SHD(Experiment):
         if not p.SPEAKER_LEFT:
             raise ParameterError("SPEAKER_LEFT is empty: list the speakers to leave out, e.g. "
                                  "[0, 1, ..., 9] for 10-fold cross-validation", "SPEAKER_LEFT")
+        return [(int(s), {"speaker": int(s)}, f"speaker{int(s)}", self.fold_overrides(s, p.NAME))
+                for s in p.SPEAKER_LEFT]
+
+    def xval_fold_names(self) -> list:
+        """What each fold leaves out, as the CLI prints it."""
+        return [str(s) for s in self.params.SPEAKER_LEFT]
+
+    def _run_folds(self, fold_list, listeners) -> tuple:
+        """Train one fresh network per fold ``(id, record, suffix, changes)`` in
+        ``OUT_DIR/NAME_{suffix}/`` (prefix ``NAME_{suffix}``), the training split loaded once;
+        rewrite the cross-validation files after every fold (resumable with LOAD_LAST)."""
+        p = self.params
         self.mode = "train"
         train_full = self._split("train")
         base = to_dict(p)
-        accs, times, folds = [], [], []
-        for s in p.SPEAKER_LEFT:
-            fold_values = self.fold_overrides(s, p.NAME)
-            fold_dir = os.path.join(p.OUT_DIR, fold_values["NAME"])
-            values = {**base, **fold_values, "OUT_DIR": fold_dir}
+        accs, times, folds, ids = [], [], [], []
+        for fold_id, record, suffix, changes in fold_list:
+            name = f"{p.NAME}_{suffix}"
+            fold_dir = os.path.join(p.OUT_DIR, name)
+            values = {**base, **changes, "NAME": name, "OUT_DIR": fold_dir}
             if p.LOAD_LAST and p.CHECKPOINT_NAME is None:
                 # resuming a cross-validation: folds without a checkpoint start afresh (finished
                 # folds resume at N_EPOCH and train no further)
@@ -639,11 +672,12 @@ class SHD(Experiment):
             last = trainer.history[-1]
             accs.append([last.train_accuracy, last.eval_accuracy])
             times.append(secs)
-            folds.append({"speaker": int(s), "train_accuracy": last.train_accuracy,
+            folds.append({**record, "train_accuracy": last.train_accuracy,
                           "eval_accuracy": last.eval_accuracy, "seconds": secs,
                           "out_dir": fold.params.OUT_DIR})
+            ids.append(fold_id)
             if p.WRITE_TO_DISK:
-                self._write_xval(folds)
+                self._write_xval(folds, ids)
         return accs, times
 
     @staticmethod
@@ -655,11 +689,11 @@ class SHD(Experiment):
         return {"EVALUATION": "speaker", "SPEAKER_LEFT": [speaker],
                 "NAME": f"{name}_speaker{speaker}"}
 
-    def _write_xval(self, folds) -> None:
+    def _write_xval(self, folds, ids) -> None:
         p = self.params
         os.makedirs(p.OUT_DIR, exist_ok=True)
-        lines = [res.format_results_line([f["speaker"], f["train_accuracy"], f["eval_accuracy"],
-                                          f["seconds"]]) for f in folds]
+        lines = [res.format_results_line([i, f["train_accuracy"], f["eval_accuracy"],
+                                          f["seconds"]]) for i, f in zip(ids, folds)]
         res.atomic_write_text(Path(p.OUT_DIR) / f"{p.NAME}_xval_results.txt",
                               "".join(line + "\n" for line in lines))
         ev = np.array([f["eval_accuracy"] for f in folds], dtype=np.float64)

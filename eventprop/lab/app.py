@@ -510,8 +510,9 @@ def _card(title, *objs, collapsed=False, cls=""):
 
 def _extra_title(experiment: str) -> str:
     return {"yinyang": "Yin-Yang: data set and decision map",
-            "mnist": "MNIST: a training sample and its input spikes"}.get(experiment,
-                                                                 f"{experiment}: extra views")
+            "mnist": "MNIST: a training sample and its input spikes",
+            "dvs_gesture": "DVS gesture: a training gesture as event frames and spikes"}.get(
+                experiment, f"{experiment}: extra views")
 
 
 def _hold():

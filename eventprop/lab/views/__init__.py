@@ -15,7 +15,8 @@ Experiment-specific extras are listed in :data:`EXTRA_VIEWS` (by experiment name
 probe of the same name in :data:`eventprop.lab.probes.EXTRA_PROBES`:
 
 - :mod:`.yinyang` — the Yin-Yang data set and the network's decision map;
-- :mod:`.mnist` — an MNIST training sample as image and as its latency-coded input spikes.
+- :mod:`.mnist` — an MNIST training sample as image and as its latency-coded input spikes;
+- :mod:`.dvs` — a DVS gesture as accumulated event frames beside its input spike raster.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import importlib
 
 #: Experiment name -> (module, class) of its extra views.
 EXTRA_VIEWS = {"yinyang": (("eventprop.lab.views.yinyang", "YinYangView"),),
-               "mnist": (("eventprop.lab.views.mnist", "MNISTSampleView"),)}
+               "mnist": (("eventprop.lab.views.mnist", "MNISTSampleView"),),
+               "dvs_gesture": (("eventprop.lab.views.dvs", "DVSSampleView"),)}
 
 
 def extra_views(experiment: str) -> list:
