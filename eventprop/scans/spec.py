@@ -257,8 +257,8 @@ def _build(doc: dict, default_name: str) -> Scan:
         raise ScanError(f"mode train_test needs an experiment with a train/test mode (shd, ssc), "
                         f"not {experiment!r}; use mode: train")
     if mode == "xval" and not hasattr(cls, "fold_overrides"):
-        raise ScanError(f"mode xval needs an experiment with cross-validation folds (shd, dvs_gesture), not "
-                        f"{experiment!r}")
+        raise ScanError("mode xval needs an experiment with cross-validation folds (shd, "
+                        f"dvs_gesture), not {experiment!r}")
 
     given = _mapping(doc.get("set", {}), "set")
     with warnings.catch_warnings():
