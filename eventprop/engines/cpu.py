@@ -213,6 +213,55 @@ def _accumulate_rows(out, flat, bases, n, subtract):
         q += 1
 
 
+@njit(cache=True, inline="always")
+def _track_output_peaks(v_out, out_x, out_step, n):
+    """Highest V of each spiking output that has not fired yet, after the update of step n.
+
+    The value tested against the threshold, ``V_{n+1} = V(t_{n+1})``, replaces the stored peak
+    ``out_x[j]`` when higher, and ``out_step[j] = -1 - (n + 1)`` records where (negative: not
+    fired).  A first spike later overwrites both (time and step of the spike).
+    """
+    for j in range(v_out.shape[0]):
+        if out_step[j] < 0 and v_out[j] > out_x[j]:
+            out_x[j] = v_out[j]
+            out_step[j] = -2 - n
+
+
+@njit(cache=True)
+def _first_spike_readout(label, out_x, out_step, code, dt, trial_ms, tau_0, tau_1, alpha,
+                         theta, v_reset, tau_m, inv_b, s_out, dl_dt):
+    """First-spike loss, prediction and silent-label drive of one sample.
+
+    A label output that did not fire enters the loss at its
+    :func:`~eventprop.losses.virtual_spike_time` (from its voltage peak V_k at t_k), and its
+    drive ``∂J/∂t̃ / (θ - V_r)`` (:func:`~eventprop.losses.silent_label_drive`) is injected into
+    its λ_V where V_k is sampled in the backward pass; outputs that fired take their usual jump
+    only.  ``dl_dt`` receives ``∂J/∂t_j = ∂L/∂t_j / B``.  Returns (loss, prediction, drive), the
+    prediction being the earliest output that fired (-1 if none did).
+    """
+    n_out = out_x.shape[0]
+    t = np.empty(n_out)
+    fired = np.empty(n_out, dtype=np.bool_)
+    pred = -1
+    for j in range(n_out):
+        fired[j] = out_step[j] >= 0
+        t[j] = out_x[j]
+        if fired[j] and (pred < 0 or t[j] < t[pred]):
+            pred = j
+    dt_dv = 0.0
+    if not fired[label]:
+        k = -1 - out_step[label]
+        t[label], dt_dv = losses.virtual_spike_time(k * dt, out_x[label], theta, v_reset, tau_m)
+    loss = losses.first_spike_loss(t, fired, label, code, trial_ms, tau_0, tau_1, alpha, dl_dt,
+                                   s_out)
+    for j in range(n_out):
+        dl_dt[j] *= inv_b
+    drive = 0.0
+    if not fired[label] and out_step[label] < -1:  # a peak at V_0 does not depend on weights
+        drive = losses.silent_label_drive(dl_dt[label], dt_dv, tau_m)
+    return loss, pred, drive
+
+
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
 def _forward_sample(
@@ -233,6 +282,11 @@ def _forward_sample(
     test; ALIF populations (``pop_alif``) test ``V ≥ θ + B`` with B decayed by ``b_decay`` after
     the V update, and store ``D = I - V + (τm/τB)B⁻`` and ``B⁻`` per spike.  With ``trace`` the
     start-of-step (V_n, I_n) of every neuron go to ``tr_v``/``tr_i`` for the τ gradients.
+
+    Output readout: first-spike losses leave ``out_step[j]`` = the step of output j's first spike
+    and ``out_x[j]`` its interpolated time; for an output that never fired, ``out_step[j]`` is
+    ``-1 - k`` and ``out_x[j] = V_k``, its highest membrane potential, sampled at ``t_k``
+    (:func:`_track_output_peaks`).
     """
     n_pop = pop_off.shape[0]
     out_p = n_pop - 1
@@ -250,6 +304,9 @@ def _forward_sample(
     for j in range(n_out):
         out_step[j] = -1
         out_x[j] = 0.0
+    if loss_code == FIRST_SPIKE or loss_code == FIRST_SPIKE_EXP:
+        for j in range(n_out):
+            out_x[j] = v_reset  # V_0: the peak so far of an output that has not fired
     if loss_code == MAX:
         for j in range(n_out):
             out_x[j] = v_reset
@@ -340,6 +397,8 @@ def _forward_sample(
             if rec:
                 for g in range(lo, hi):
                     rec_v[n, g] = v[g]
+            if p == out_p and pop_spiking[p]:
+                _track_output_peaks(v[lo:hi], out_x, out_step, n)
             if pop_spiking[p] and n_cross > 0:
                 # views indexed by the range variable: the scan compiles to tight code
                 vv = v[lo:hi]
@@ -386,36 +445,18 @@ def _forward_sample(
 
 @njit(cache=True)
 def _readout_sample(loss_code, label, out_x, out_step, xent, dt, trial_ms, tau_0, tau_1, alpha,
-                    inv_b, s_out, dl_dt):
-    """Task loss, prediction and phantom injection of one sample from its output readout.
+                    theta, v_reset, tau_m, inv_b, s_out, dl_dt):
+    """Task loss, prediction and silent-label drive of one sample from its output readout.
 
     Fills ``s_out`` (softmax) and, for first-spike losses, ``dl_dt`` = ∂L/∂t_j / B.
     Returns (loss, prediction, phantom) where phantom is the λ_V injection into a silent label
-    output at the trial end (spec §4.1).
+    output at its voltage peak (:func:`_first_spike_readout`; 0 for the other losses).
     """
     n_out = out_x.shape[0]
     phantom = 0.0
     if loss_code == FIRST_SPIKE or loss_code == FIRST_SPIKE_EXP:
-        t = np.empty(n_out)
-        fired = np.empty(n_out, dtype=np.bool_)
-        any_fired = False
-        pred = -1
-        for j in range(n_out):
-            fired[j] = out_step[j] >= 0
-            t[j] = out_x[j]
-            if fired[j]:
-                any_fired = True
-                if pred < 0 or t[j] < t[pred]:
-                    pred = j
-        loss = losses.first_spike_loss(t, fired, label, loss_code, trial_ms, tau_0, tau_1, alpha,
-                                       dl_dt, s_out)
-        for j in range(n_out):
-            dl_dt[j] *= inv_b
-        if not fired[label]:
-            phantom = dl_dt[label]
-        if not any_fired:
-            pred = -1
-        return loss, pred, phantom
+        return _first_spike_readout(label, out_x, out_step, loss_code, dt, trial_ms, tau_0,
+                                    tau_1, alpha, theta, v_reset, tau_m, inv_b, s_out, dl_dt)
     if loss_code == AVG_XENTROPY:
         s_tmp = np.empty(n_out)
         losses.softmax_cross_entropy(out_x, 0, s_tmp)
@@ -462,8 +503,7 @@ def _backward_sample(
     drive = np.zeros(n_out)
     inv_t = dt / trial_ms
     spiking_out = pop_spiking[out_p]
-    if phantom != 0.0:
-        lv[oo + label] += phantom
+    phantom_step = -2 - out_step[label]  # backward step that reaches a silent label's peak
     in_hi = in_steps.shape[0] - 1
     c_in = in_conns[0]  # the one input connection (input → hidden layer 0)
     tli = np.zeros_like(a)  # τs·λ_I at t_{n+1}: the weight-gradient increment per spike
@@ -503,6 +543,8 @@ def _backward_sample(
             for j in range(n_out):
                 if out_step[j] == n + 1:
                     lv[oo + j] += losses.li_drive(s[j], j == label, 1.0, drive_scale)
+        elif phantom != 0.0 and n == phantom_step:  # a silent label's peak V(t_{n+1}), likewise
+            lv[oo + label] += phantom
         if trace:  # τ-gradient integrand at the end of the step, t_{n+1}⁻
             for g in range(n_nrn):
                 if tau_train[g]:
@@ -570,7 +612,7 @@ def _forward_batch(
     conn_post, conn_woff, conn_npost, out_ptr, out_idx, in_conns,
     W, a, b, c_f, theta, v_reset, pdrop, drop_seed, noise_amp, noise_seed,
     pop_alif, alif_ratio, b_decay, b_incr, b_init,
-    loss_code, dt, trial_ms, tau_acc, tau_0, tau_1, alpha, inv_b,
+    loss_code, dt, trial_ms, tau_acc, tau_0, tau_1, alpha, tau_m_out, inv_b,
     spk_step, spk_nrn, spk_imv, spk_b, step_ptr, n_spk, counts,
     out_x, out_step, v_trace, avg_trace,
     loss, pred, s_all, dl_dt, phantom, trace, tr_v, tr_i,
@@ -604,7 +646,8 @@ def _forward_batch(
         if ns < 0:
             continue
         lss, prd, ph = _readout_sample(loss_code, labels[bi], out_x[bi], out_step[bi], xent, dt,
-                                       trial_ms, tau_0, tau_1, alpha, inv_b, s_all[bi], dl_dt[bi])
+                                       trial_ms, tau_0, tau_1, alpha, theta, v_reset, tau_m_out,
+                                       inv_b, s_all[bi], dl_dt[bi])
         loss[bi] = lss
         pred[bi] = prd
         phantom[bi] = ph
@@ -908,7 +951,7 @@ class CPUEngine:
                 pdrop_hid, drop_seed, noise_amp, noise_seed, *self._alif_args(),
                 self.description.loss_code, self.dt, self.trial_ms,
                 float(getattr(p, "TAU_ACCUMULATOR", 20.0)),
-                float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), 1.0 / n_batch,
+                float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), self.drive_tau_m, 1.0 / n_batch,
                 buf["spk_step"], buf["spk_nrn"], buf["spk_imv"], buf["spk_b"], buf["step_ptr"],
                 buf["n_spk"], buf["counts"], buf["out_x"], buf["out_step"], buf["v_trace"],
                 buf["avg_trace"], buf["loss"], buf["pred"], buf["s_all"], buf["dl_dt"],
@@ -1083,7 +1126,8 @@ class CPUEngine:
             dl_dt = np.zeros(C)
             loss, pred, phantom = _readout_sample(
                 d.loss_code, label, out_x, out_step, xent, self.dt, self.trial_ms,
-                float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), 1.0 / n_batch, s, dl_dt,
+                float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), float(p.V_THRESH),
+                float(p.V_RESET), self.drive_tau_m, 1.0 / n_batch, s, dl_dt,
             )
             reg_inj, _ = self._reg_injection(counts[None, :], n_batch)
             G = np.zeros(self.W.size, dtype=self.dtype)
