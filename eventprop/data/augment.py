@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eventprop.data.batches import SpikeDataset
+from eventprop.params.keys import AUGMENTATION_KEYS
 
 __all__ = [
     "AUGMENTATION_KEYS",
@@ -46,10 +47,6 @@ __all__ = [
     "epoch_pipeline",
 ]
 
-AUGMENTATION_KEYS = (
-    "random_shift", "random_dilate", "ID_jitter", "random_shift_xy", "blend",
-    "NORMALISE_SPIKE_NUMBER",
-)
 
 # Spikes handled per numpy pass in Blend and RandomShiftXY; bounds their temporary arrays.
 _BLEND_CHUNK_SPIKES = 4_000_000
