@@ -4,7 +4,7 @@ A network is ``N_HID_LAYER`` hidden layers of ``NUM_HIDDEN`` spiking LIF neurons
 ``NUM_INPUT`` input channels, optional all-to-all recurrence per layer) and ``NUM_OUTPUT`` output
 neurons (spiking LIF for the first-spike losses, leaky integrators otherwise).  All neurons of all
 populations share one flat state index space; all weight matrices live in one flat buffer, each a
-row-major (n_pre, n_post) block (spec §0), so engines loop over them generically.
+row-major (n_pre, n_post) block (docs/maths.md#network), so engines loop over them generically.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class NetworkDescription:
 
         Homogeneous ``TAU_MEM``/``TAU_SYN``, except hetLIF hidden layers and hetLI outputs, whose
         τ are drawn per neuron from ``Gamma(shape 3, scale τ/3)`` clipped to ``[MIN_TAU, 3τ]``
-        (spec §3.5), from the model RNG (the original used an unseeded RNG).
+        (docs/maths.md#initialisation), from the model RNG (the original used an unseeded RNG).
         """
         tau_m_mean = float(_p(params, "TAU_MEM"))
         tau_s_mean = float(_p(params, "TAU_SYN"))
@@ -165,7 +165,7 @@ class NetworkDescription:
 
 
 class Network:
-    """The fixed low-level gradient API (architecture.md, "Fixed public names").
+    """The fixed low-level gradient API (docs/training.md#gradient-api).
 
     >>> net = Network({"NUM_INPUT": 5, "NUM_OUTPUT": 3, "NUM_HIDDEN": 20})
     >>> objective, grads = net.loss_and_grad(inputs, labels)   # doctest: +SKIP

@@ -1,4 +1,5 @@
-"""The engine contract (architecture.md): what every engine offers the trainer and the lab.
+"""The engine contract (docs/training.md#engine-contract): what every engine offers the trainer and
+the lab.
 
 An engine is built from a :class:`~eventprop.network.NetworkDescription` and the parameters, holds
 the weights, time constants and optimiser state, and offers

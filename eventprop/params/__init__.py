@@ -1,9 +1,9 @@
 """The parameter tables as ``param.Parameterized`` classes, and their loaders.
 
 One class per experiment holds every key of the original simulator's parameter dict ``p``
-(spec §8), with the seed's exact key names, the code defaults at HEAD, bounds, the valid choices
-for strings, a doc string (meaning and units) and a readable label.  The same classes are the
-single source of truth for
+(docs/training.md#parameter-files), with the original's exact key names, its code defaults,
+bounds, the valid choices for strings, a doc string (meaning and units) and a readable label. The
+same classes are the single source of truth for
 
 - the CLI (``eventprop train shd --set NUM_HIDDEN=512``, see :func:`parse_set`),
 - seed-style JSON files (a flat dict of keys; :func:`load_params_json`, :func:`save_params_json`),
@@ -13,7 +13,7 @@ Classes: :class:`ModelParams` (the keys every engine and the trainer use, with t
 defaults), :class:`YinYangParams`, :class:`MNISTParams`, :class:`SHDParams` (SHD and SSC, chosen
 by ``DATA_SET``) and :class:`DVSGestureParams`.
 
-Loading rules (spec §8.3, architecture "Conventions"):
+Loading rules (docs/training.md#parameter-files):
 
 - Keys that old JSON files and scan scripts contain but that the original ignores at HEAD
   (:data:`IGNORED_KEYS`) are accepted, reported with an :class:`IgnoredParameterWarning` and

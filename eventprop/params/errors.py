@@ -14,4 +14,5 @@ class ParameterError(ValueError):
 
 
 class IgnoredParameterWarning(UserWarning):
-    """A key from an old parameter file was accepted but has no effect (spec §8.3)."""
+    """A key from an old parameter file was accepted but has no effect
+    (docs/training.md#parameter-files)."""

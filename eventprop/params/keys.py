@@ -29,7 +29,8 @@ HIDDEN_NEURON_TYPES = ("LIF", "hetLIF", "ALIF")
 OUTPUT_NEURON_TYPES = ("LI", "hetLI")
 REG_TYPES = ("none", "simple", "Thomas1")
 
-#: Augmentation keys understood in ``AUGMENTATION`` (spec §6.3), with the expected value.
+#: Augmentation keys understood in ``AUGMENTATION`` (docs/data.md#augmentations), with the expected
+#: value.
 AUGMENTATION_KEYS = {
     "random_shift": "a number s >= 0 (channels shifted by int(U(-s, s)))",
     "random_dilate": "a pair [f_min, f_max] with 0 < f_min <= f_max",
@@ -40,9 +41,9 @@ AUGMENTATION_KEYS = {
     "NORMALISE_SPIKE_NUMBER": "true or false",
 }
 
-#: Keys the original ignores at HEAD (spec §8.3): accepted with a warning and dropped.  A key that
-#: is a real parameter of the chosen experiment (``ETA_DECAY`` for Yin-Yang, ``N_TEST`` outside
-#: SHD/SSC) is of course not ignored there.
+#: Keys the original ignores at HEAD (docs/training.md#parameter-files): accepted with a warning and
+#: dropped. A key that is a real parameter of the chosen experiment (``ETA_DECAY`` for Yin-Yang,
+#: ``N_TEST`` outside SHD/SSC) is of course not ignored there.
 IGNORED_KEYS = {
     "TAU_MEM_OUTPUT": "dead at HEAD: output neurons take their membrane time constant from TAU_MEM",
     "NU_LOWER": "removed: NU_UPPER is the single spike-count target of the regulariser",

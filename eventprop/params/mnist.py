@@ -21,7 +21,7 @@ __all__ = ["MNISTParams"]
 
 
 class MNISTParams(ModelParams):
-    """MNIST (`simulator_MNIST.py`, spec §6.2, §8.2)."""
+    """MNIST (the original's `simulator_MNIST.py`; docs/data.md#mnist)."""
 
     experiment: ClassVar[str] = "mnist"
 

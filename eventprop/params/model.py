@@ -101,8 +101,8 @@ def count(default: int | None, label: str, doc: str, minimum: int = 1, **extra) 
 
 class ModelParams(param.Parameterized):
     """Every key the engines and the trainer use, with generic defaults (the SHD code defaults
-    where one exists, spec §8.3).  The experiment classes below override the defaults and add
-    their own keys."""
+    where one exists, docs/presets.md#original-tables). The experiment classes below override the
+    defaults and add their own keys."""
 
     experiment: ClassVar[str] = "generic"
     # Inherited keys that are not part of this experiment's table: hidden from the UI, left out of
@@ -318,9 +318,10 @@ class ModelParams(param.Parameterized):
     SCHEDULE = choice(
         "synchronous", ["synchronous", "interleaved"], "Update schedule (project addition)",
         "Project addition, not a seed key. 'synchronous' (default): forward, backward and "
-        "optimiser step per batch. 'interleaved': the original's schedule (spec §1.3), where "
-        "batch k's backward pass runs during batch k+1's forward pass, so every gradient is one "
-        "optimiser step stale and the last training batch's gradient is lost each epoch.",
+        "optimiser step per batch. 'interleaved': the original's schedule "
+        "(docs/training.md#update-schedule), where batch k's backward pass runs during batch "
+        "k+1's forward pass, so every gradient is one optimiser step stale and the last training "
+        "batch's gradient is lost each epoch.",
     )
 
     # --- Loss --------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ DATA_SET_CLASSES = {"SHD": 20, "SSC": 35}
 
 
 class SHDParams(ModelParams):
-    """SHD and SSC (`simulator_SHD.py`, spec §6.3, §8.3); ``DATA_SET`` chooses the data set.
+    """SHD and SSC (the original's `simulator_SHD.py`; docs/data.md#shd-and-ssc); ``DATA_SET``
+    chooses the data set.
 
     ``NUM_OUTPUT`` defaults to None, meaning "from DATA_SET" (20 for SHD, 35 for SSC); use
     :meth:`n_classes` for the resolved value.

@@ -12,7 +12,7 @@ __all__ = ["YinYangParams"]
 
 
 class YinYangParams(ModelParams):
-    """Yin-Yang (`simulator_yinyang.py`, spec §6.1, §8.1).
+    """Yin-Yang (the original's `simulator_yinyang.py`; docs/data.md#yin-yang).
 
     Fixed: ``N_TRAIN`` and ``N_TEST`` count samples (the original generated three times as many).
     """
