@@ -1821,6 +1821,24 @@ def _check_dvs(p: DVSGestureParams, problems: list[str]):
                             "camera scrambles pixels and polarities; use random_shift_xy")
 
 
+#: Experiments whose inputs are latency-coded into [2·DT_MS, TRIAL_MS − 2·DT_MS].
+LATENCY_CODED = ("yinyang", "mnist")
+
+
+def advisories(params: ModelParams) -> list[str]:
+    """Valid but doubtful settings, one sentence each (the CLI prints them as warnings): a time
+    constant shorter than the time step, which the exact-integration step turns into a neuron
+    that forgets everything within one step."""
+    out = []
+    for key in ("TAU_MEM", "TAU_SYN"):
+        tau = getattr(params, key, None)
+        if _is_num(tau) and tau < params.DT_MS:
+            out.append(f"{key}={tau:g} ms is below DT_MS={params.DT_MS:g} ms: the neurons decay "
+                       f"by a factor e^(-DT_MS/{key}) = {math.exp(-params.DT_MS / tau):.2g} per "
+                       f"step; lower DT_MS or raise {key}")
+    return out
+
+
 def validate(params: ModelParams) -> ModelParams:
     """Check every value's range and the combinations the engines rely on; raise one
     ParameterError listing every problem (each line names the parameter).  Returns ``params``."""
@@ -1851,6 +1869,10 @@ def validate(params: ModelParams) -> ModelParams:
         problems.append(f"DT_MS must be < TRIAL_MS = {p.TRIAL_MS:g} (got {p.DT_MS:g})")
     if p.V_THRESH <= p.V_RESET:
         problems.append(f"V_THRESH must be > V_RESET = {p.V_RESET:g} (got {p.V_THRESH:g})")
+    if cls.experiment in LATENCY_CODED and not p.TRIAL_MS > 4 * p.DT_MS:
+        problems.append(f"TRIAL_MS must exceed 4·DT_MS = {4 * p.DT_MS:g} (got {p.TRIAL_MS:g}): "
+                        "the latency code places its spikes in [2·DT_MS, TRIAL_MS − 2·DT_MS]; "
+                        "lower DT_MS or raise TRIAL_MS")
 
     if p.HIDDEN_NEURON_TYPE == "ALIF":
         if p.REG_TYPE != "simple":

@@ -17,8 +17,17 @@ from eventprop.network import NetworkDescription
 from eventprop.params import make_params, to_dict
 
 
+#: What a missing checkpoint's message advises when LOAD_LAST resumes a training run.
+RESUME_ADVICE = ("LOAD_LAST resumes the run in OUT_DIR (--out): give --out the folder of an "
+                 "earlier run, or train without LOAD_LAST")
+
+
 class Experiment:
     name = "base"
+    #: What a trainer that writes files does with an output folder that already holds a run
+    #: ("refuse", "overwrite" or "resume"; None: resume with LOAD_LAST, else refuse); see
+    #: :func:`eventprop.results.check_out_dir`.
+    if_exists: str | None = None
 
     def __init__(self, params=None, engine: str = "cpu", **overrides):
         if params is None or isinstance(params, dict):
@@ -96,17 +105,20 @@ class Experiment:
         p = self.params
         out_dir = out_dir if out_dir is not None else p.OUT_DIR
         write = bool(getattr(p, "WRITE_TO_DISK", True)) if write_files is None else write_files
-        if write:
-            os.makedirs(out_dir, exist_ok=True)
-            res.write_params_json(out_dir, p.NAME, to_dict(p))
         from eventprop.recording import Recorder
 
+        if write:
+            self.data  # noqa: B018 - missing or bad data stop the run here, before any file is written
         recorder = Recorder(p, out_dir)
         listeners = list(listeners) + ([recorder] if recorder.active else [])
+        # the Trainer checks the output folder (if_exists) before it writes anything
         t = Trainer(self, out_dir=out_dir, listeners=listeners, write_files=write)
         t.recorder = recorder
         if getattr(p, "LOAD_LAST", False):
-            t.load_checkpoint(out_dir)
+            t.load_checkpoint(out_dir, advice=RESUME_ADVICE)
+        if write:  # settings, data, output folder and checkpoint are good: now write
+            os.makedirs(out_dir, exist_ok=True)
+            res.write_params_json(out_dir, p.NAME, to_dict(p))
         return t
 
     def train(self, params=None, listeners=()):
