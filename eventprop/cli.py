@@ -390,7 +390,7 @@ def cmd_data(args) -> int:
         from eventprop.data.mnist import default_data_dir, download_mnist
 
         folder = args.data_dir or default_data_dir()
-        download_mnist(folder)
+        download_mnist(folder, progress=True)
         print(f"MNIST is in {folder}")
         return 0
     if args.dataset == "dvs_gesture":
@@ -492,10 +492,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def error_text(err: BaseException) -> str:
-    """``eventprop: error: MESSAGE``; the further lines of a multi-line message (a failed
-    download lists each address tried) follow, indented."""
+    """``eventprop: error: MESSAGE``: one line, except for a failed download
+    (:class:`~eventprop.data.download.DownloadError`), whose further lines (every address tried
+    and why it failed, where to put the files by hand) follow."""
+    from eventprop.data.download import DownloadError
+
     lines = [ln.rstrip() for ln in str(err).strip().splitlines()] or [type(err).__name__]
-    return "\n".join([f"eventprop: error: {lines[0]}"] + [f"  {ln}" if ln else "" for ln in lines[1:]])
+    if not isinstance(err, DownloadError):
+        lines = lines[:1]
+    return "\n".join([f"eventprop: error: {lines[0]}", *lines[1:]])
 
 
 def main(argv=None) -> int:

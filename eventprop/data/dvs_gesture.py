@@ -63,6 +63,7 @@ import numpy as np
 
 from eventprop.data import cache as binned_cache
 from eventprop.data.batches import SpikeDataset
+from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
 from eventprop.data.mnist import DataError
 from eventprop.data.shd import default_data_dir
 
@@ -420,10 +421,19 @@ def _tonic_download(root: Path, split: str) -> None:
                         "automatically (pip install tonic); or " + _manual(root, split)) from exc
     try:
         root.mkdir(parents=True, exist_ok=True)
-        tonic_datasets.DVSGesture(save_to=str(root), train=(split == "train"))
+        with timeout_sockets(DEFAULT_TIMEOUT_S):  # tonic takes no timeout of its own
+            tonic_datasets.DVSGesture(save_to=str(root), train=(split == "train"))
     except Exception as exc:  # network, checksum, archive and disk errors all mean the same here
-        raise DataError(f"downloading the DVS gesture {split} split failed "
-                        f"({type(exc).__name__}: {exc}); " + _manual(root, split)) from exc
+        url = getattr(tonic_datasets.DVSGesture, f"{split}_url", None) or ARCHIVES[split]
+        raise DVSDownloadError(
+            f"downloading the DVS gesture {split} split failed (tonic tried {url}: "
+            f"{failure_reason(exc, DEFAULT_TIMEOUT_S)}); " + _manual(root, split)
+        ) from exc
+
+
+class DVSDownloadError(DataError, DownloadError):
+    """tonic could not fetch a DVS gesture archive; the message says what was tried and the
+    manual fix."""
 
 
 # -- splits ----------------------------------------------------------------------------------------

@@ -38,16 +38,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.client
 import os
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from eventprop.data.batches import SpikeDataset
+from eventprop.data.download import (DEFAULT_TIMEOUT_S, DownloadError, Fetcher, Progress,
+                                     VerifyError, attempts_text)
 
 __all__ = [
     "DataError",
@@ -198,15 +197,22 @@ def _where_to_get(data_dir: Path, names) -> str:
     )
 
 
-def download_mnist(data_dir=None, timeout: float = 30, mirrors=None, checksums=None) -> dict:
+class MNISTDownloadError(DataError, DownloadError):
+    """No mirror delivered an MNIST file; the message lists every attempt and the manual fix."""
+
+
+def download_mnist(data_dir=None, timeout: float = DEFAULT_TIMEOUT_S, mirrors=None,
+                   checksums=None, progress: bool = False) -> dict:
     """Download the MNIST files missing from ``data_dir``; return ``{name: path}`` for all four.
 
     Each missing ``NAME`` is fetched as ``mirror + NAME.gz`` from ``mirrors`` (default
-    :data:`MNIST_MIRRORS`) in order, with ``timeout`` seconds per connection. A download is
-    written to ``NAME.gz.part``, its MD5 checked against ``checksums[NAME]`` (default
-    :data:`MNIST_MD5`; a value of None skips that check), its IDX structure checked with
-    :func:`read_idx`, and only then renamed to ``NAME.gz``. A failed mirror is reported and the
-    next one tried; if all fail, :class:`DataError` lists every attempt and the manual fix.
+    :data:`MNIST_MIRRORS`) in order by :class:`~eventprop.data.download.Fetcher`, with
+    ``timeout`` seconds per connection and per read; a mirror that does not answer is not asked
+    again for the other files. A download is written to ``NAME.gz.part``, its MD5 checked
+    against ``checksums[NAME]`` (default :data:`MNIST_MD5`; a value of None skips that check),
+    its IDX structure checked with :func:`read_idx`, and only then renamed to ``NAME.gz``.
+    ``progress`` prints each download's progress on stderr. If a file cannot be fetched from any
+    mirror, :class:`MNISTDownloadError` lists every attempt and the manual fix.
     """
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     mirrors = tuple(mirrors) if mirrors is not None else MNIST_MIRRORS
@@ -217,62 +223,43 @@ def download_mnist(data_dir=None, timeout: float = 30, mirrors=None, checksums=N
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"cannot create the data folder {data_dir} ({exc})") from exc
+    fetcher = Fetcher(timeout, Progress() if progress else None)
     paths, failures = {}, []
     for name in MNIST_FILES:
         found = _find(data_dir, name)
         if found is not None:
             paths[name] = found
             continue
-        errors = []
-        for base in mirrors:
-            url = base.rstrip("/") + "/" + name + ".gz"
-            try:
-                paths[name] = _fetch_verified(url, data_dir / f"{name}.gz", timeout, checksums.get(name))
-                break
-            except _FetchError as exc:
-                errors.append(f"{url}: {exc}")
+        urls = [base.rstrip("/") + "/" + name + ".gz" for base in mirrors]
+        got, attempts = fetcher.fetch(urls, data_dir / f"{name}.gz",
+                                      lambda part, n=name: _verify(part, checksums.get(n)))
+        if got is None:
+            failures.append((name, attempts))
         else:
-            failures.append((name, errors))
+            paths[name] = got
     if failures:
-        tried = "\n".join(f"  {e}" for _, errs in failures for e in errs)
-        raise DataError(
-            f"could not download {', '.join(n for n, _ in failures)} (offline, or no mirror "
-            f"answered correctly). Attempts:\n{tried}\n"
+        tried = "\n".join(attempts_text(a) for _, a in failures)
+        raise MNISTDownloadError(
+            f"could not download {', '.join(n + '.gz' for n, _ in failures)} into {data_dir} "
+            f"(offline, or no mirror answered correctly). Attempts:\n{tried}\n"
             + _where_to_get(data_dir, [n for n, _ in failures])
         )
     return paths
 
 
-class _FetchError(Exception):
-    pass
-
-
-def _fetch_verified(url: str, target: Path, timeout: float, md5: str | None) -> Path:
-    """Download ``url`` to ``target`` atomically after checking its MD5 and IDX structure."""
-    part = target.with_name(target.name + ".part")
-    digest = hashlib.md5(usedforsecurity=False)
+def _verify(part: Path, md5: str | None) -> None:
+    """Reject a downloaded ``.gz`` whose MD5 differs from ``md5`` or that is not an IDX file."""
+    if md5 is not None:
+        digest = hashlib.md5(usedforsecurity=False)
+        with open(part, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != md5.lower():
+            raise VerifyError(f"MD5 {digest.hexdigest()} does not match the published {md5}")
     try:
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-                while True:
-                    chunk = response.read(1 << 20)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    out.write(chunk)
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-            raise _FetchError(f"download failed ({exc})") from exc
-        if md5 is not None and digest.hexdigest() != md5.lower():
-            raise _FetchError(f"MD5 {digest.hexdigest()} does not match the published {md5}")
-        try:
-            read_idx(part)
-        except DataError as exc:
-            raise _FetchError(f"downloaded data is not a valid IDX file ({exc})") from exc
-        os.replace(part, target)
-        return target
-    finally:
-        if part.exists():
-            part.unlink()
+        read_idx(part)
+    except DataError as exc:
+        raise VerifyError(f"downloaded data is not a valid IDX file ({exc})") from exc
 
 
 def load_mnist(data_dir=None, download: bool = False):

@@ -48,6 +48,7 @@ import numpy as np
 from eventprop.data import cache as binned_cache
 from eventprop.data.augment import spike_sample_ids
 from eventprop.data.batches import SpikeDataset
+from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
 from eventprop.data.mnist import DataError
 
 __all__ = [
@@ -188,15 +189,22 @@ def _tonic_download(data_dir: Path, dataset: str, split: str) -> None:
         ) from exc
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        if dataset == "SHD":
-            tonic_datasets.SHD(save_to=str(data_dir), train=(split == "train"))
-        else:
-            tonic_datasets.SSC(save_to=str(data_dir), split=split)
+        with timeout_sockets(DEFAULT_TIMEOUT_S):  # tonic takes no timeout of its own
+            if dataset == "SHD":
+                tonic_datasets.SHD(save_to=str(data_dir), train=(split == "train"))
+            else:
+                tonic_datasets.SSC(save_to=str(data_dir), split=split)
     except Exception as exc:  # network, checksum, zip and disk errors all mean the same here
-        raise DataError(
-            f"downloading {h5_filename(dataset, split)} failed ({type(exc).__name__}: {exc}).\n"
+        url = f"{SHD_DOWNLOAD_BASE}{h5_filename(dataset, split)}.zip"
+        raise SHDDownloadError(
+            f"could not download {h5_filename(dataset, split)} into {data_dir / dataset}. "
+            f"Attempts (with tonic):\n  {url}: {failure_reason(exc, DEFAULT_TIMEOUT_S)}\n"
             + _where_to_get(data_dir, dataset, [split])
         ) from exc
+
+
+class SHDDownloadError(DataError, DownloadError):
+    """tonic could not fetch an SHD/SSC file; the message says what was tried and the manual fix."""
 
 
 @dataclass
