@@ -1870,9 +1870,9 @@ def validate(params: ModelParams) -> ModelParams:
     if p.V_THRESH <= p.V_RESET:
         problems.append(f"V_THRESH must be > V_RESET = {p.V_RESET:g} (got {p.V_THRESH:g})")
     if cls.experiment in LATENCY_CODED and not p.TRIAL_MS > 4 * p.DT_MS:
-        problems.append(f"TRIAL_MS must exceed 4·DT_MS = {4 * p.DT_MS:g} (got {p.TRIAL_MS:g}): "
-                        "the latency code places its spikes in [2·DT_MS, TRIAL_MS − 2·DT_MS]; "
-                        "lower DT_MS or raise TRIAL_MS")
+        problems.append(f"DT_MS must be < TRIAL_MS/4 = {p.TRIAL_MS / 4:g} (got {p.DT_MS:g}): "
+                        "TRIAL_MS must exceed 4·DT_MS, as the latency code places its spikes in "
+                        "[2·DT_MS, TRIAL_MS − 2·DT_MS]; lower DT_MS or raise TRIAL_MS")
 
     if p.HIDDEN_NEURON_TYPE == "ALIF":
         if p.REG_TYPE != "simple":

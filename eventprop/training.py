@@ -202,20 +202,21 @@ def loss_is_flat(batch_losses, previous_loss=None, rtol: float = 1e-9) -> bool:
     return False
 
 
-def epoch_warnings(result: "EpochResult", params=None, presets=()) -> list[str]:
+def epoch_warnings(result: "EpochResult", experiment=None) -> list[str]:
     """What looked wrong in an epoch, one sentence each (empty when nothing did): layers that
-    were silent throughout, and a loss that did not change.  ``params`` and ``presets`` (the
-    experiment's preset names) select which remedies the sentence names."""
+    were silent throughout, and a loss that did not change.  ``experiment`` (an experiment or
+    its class) selects the remedies named: REWIRE_SILENT where it rescues silent neurons
+    (``rewire``), the j21-base preset where the experiment has it."""
     out = []
     if result.silent_layers:
         remedies = []
-        if params is not None and hasattr(params, "REWIRE_SILENT"):
+        if hasattr(experiment, "rewire"):
             remedies.append("REWIRE_SILENT=True")
         remedies.append("a larger INPUT_HIDDEN_MEAN")
-        if "j21-base" in presets:
+        if "j21-base" in getattr(experiment, "presets", {}):
             remedies.append("the j21-base preset")
         layers = ", ".join(result.silent_layers)
-        out.append(f"epoch {result.epoch}: every neuron of hidden layer {layers} was silent, so "
+        out.append(f"epoch {result.epoch}: every neuron of {layers} was silent, so "
                    "no gradient reaches the input weights; try "
                    + (", ".join(remedies[:-1]) + " or " + remedies[-1] if len(remedies) > 1
                       else remedies[0]))
@@ -535,7 +536,7 @@ class Trainer:
 
     def warnings(self, result: EpochResult) -> list[str]:
         """:func:`epoch_warnings` for one of this run's epochs."""
-        return epoch_warnings(result, self.params, tuple(getattr(self.experiment, "presets", {})))
+        return epoch_warnings(result, self.experiment)
 
     def summary(self) -> dict:
         last = self.history[-1] if self.history else None
