@@ -305,6 +305,22 @@ def cmd_test(args) -> int:
 
 
 # -- xval -----------------------------------------------------------------------------------------
+def _check_xval_folder(out_dir) -> None:
+    """A cross-validation writes one run per fold into subfolders: refuse a folder that holds
+    one already (its folds would be refused one by one, after the first ones had trained)."""
+    import pathlib
+
+    from eventprop import results as res
+
+    out = pathlib.Path(out_dir)
+    if not out.is_dir():
+        return
+    if any(out.glob("*_xval*")) or res.holds_run(out) or any(
+            res.holds_run(d) for d in out.iterdir() if d.is_dir()):
+        raise CLIError(f"{out} already holds a run or a cross-validation; choose another --out "
+                       "(or delete that folder)")
+
+
 def cmd_xval(args) -> int:
     """Cross-validation: SHD leaves one speaker out per SPEAKER_LEFT entry, DVS gesture the users
     of each USER_LEFT entry."""
@@ -320,6 +336,7 @@ def cmd_xval(args) -> int:
     if not hasattr(exp, "cross_validate"):
         raise CLIError(f"experiment {args.experiment!r} has no cross-validation; it exists for shd "
                        "and dvs_gesture")
+    _check_xval_folder(exp.params.OUT_DIR)
     print(f"output: {os.path.abspath(exp.params.OUT_DIR)}", flush=True)
     accs, times = exp.cross_validate(listeners=[ProgressBar(not args.no_progress)])
     p = exp.params

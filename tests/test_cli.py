@@ -270,3 +270,13 @@ def test_readme_commands_parse(tmp_path):
             parser.parse_args(argv)
         except SystemExit as exc:
             raise AssertionError(f"README command does not parse: {command}") from exc
+
+
+def test_xval_refuses_a_folder_that_holds_folds_before_training(tmp_path, capsys):
+    from eventprop import results as res
+
+    out = tmp_path / "xv"
+    res.write_summary(out / "test_speaker0", {k: None for k in res.SUMMARY_KEYS})
+    assert main(["xval", "shd", "--out", str(out), "--no-progress"]) == 2
+    err = _err_lines(capsys)
+    assert len(err) == 1 and "already holds a run or a cross-validation" in err[0]
