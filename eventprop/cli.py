@@ -1,8 +1,8 @@
 """The ``eventprop`` command (also ``python -m eventprop``).
 
     eventprop train EXPERIMENT [--preset NAME] [--set KEY=VALUE ...] [--config FILE.json]
-                               [--out DIR] [--engine cpu|genn] [--epochs N] [--no-progress]
-                               [--data-dir DIR]
+                               [--out DIR] [--overwrite] [--engine cpu|genn] [--epochs N]
+                               [--no-progress] [--data-dir DIR] [--train-test]
     eventprop test EXPERIMENT --load DIR [--data-dir DIR] [--best]
     eventprop xval EXPERIMENT [--preset NAME] [--set KEY=VALUE ...] [--config FILE.json] [--out DIR]
     eventprop gradcheck [--loss TYPE|all] [--recurrent] [--layers N] [--reg] ...

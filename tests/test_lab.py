@@ -446,7 +446,7 @@ def test_combination_errors_are_flagged_at_the_key_they_name():
     table.widget("DT_MS").value_input = "40"
     assert "DT_MS must be < TRIAL_MS" in table.problems["DT_MS"]
     assert "ep-invalid" in table.widget("DT_MS").css_classes
-    table.widget("TRIAL_MS").value_input = "50"
+    table.widget("TRIAL_MS").value_input = "200"  # the latency code also needs > 4·DT_MS
     assert table.valid
 
 
