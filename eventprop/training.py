@@ -100,7 +100,8 @@ class EpochResult:
     confusion_eval: np.ndarray = field(repr=False, default=None)
     hidden_spikes_per_neuron: np.ndarray = field(repr=False, default=None)  # mean per sample
     n_silent: int = 0
-    # spikes per hidden neuron summed over every train and eval trial of the epoch (spec §5.4)
+    # spikes per hidden neuron summed over every train and eval trial of the epoch
+    # (docs/training.md#silent-neuron-rescue)
     hidden_counts_all: np.ndarray = field(repr=False, default=None)
     # experiment-specific values (JSON-serialisable; kept in checkpoints with the history)
     extra: dict = field(default_factory=dict)
@@ -229,11 +230,12 @@ def epoch_warnings(result: "EpochResult", experiment=None) -> list[str]:
 
 class LRSchedule:
     """The learning-rate rules of the original simulators, chosen by which keys the parameters
-    have (spec §3.4): ``ETA_DECAY`` (Yin-Yang, ×factor after each epoch — the original also decayed
-    before the first epoch, [FIX]); ``LR_EASE_IN_FACTOR`` (SHD: start at ETA/1000, ×factor after
-    each training batch up to the target, [FIX] not during evaluation) with the EMA plateau rule
-    (fed with validation accuracy, or training accuracy when EMA_WHICH is "training" or there is
-    no validation set — never the test set, [FIX])."""
+    have (docs/maths.md#learning-rate-schedules): ``ETA_DECAY`` (Yin-Yang, ×factor after each epoch
+    — the original also decayed before the first epoch, fixed here); ``LR_EASE_IN_FACTOR`` (SHD:
+    start at ETA/1000, ×factor after each training batch up to the target, not during evaluation as
+    in the original) with the EMA plateau rule (fed with validation accuracy, or training accuracy
+    when EMA_WHICH is "training" or there is no validation set — never the test set, which the
+    original used)."""
 
     def __init__(self, params):
         self.target = float(params.ETA)
@@ -278,7 +280,8 @@ class LRSchedule:
 
 
 def confusion(pred, label, n_classes) -> np.ndarray:
-    """``conf[pred, label]`` counts (spec §7.2); predictions of -1 (no output spike) are skipped."""
+    """``conf[pred, label]`` counts (docs/training.md#files); predictions of -1 (no output spike)
+    are skipped."""
     m = (label >= 0) & (pred >= 0)
     c = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(c, (pred[m], label[m]), 1)
@@ -453,7 +456,7 @@ class Trainer:
             self.engine.learning_rate = self.schedule.lr
             stats = self.engine.train_batch(batch)
             self.schedule.after_batch()
-            if not math.isfinite(stats.objective) or not np.all(np.isfinite(self.engine.W)):
+            if not math.isfinite(stats.objective) or not np.all(np.isfinite(self.engine.get_flat_weights())):
                 raise TrainingDiverged(epoch, k, stats.objective)
             acc.add(stats)
             acc.batch_losses.append(float(stats.mean_loss))
@@ -494,8 +497,9 @@ class Trainer:
                     flat_loss=loss_is_flat(tr.batch_losses,
                                            self.history[-1].train_loss if self.history else None),
                 )
-                # the plateau rule never sees test accuracy ([FIX] spec §3.4): when the evaluation
-                # set is the test set (train_test), it falls back to the training accuracy
+                # the plateau rule never sees test accuracy
+                # (docs/differences.md#learning-rate-schedule-data): when the evaluation set is the
+                # test set (train_test), it falls back to the training accuracy
                 sched_eval = None if getattr(self.experiment, "eval_is_test", False) else (
                     ev.accuracy if ev else None)
                 self.schedule.after_epoch(self.epoch, tr.accuracy, sched_eval)
@@ -588,8 +592,7 @@ class Trainer:
         from eventprop.params import to_dict
 
         opt_arrays, opt_meta = self.engine.get_optimizer_state()
-        arrays = {"W": self.engine.W.copy(), "tau_m": self.engine.tau_m.copy(),
-                  "tau_s": self.engine.tau_s.copy()}
+        arrays = {"W": self.engine.get_flat_weights(), **self.engine.get_taus()}
         arrays.update(opt_arrays)
         meta = {
             "epoch": self.epoch,
@@ -624,12 +627,13 @@ class Trainer:
             )
         if isinstance(meta.get("params"), dict):
             check_resume(meta["params"], to_dict(self.params), run_dir)
-        if arrays["W"].shape != self.engine.W.shape:
+        n_weights = self.engine.description.n_weights
+        if arrays["W"].shape != (n_weights,):
             raise res.CheckpointError(
                 f"checkpoint in {run_dir} holds {arrays['W'].size} weights but this network has "
-                f"{self.engine.W.size}: the network parameters differ from the saved run"
+                f"{n_weights}: the network parameters differ from the saved run"
             )
-        self.engine.W[:] = arrays["W"]
+        self.engine.set_flat_weights(arrays["W"])
         self.engine.set_taus({"tau_m": arrays["tau_m"], "tau_s": arrays["tau_s"]})
         self.engine.set_optimizer_state(arrays, meta["optimizer"])
         self.schedule.load_state(meta["schedule"])

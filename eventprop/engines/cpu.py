@@ -1,12 +1,13 @@
 """The numba CPU engine: batch-parallel forward pass, EventProp backward pass, Adam step.
 
-Schedule per batch (synchronous, spec "deliberate choices"): the forward pass of every sample runs
-in parallel (``prange`` over samples), storing each sample's spikes by integer step; the readout,
-losses and adjoint drives follow; then the backward pass runs in parallel over fixed chunks of
-samples, each accumulating its own float32 gradient buffer, reduced once per batch; then one Adam
-step.  The whole trial loop is compiled code; kernels are cached on disk (``cache=True``).
+Schedule per batch (synchronous, docs/differences.md#synchronous-schedule): the forward pass of
+every sample runs in parallel (``prange`` over samples), storing each sample's spikes by integer
+step; the readout, losses and adjoint drives follow; then the backward pass runs in parallel over
+fixed chunks of samples, each accumulating its own float32 gradient buffer, reduced once per batch;
+then one Adam step. The whole trial loop is compiled code; kernels are cached on disk
+(``cache=True``).
 
-Step order (spec §1.2, time t_n = nΔ).  Forward step n:
+Step order (docs/maths.md#step-order, time t_n = nΔ).  Forward step n:
 
 1. deliver the spikes emitted at step n-1 (input and hidden): ``I_post += w``, the weight rows of
    one step's spikes summed four at a time per connection;
@@ -38,8 +39,8 @@ import numpy as np
 from numba import njit, prange
 
 from eventprop import losses
-from eventprop.engines.base import BatchStats, Recording
-from eventprop.network import INPUT
+from eventprop.description import INPUT
+from eventprop.engines.base import BatchStats, Engine, Recording
 from eventprop.neurons import (
     adaptive_spike_jump,
     adjoint_free_step,
@@ -54,7 +55,8 @@ from eventprop.optim import Adam
 FIRST_SPIKE, FIRST_SPIKE_EXP, MAX = losses.FIRST_SPIKE, losses.FIRST_SPIKE_EXP, losses.MAX
 SUM, SUM_INPUT, AVG_XENTROPY = losses.SUM, losses.SUM_INPUT, losses.AVG_XENTROPY
 
-#: Weight of one input spike onto the ``sum_weigh_input`` accumulator neuron (spec §4.8).
+#: Weight of one input spike onto the ``sum_weigh_input`` accumulator neuron
+#: (docs/maths.md#sum-weigh-input).
 ACCUMULATOR_INPUT_WEIGHT = 0.01
 
 
@@ -113,8 +115,9 @@ def _adjoint_decay(lv, li, a, b, c_b, tau_s, tli):
 
 @njit(cache=True, fastmath=_FM)  # not inlined: an inlined body takes the caller's (strict)
 def _spike_r(W, base, lv, li, po, n):  # flags, and the sum is then not vectorised
-    """``R = Σ w(λ_V - λ_I)`` over the n targets of one presynaptic spike (spec §2.6); its weight
-    gradient is added later, grouped (:func:`_weight_gradients`)."""
+    """``R = Σ w(λ_V - λ_I)`` over the n targets of one presynaptic spike
+    (docs/maths.md#spike-to-spike-propagation); its weight gradient is added later, grouped
+    (:func:`_weight_gradients`)."""
     row = W[base : base + n]
     lvp = lv[po : po + n]
     lip = li[po : po + n]
@@ -147,12 +150,12 @@ def _group_by(keys, values, keep, n_keys):
 def _weight_gradients(in_steps, in_chans, in_keep, n_channels, spk_step, spk_nrn, n_spk, H, G,
                       nrn_pop, pop_off, conn_post, conn_woff, conn_npost, out_ptr, out_idx,
                       c_in):
-    """Every weight gradient of one sample, after the backward time loop (spec §3.1):
-    ``G[pre, :] -= Σ_k τs λ_I,post(t_k + Δ)`` over the presynaptic spikes k, with ``H[n]`` the
-    ``τs λ_I`` of all neurons recorded at the steps with spikes.  Spikes are grouped by their
-    presynaptic channel or neuron (counting sort) and their rows of H summed four at a time, so a
-    gradient row is read and written once per four spikes, and the gradient buffers stay out of
-    the cache during the time loop."""
+    """Every weight gradient of one sample, after the backward time loop
+    (docs/maths.md#weight-gradients): ``G[pre, :] -= Σ_k τs λ_I,post(t_k + Δ)`` over the presynaptic
+    spikes k, with ``H[n]`` the ``τs λ_I`` of all neurons recorded at the steps with spikes. Spikes
+    are grouped by their presynaptic channel or neuron (counting sort) and their rows of H summed
+    four at a time, so a gradient row is read and written once per four spikes, and the gradient
+    buffers stay out of the cache during the time loop."""
     n_nrn = H.shape[1]
     flat = H.reshape(-1)
     # input connection, by channel
@@ -391,7 +394,7 @@ def _readout_sample(loss_code, label, out_x, out_step, xent, dt, trial_ms, tau_0
 
     Fills ``s_out`` (softmax) and, for first-spike losses, ``dl_dt`` = ∂L/∂t_j / B.
     Returns (loss, prediction, phantom) where phantom is the λ_V injection into a silent label
-    output at the trial end (spec §4.1).
+    output at the trial end (docs/maths.md#first-spike).
     """
     n_out = out_x.shape[0]
     phantom = 0.0
@@ -659,55 +662,45 @@ def _sum_chunks(G_chunks, out):
 
 
 # ----------------------------------------------------------------------------------------------
-def check_supported(params):
-    """Refuse settings this engine does not simulate yet, rather than ignoring them silently."""
-    g = lambda key, default=None: getattr(params, key, default)  # noqa: E731
-    missing = []
-    if g("REG_TYPE", "none") == "Thomas1":
-        missing.append("REG_TYPE='Thomas1' (broken in the original, spec §5.2)")
-    if g("SCHEDULE", "synchronous") != "synchronous":
-        missing.append(f"SCHEDULE={g('SCHEDULE')!r}")
-    if missing:
-        from eventprop.params import ParameterError
-
-        raise ParameterError(
-            "the CPU engine does not simulate " + ", ".join(missing) + "; use REG_TYPE 'none' or "
-            "'simple' and SCHEDULE 'synchronous'"
-        )
-
-
-class CPUEngine:
+class CPUEngine(Engine):
     """The default engine: numba kernels on the CPU, threads from numba's usual setting
     (``NUMBA_NUM_THREADS`` / :func:`numba.set_num_threads`)."""
 
     name = "cpu"
 
+    @classmethod
+    def check_supported(cls, params):
+        """Refuse settings this engine does not simulate, rather than ignoring them silently."""
+        missing = []
+        if params.REG_TYPE == "Thomas1":
+            missing.append("REG_TYPE='Thomas1' (broken in the original, docs/differences.md#thomas1)")
+        if params.SCHEDULE != "synchronous":
+            missing.append(f"SCHEDULE={params.SCHEDULE!r}")
+        if missing:
+            from eventprop.params import ParameterError
+
+            raise ParameterError(
+                "the CPU engine does not simulate " + ", ".join(missing) + "; use REG_TYPE "
+                "'none' or 'simple' and SCHEDULE 'synchronous'"
+            )
+
     def __init__(self, description, params, precision: str = "float32"):
-        if precision not in ("float32", "float64"):
-            raise ValueError("precision must be 'float32' or 'float64'")
-        check_supported(params)
-        self.description = description
-        self.params = params
+        super().__init__(description, params, precision)
         self.dtype = np.dtype(precision)
-        self.dt = float(params.DT_MS)
-        self.trial_ms = float(params.TRIAL_MS)
-        self.n_steps = int(round(self.trial_ms / self.dt))
-        seed = params.MODEL_SEED
-        self.rng = np.random.default_rng(seed)
-        self.W = description.initial_weights(self.rng).astype(self.dtype)
-        self.tau_m, self.tau_s = description.initial_taus(params, self.rng)
+        init = self.initial_state(description, params)
+        self.rng = init.rng
+        self.W = init.weights.astype(self.dtype)
+        self.tau_m, self.tau_s = init.tau_m, init.tau_s
         self._build_index()
         self._update_coefficients()
         shapes = {"W": self.W.size}
         if self.train_tau:
             shapes.update(tau_m=self.tau_m.size, tau_s=self.tau_s.size)
         self.optimizer = Adam(shapes, params.ADAM_BETA1, params.ADAM_BETA2, params.ADAM_EPS)
-        self.learning_rate = float(params.ETA)
         n_spiking = int(sum(p.size for p in description.populations if p.spiking))
         self._max_spikes = max(1, int(params.N_MAX_SPIKE)) * max(n_spiking, 1)
         self._cap = min(self._max_spikes, 16 * n_spiking + 1024)
         self._buffers = None
-        self.timings = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0, "python": 0.0}
 
     # -- network layout as flat arrays for the kernels ------------------------------------------
     def _build_index(self):
@@ -727,11 +720,7 @@ class CPUEngine:
         self.in_conns = np.array([k for k, c in enumerate(conns) if c.pre == INPUT], dtype=np.int64)
         if len(self.in_conns) != 1:
             raise ValueError("the CPU engine expects exactly one input connection (in_to_hid)")
-        mask = np.zeros(d.n_weights, dtype=bool)
-        for c in conns:
-            mask[c.offset : c.offset + c.size] = c.trainable
-        self.trainable_mask = mask
-        self.n_hidden_total = sum(p.size for p in d.hidden)
+        self.trainable_mask = d.trainable_weights()
         self.drive_tau_m = float(self.params.TAU_MEM)
         p = self.params
         alif = getattr(p, "HIDDEN_NEURON_TYPE", "LIF") == "ALIF"
@@ -762,26 +751,17 @@ class CPUEngine:
         return {c.name: self.W[c.offset : c.offset + c.size].reshape(c.shape)
                 for c in self.description.connections}
 
-    def get_weights(self) -> dict:
-        return {k: v.copy() for k, v in self.weights.items()}
+    def get_flat_weights(self) -> np.ndarray:
+        return self.W.copy()
 
-    def set_weights(self, weights: dict) -> None:
-        for c in self.description.connections:
-            if c.name not in weights:
-                continue
-            arr = np.asarray(weights[c.name])
-            if arr.size != c.size:
-                raise ValueError(
-                    f"weight matrix {c.name} needs shape {c.shape} ({c.size} values), got "
-                    f"{arr.shape}"
-                )
-            self.W[c.offset : c.offset + c.size] = arr.reshape(-1)
-        unknown = set(weights) - set(self.description.weight_names)
-        if unknown:
+    def set_flat_weights(self, flat) -> None:
+        flat = np.asarray(flat).reshape(-1)
+        if flat.size != self.W.size:
             raise ValueError(
-                f"unknown weight matrices {sorted(unknown)}; this network has "
-                f"{self.description.weight_names}"
+                f"{flat.size} weights given but this network has {self.W.size}: the network "
+                "parameters differ"
             )
+        self.W[:] = flat
 
     def get_taus(self) -> dict:
         return {"tau_m": self.tau_m.copy(), "tau_s": self.tau_s.copy()}
@@ -926,7 +906,8 @@ class CPUEngine:
             self._cap = min(2 * self._cap, self._max_spikes)
 
     def _reg_injection(self, counts, n_batch):
-        """Per (sample, neuron) λ_V decrement at each spike: LBD·(N-ν)/B (spec §5.1)."""
+        """Per (sample, neuron) λ_V decrement at each spike: LBD·(N-ν)/B
+        (docs/maths.md#spike-count-regulariser)."""
         p = self.params
         inj = np.zeros(counts.shape, dtype=np.float64)
         if getattr(p, "REG_TYPE", "none") == "none":
@@ -1025,7 +1006,8 @@ class CPUEngine:
 
     def _step_with_taus(self, G) -> None:
         """One Adam step of the weights and the trained τ (same learning rate), then the hard
-        clamps ``τm ≥ MIN_TAU_M``, ``τs ≥ MIN_TAU_SYN`` (spec §3.2) and new step coefficients."""
+        clamps ``τm ≥ MIN_TAU_M``, ``τs ≥ MIN_TAU_SYN`` (docs/maths.md#time-constant-gradients) and
+        new step coefficients."""
         p = self.params
         w = self.W.size
         taus = self._tau_grads(G)
@@ -1109,3 +1091,7 @@ class CPUEngine:
                                           spk_nrn[:ns][sel] - pop.offset)
             out.append(r)
         return out
+
+
+#: The CPU engine's check as a function (``check_supported(params)``).
+check_supported = CPUEngine.check_supported
