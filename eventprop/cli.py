@@ -67,7 +67,7 @@ def _user_errors():
 
 # -- train / test -------------------------------------------------------------------------------
 def _gather_params(args, given: set | None = None) -> dict:
-    """Preset values, then the --config file, then each --set, validated; a seed-key dict.
+    """Preset values, then the --config file, then each --set, validated; a dict of the original's keys.
 
     ``given`` (a set, filled in place) receives the keys the user chose explicitly: the preset's,
     the --config file's, each --set's, N_EPOCH for --epochs, OUT_DIR for --out, DATA_DIR."""
@@ -435,8 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     def run_opts(p):
         p.add_argument("experiment", help="yinyang, mnist, shd, ssc or dvs_gesture")
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="set a parameter (seed key), e.g. --set NUM_HIDDEN=200; repeatable")
-        p.add_argument("--config", metavar="FILE.json", help="seed-style JSON parameter file")
+                       help="set a parameter (a key of the original's tables), e.g. --set NUM_HIDDEN=200; repeatable")
+        p.add_argument("--config", metavar="FILE.json", help="a JSON parameter file in the original's format")
         p.add_argument("--preset", help="a named preset of the experiment (e.g. paper)")
         p.add_argument("--engine", default="cpu", choices=list(ENGINES))
 
@@ -450,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--data-dir", metavar="DIR",
                     help="data folder (MNIST: the IDX files; sets DATA_DIR)")
     tr.add_argument("--train-test", action="store_true",
-                    help="SHD/SSC: the seed's train_test (train on the whole training set, "
+                    help="SHD/SSC: the original's train_test (train on the whole training set, "
                          "evaluate the test set every epoch)")
     tr.set_defaults(func=cmd_train)
 

@@ -1,4 +1,4 @@
-"""Output files: seed-compatible results and weight files, ``summary.json``, exact-resume checkpoints.
+"""Output files: results and weight files as the original wrote them, ``summary.json``, exact-resume checkpoints.
 
 Every write is atomic: the bytes go to a hidden temporary file in the target's directory, which is
 flushed, ``fsync``-ed and then moved over the target with ``os.replace``. A reader therefore sees
@@ -10,12 +10,12 @@ Formats
 ``NAME_results.txt``
     One line per epoch, numbers separated by single spaces: integers as integers, floats in
     Python's shortest round-trip form (``str(float)``; ``nan``/``inf`` as such). No header, as in the
-    seed; the columns are the caller's (``YINYANG_COLUMNS``, ``MNIST_COLUMNS``, ``SHD_COLUMNS``,
+    original; the columns are the caller's (``YINYANG_COLUMNS``, ``MNIST_COLUMNS``, ``SHD_COLUMNS``,
     docs/training.md#results-files). Lines are appended (the file is rewritten atomically with the
 new line added). ``NAME_best.txt``
     One results line, overwritten whenever the best-criterion improves.
 ``NAME.json``
-    The run's parameters under the seed's keys.
+    The run's parameters under the original's keys.
 Weight files ``NAME_w_*_{label}.npy`` / ``NAME_taum_*`` / ``NAME_tausyn_*``
     The seed's names (see :func:`seed_weight_filename`). The seed saves flat row-major arrays;
     we save weight matrices 2-D with shape ``(n_pre, n_post)`` (the same bytes in the same
@@ -173,9 +173,11 @@ _STATS = ("mean", "std", "min", "max")
 def debug_hidden_columns(n_layers: int, shd: bool) -> list[str]:
     """Names of the extra ``DEBUG_HIDDEN_N`` columns (docs/training.md#debug_hidden_n-columns).
 
-    Per hidden layer ``l``: mean/std/min/max over trials of the layer's spikes per trial
-    (``hid{l}_spikes_*``), then mean/std/min/max over neurons of the batch-mean spike count per
-    neuron (``hid{l}_neuron_*``); SHD adds ``hid{l}_n_silent``. MNIST has a single hidden layer.
+    Per hidden layer ``l``: four statistics (mean/std/min/max) of the layer's spikes per trial
+    (``hid{l}_spikes_*``), then four of the spike counts per neuron (``hid{l}_neuron_*``); SHD adds
+    ``hid{l}_n_silent``. MNIST has a single hidden layer. The experiments compute them
+    differently (MNIST per training batch, SHD per training sample and per neuron's mean); the
+    page above gives both.
     """
     n_layers = int(n_layers)
     if n_layers < 1:
@@ -240,7 +242,7 @@ class ResultsFile:
         return values
 
     def append(self, values) -> str:
-        """Append one line; the file keeps all earlier lines (append mode, as in the seed).
+        """Append one line; the file keeps all earlier lines (append mode, as in the original).
 
         The whole file is rewritten atomically, so a crash never leaves half a line.
         """
@@ -278,12 +280,12 @@ class ResultsFile:
 
 
 def write_params_json(out_dir, name: str, params: dict) -> Path:
-    """Write the parameters (seed keys) to ``OUT_DIR/NAME.json``; returns the path."""
+    """Write the parameters (the original's keys) to ``OUT_DIR/NAME.json``; returns the path."""
     return atomic_write_json(Path(out_dir) / f"{name}.json", dict(params))
 
 
 # ---------------------------------------------------------------------------------------------
-# Seed-compatible weight files
+# Weight files with the original's names
 # ---------------------------------------------------------------------------------------------
 
 _EXPERIMENTS = {
@@ -316,7 +318,7 @@ def _check_layer(l: int, n_hid_layer: int, matrix: str) -> None:
 
 
 def _seed_stem(matrix: str, n_hid_layer: int, experiment: str) -> str:
-    """The seed's file stem (without NAME prefix and label) for one of our array names."""
+    """The original's file stem (without NAME prefix and label) for one of our array names."""
     family = _experiment_family(experiment)
     n_hid_layer = int(n_hid_layer)
     if matrix == "in_to_hid":
@@ -355,7 +357,7 @@ def _seed_stem(matrix: str, n_hid_layer: int, experiment: str) -> str:
 
 def seed_weight_filename(name: str, matrix: str, label: str, n_hid_layer: int = 1,
                          experiment: str = "shd") -> str:
-    """The seed's checkpoint file name for one of our arrays (docs/training.md#weight-files).
+    """The original's checkpoint file name for one of our arrays (docs/training.md#weight-files).
 
     ``in_to_hid`` → ``NAME_w_input_hidden_{label}.npy``, ``hid_to_out`` →
     ``NAME_w_hidden_output_{label}.npy``, ``hid_to_hid`` → ``NAME_w_hidden_hidden_{label}.npy``
@@ -372,7 +374,7 @@ def seed_snapshot_filename(name: str, matrix: str, epoch: int, trial: int, n_hid
     """File name of a ``W_OUTPUT_EPOCH_TRIAL`` / ``TAU_OUTPUT_EPOCH_TRIAL`` snapshot
     (docs/training.md#weight-files).
 
-    These use the seed's other spellings: recurrent ``w_hidden_hidden{l}``, and ``tau_m_`` /
+    These use the original's other spellings: recurrent ``w_hidden_hidden{l}``, and ``tau_m_`` /
     ``tau_syn_`` for time constants, with the tag ``e{E}_t{T}``.
     """
     tag = f"e{int(epoch)}_t{int(trial)}"
@@ -394,7 +396,7 @@ def seed_snapshot_filename(name: str, matrix: str, epoch: int, trial: int, n_hid
 
 def save_weights(out_dir, name: str, arrays: dict, label: str = "last", experiment: str = "shd",
                  n_hid_layer: int = 1) -> list[Path]:
-    """Save each array under its seed file name in ``out_dir`` (atomically); returns the paths.
+    """Save each array under the original's file name in ``out_dir`` (atomically); returns the paths.
 
     Weight matrices are written as given, 2-D ``(n_pre, n_post)``; τ arrays 1-D.
     """
@@ -407,11 +409,11 @@ def save_weights(out_dir, name: str, arrays: dict, label: str = "last", experime
 
 def load_weights(out_dir_or_prefix, name: str, label: str, expected: dict, experiment: str = "shd",
                  n_hid_layer: int = 1) -> dict[str, np.ndarray]:
-    """Load the arrays named in ``expected`` (``{matrix: shape}``) from the seed's file names.
+    """Load the arrays named in ``expected`` (``{matrix: shape}``) from the original's file names.
 
     Files are looked up as ``out_dir_or_prefix / seed_weight_filename(name, ...)``; ``name`` is
     ``NAME`` or ``CHECKPOINT_NAME`` and may carry a relative directory part. A file may hold the
-    array flat (the seed's row-major layout) or already shaped. Returns float32 arrays of the
+    array flat (the original's row-major layout) or already shaped. Returns float32 arrays of the
     expected shapes; a missing, unreadable or wrongly sized file raises :class:`CheckpointError`.
     """
     out = {}
@@ -673,7 +675,7 @@ class OutputExistsError(RuntimeError):
 RUN_FILE_PATTERNS = (CHECKPOINT_NPZ, CHECKPOINT_JSON, SUMMARY_FILE, "*_results.txt", "*_best.txt",
                      "*_w_*.npy", "*_taum_*.npy", "*_tausyn_*.npy", "*_tau_m_*.npy",
                      "*_tau_syn_*.npy", "*_confusion_*.npy", "*_test_results.txt")
-#: The files whose presence means "a run was here" (weights alone may be a user's seed files).
+#: The files whose presence means "a run was here" (weights alone may be files of the original a user keeps there).
 _RUN_MARKERS = (CHECKPOINT_NPZ, CHECKPOINT_JSON, SUMMARY_FILE, "*_results.txt")
 
 
@@ -735,7 +737,7 @@ def clear_run(out_dir, name: str | None = None) -> list[Path]:
 
 
 def saved_run(run_dir) -> tuple[str | None, dict | None]:
-    """``(experiment, parameters)`` of the run in ``run_dir`` as it was trained (seed keys):
+    """``(experiment, parameters)`` of the run in ``run_dir`` as it was trained (the original's keys):
     the checkpoint's own copy, else ``summary.json``'s; ``(None, None)`` when neither says."""
     run_dir = Path(run_dir)
     try:

@@ -580,7 +580,7 @@ class Trainer:
             res.atomic_save_npy(f"{self.out_dir}/{p.NAME}_confusion_eval.npy", ev)
 
     def _seed_weight_arrays(self) -> dict:
-        """The arrays of the seed's checkpoint files: the weights, plus the time constants the
+        """The arrays of the original's checkpoint files: the weights, plus the time constants the
         experiment saves (``tau_arrays``, e.g. SHD with hetLIF or TRAIN_TAU)."""
         arrays = self.engine.get_weights()
         taus = getattr(self.experiment, "tau_arrays", None)
