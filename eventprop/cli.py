@@ -203,7 +203,12 @@ def _train_settings(args) -> tuple[dict, str]:
                            "--set LOAD_LAST=True`")
         if saved is not None:
             # the saved run's settings, with what this command sets explicitly on top (a key
-            # that may not change on resume is refused when the checkpoint is loaded)
+            # that may not change on resume is refused when the checkpoint is loaded); keys
+            # this version no longer has are dropped
+            from eventprop.params import PARAM_CLASSES, param_keys
+
+            known = set(param_keys(PARAM_CLASSES[args.experiment.lower()]))
+            saved = {k: v for k, v in saved.items() if k in known}
             values = resume_settings(saved, {k: values[k] for k in given if k in values})
             values["LOAD_LAST"] = True
     return values, if_exists
