@@ -194,7 +194,8 @@ def _train_settings(args) -> tuple[dict, str]:
         values["OUT_DIR"] = default_out_dir(args.experiment)
     out_dir = values["OUT_DIR"]
     if_exists = "resume" if resume else ("overwrite" if args.overwrite else "refuse")
-    res.check_out_dir(out_dir, if_exists)
+    if values.get("WRITE_TO_DISK", True) or resume:  # WRITE_TO_DISK=False writes no files
+        res.check_out_dir(out_dir, if_exists)
     if resume:
         experiment, saved = res.saved_run(out_dir)
         if experiment is not None and experiment != args.experiment:

@@ -188,10 +188,11 @@ def silent_layers(hidden_counts, layers) -> list[str]:
     return out
 
 
-def loss_is_flat(batch_losses, previous_loss=None, rtol: float = 1e-9) -> bool:
+def loss_is_flat(batch_losses, previous_loss=None, epoch_loss=None, rtol: float = 1e-9) -> bool:
     """True when the training loss did not move: every finite batch loss of the epoch equals the
-    first (|l_k − l_0| ≤ rtol·max(1, |l_0|), at least two batches), or the epoch's mean loss
-    equals ``previous_loss`` (the previous epoch's) to the same tolerance."""
+    first (|l_k − l_0| ≤ rtol·max(1, |l_0|), at least two batches), or the epoch's loss
+    (``epoch_loss``, default the mean of the batch losses) equals ``previous_loss`` (the previous
+    epoch's) to the same tolerance."""
     losses = np.asarray([x for x in batch_losses if math.isfinite(x)], dtype=np.float64)
     if len(losses) == 0:
         return False
@@ -199,7 +200,8 @@ def loss_is_flat(batch_losses, previous_loss=None, rtol: float = 1e-9) -> bool:
     if len(losses) >= 2 and float(np.max(np.abs(losses - losses[0]))) <= tol:
         return True
     if previous_loss is not None and math.isfinite(previous_loss):
-        return abs(float(np.mean(losses)) - float(previous_loss)) <= tol
+        current = float(np.mean(losses)) if epoch_loss is None else float(epoch_loss)
+        return abs(current - float(previous_loss)) <= tol
     return False
 
 
@@ -495,7 +497,8 @@ class Trainer:
                     tr.hid + (ev.hid if ev else 0),
                     silent_layers=silent_layers(tr.hid, self.engine.description.hidden),
                     flat_loss=loss_is_flat(tr.batch_losses,
-                                           self.history[-1].train_loss if self.history else None),
+                                           self.history[-1].train_loss if self.history else None,
+                                           tr.loss),
                 )
                 # the plateau rule never sees test accuracy
                 # (docs/differences.md#learning-rate-schedule-data): when the evaluation set is the
