@@ -1,4 +1,4 @@
-"""What to record for which epoch and trial, and the seed's recording files
+"""What to record for which epoch and trial, and the original's recording files
 (docs/training.md#recordings).
 
 A :class:`Recorder` is a Trainer listener.  For the training batches selected by
@@ -44,7 +44,7 @@ def _selected(pairs, epoch, batch) -> bool:
 
 
 class Recorder:
-    """Trainer listener implementing the seed's recording controls."""
+    """Trainer listener implementing the original's recording controls."""
 
     def __init__(self, params, out_dir=None):
         self.p = params
@@ -149,7 +149,7 @@ class Recorder:
             res.atomic_save_npy(d / f"{name}_s_lbl.npy", np.concatenate(self.s_lbl))
             res.atomic_save_npy(d / f"{name}_s_pred.npy", np.concatenate(self.s_pred))
 
-    # the seed's return values: (spike_t, spike_ID, rec_vars_n, rec_vars_s)
+    # the original's return values: (spike_t, spike_ID, rec_vars_n, rec_vars_s)
     def seed_outputs(self):
         spike_t = {pop: np.concatenate(ts) if ts else np.zeros(0)
                    for pop, (ts, _) in self.spikes.items()}

@@ -1,5 +1,5 @@
 """The MNIST experiment end to end: IDX files written here (raw and gzip) go through the splits,
-the latency code and the Trainer; results columns, the seed API, REDUCED_CLASSES, first-spike
+the latency code and the Trainer; results columns, the original's API, REDUCED_CLASSES, first-spike
 outputs, errors through the CLI, and a learning test that must beat chance clearly."""
 
 from __future__ import annotations
@@ -140,9 +140,9 @@ def test_presets():
     assert (paper.NUM_INPUT, paper.NUM_HIDDEN, paper.NUM_OUTPUT) == (784, 350, 10)
     assert paper.LOSS_TYPE == "max" and paper.TRIAL_MS == 20.0 and paper.DT_MS == 1.0
     assert paper.N_TRAIN == 60000 and paper.N_VALIDATE == 0 and paper.N_TEST == 10000
-    seed = make_experiment("mnist", preset="seed").params
-    assert seed.LOSS_TYPE == "avg_xentropy" and seed.NUM_HIDDEN == 128 and seed.ETA == 0.01
-    assert set(PRESETS) == {"seed", "paper", "synthetic"}
+    orig = make_experiment("mnist", preset="original").params
+    assert orig.LOSS_TYPE == "avg_xentropy" and orig.NUM_HIDDEN == 128 and orig.ETA == 0.01
+    assert set(PRESETS) == {"original", "paper", "synthetic"}
 
 
 def test_cli_trains_and_tests_from_a_data_folder(mnist_dir, tmp_path, capsys):

@@ -35,7 +35,7 @@ def _make(experiment, **values):
 # ---------------------------------------------------------------------------------------------
 # Defaults equal the original's tables
 
-SPEC_DEFAULTS = {
+ORIGINAL_DEFAULTS = {
     "yinyang": {
         "NAME": "test", "OUT_DIR": ".", "DT_MS": 0.1, "TRIAL_MS": 30.0, "N_MAX_SPIKE": 400,
         "N_BATCH": 32, "N_EPOCH": 10, "N_TRAIN": 96000, "N_TEST": 2400, "NUM_INPUT": 5,
@@ -94,17 +94,17 @@ SPEC_DEFAULTS = {
 }
 
 
-@pytest.mark.parametrize("experiment", sorted(SPEC_DEFAULTS))
-def test_defaults_equal_the_spec_tables(experiment):
-    # Yin-Yang's and DVS gesture's defaults are tuned for the CPU; their "seed" preset is the
+@pytest.mark.parametrize("experiment", sorted(ORIGINAL_DEFAULTS))
+def test_defaults_equal_the_original_tables(experiment):
+    # Yin-Yang's and DVS gesture's defaults are tuned for the CPU; their "original" preset is the
     # original table
     if experiment in ("yinyang", "dvs_gesture"):
         from eventprop.experiments import experiment_class
 
-        p = _make(experiment, **experiment_class(experiment).presets["seed"])
+        p = _make(experiment, **experiment_class(experiment).presets["original"])
     else:
         p = _make(experiment)
-    mismatches = {k: (getattr(p, k), v) for k, v in SPEC_DEFAULTS[experiment].items()
+    mismatches = {k: (getattr(p, k), v) for k, v in ORIGINAL_DEFAULTS[experiment].items()
                   if getattr(p, k) != v or type(getattr(p, k)) is not type(v)}
     assert not mismatches
 
@@ -581,4 +581,4 @@ def test_yinyang_cpu_defaults_differ_from_the_seed_only_where_documented():
     assert (p.DT_MS, p.N_TRAIN, p.N_EPOCH, p.NUM_HIDDEN, p.LOSS_TYPE, p.SHUFFLE) == (
         0.05, 20000, 30, 200, "sum_weigh_exp", True)
     for key in ("DT_MS", "N_EPOCH", "NUM_HIDDEN", "LOSS_TYPE", "HIDDEN_OUTPUT_MEAN"):
-        assert "Seed default" in type(p).param[key].doc
+        assert "Original default" in type(p).param[key].doc

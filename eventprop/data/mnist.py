@@ -1,4 +1,4 @@
-"""MNIST: the IDX files, their download, the seed's splits and its latency code
+"""MNIST: the IDX files, their download, the original's splits and its latency code
 (docs/data.md#mnist).
 
 Files
@@ -19,7 +19,7 @@ Splits (seed behaviour, overlap fixed)
 --------------------------------------
 The 60k training images are permuted with ``default_rng(TRAIN_DATA_SEED)``: training is the first
 ``N_TRAIN`` of the permutation, validation the **last** ``N_VALIDATE``; ``N_TRAIN + N_VALIDATE``
-may not exceed 60000 (the seed silently let them overlap). The 10k test images are permuted with
+may not exceed 60000 (the original silently let them overlap). The 10k test images are permuted with
 ``default_rng(TEST_DATA_SEED)`` and the first ``N_TEST`` kept.
 
 Latency code
@@ -30,7 +30,7 @@ pixel of grey value ``g > 1`` fires one spike at
 .. math:: t(g) = \\frac{255 - g}{255}\\,(T - 4Δ) + 2Δ \\quad [\\mathrm{ms}],
 
 so white (255) fires at ``2Δ`` and the faintest firing pixel just before ``T - 2Δ``; ``g ≤ 1``
-is silent. The seed's unused alternative ("log") is ``t = 10·ln(g'/(g' - 0.2))`` ms with
+is silent. The original's unused alternative ("log") is ``t = 10·ln(g'/(g' - 0.2))`` ms with
 ``g' = 10·g/255``: only pixels with ``g' > 0.2`` (``g ≥ 6``) can fire, and a spike whose time
 falls at or after ``T`` is dropped (the neuron would not reach threshold within the trial).
 """
@@ -332,15 +332,15 @@ def mnist_splits(
     test_seed,
     reduced_classes=None,
 ) -> dict:
-    """The seed's training/validation/test selection (module docstring), without overlap.
+    """The original's training/validation/test selection (module docstring), without overlap.
 
     Returns ``{"train": (images, labels), "validation": (...), "test": (...)}``. The training
-    permutation is ``np.arange(N)`` shuffled by ``default_rng(train_seed)`` (the seed's own
+    permutation is ``np.arange(N)`` shuffled by ``default_rng(train_seed)`` (the original's own
     call, so the selected images match the original); validation is its last ``n_validate``
     entries. ``n_train + n_validate > N`` raises :class:`DataError`. With ``reduced_classes``
     (a list of class ids) each split then keeps only samples of those classes, in order and with
     their original labels, so the splits shrink to roughly ``len(reduced_classes)/10`` of their
-    size. A seed of None draws fresh OS entropy (the seed's behaviour for a None seed).
+    size. A seed of None draws fresh OS entropy (the original's behaviour for a None seed).
     """
     train_images, train_labels = np.asarray(train_images), np.asarray(train_labels)
     test_images, test_labels = np.asarray(test_images), np.asarray(test_labels)
@@ -406,7 +406,7 @@ def latency_encode(
 
     ``images`` is uint8-valued ``(N, H, W)`` (or ``(N, H·W)``, then ``H·W`` channels); channel
     ``row·W + col`` carries pixel (row, col), so MNIST has 784 channels. ``encoding`` is
-    ``"latency"`` (the seed's code) or ``"log"`` (its unused alternative). Within a sample the
+    ``"latency"`` (the original's code) or ``"log"`` (its unused alternative). Within a sample the
     spikes are ordered by channel. ``labels`` (length N) default to -1, i.e. unlabelled, which
     batches treat as padding: pass the labels for training or evaluation.
     """

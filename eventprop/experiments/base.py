@@ -1,4 +1,4 @@
-"""What every experiment provides to the Trainer, and the seed-style simulator API built on it.
+"""What every experiment provides to the Trainer, and the original-style simulator API built on it.
 
 An experiment owns its parameters and data: ``train_set(epoch, rng)`` (the per-epoch training set,
 augmented where the experiment does that), ``eval_set()`` (validation, or None) and
@@ -89,7 +89,7 @@ class Experiment:
         lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
         res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
 
-    # -- the seed's simulator API ------------------------------------------------------------------
+    # -- the original's simulator API --------------------------------------------------------------
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         from eventprop.training import Trainer
 
@@ -110,8 +110,8 @@ class Experiment:
         return t
 
     def train(self, params=None, listeners=()):
-        """The seed's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep the
-        trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,
+        """The original's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep
+        the trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,
         final_train_accuracy[, final_eval_accuracy])`` (docs/training.md#simulator-api)."""
         if params:
             self._apply(params)
@@ -125,7 +125,7 @@ class Experiment:
         return (*out, *acc)
 
     def test(self, params=None):
-        """The seed's ``test(p)``: one pass over the test set without learning, with the network
+        """The original's ``test(p)``: one pass over the test set without learning, with the network
         of the last :meth:`train` (or loaded with LOAD_LAST); returns ``(spike_t, spike_ID,
         rec_vars_n, rec_vars_s, test_accuracy)``."""
         if params:

@@ -105,7 +105,7 @@ class DVSGesture(SHD):
     def _epoch_pipeline(self, train, ev, rng):
         return epoch_pipeline(train, ev, self.params, rng, frame_size=self.frame_size())
 
-    # -- the seed API ------------------------------------------------------------------------------
+    # -- the original's API ------------------------------------------------------------------------
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         """As :meth:`SHD.trainer`; a trainer that writes files first reads and bins the splits of
         the run, so that a missing or damaged file stops it before anything is written."""

@@ -1,7 +1,7 @@
 """Spiking Heidelberg Digits and Spiking Speech Commands end to end (docs/data.md#shd-and-ssc,
 docs/training.md, docs/presets.md#shd-presets).
 
-The seed's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
+The original's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
 
 - :meth:`SHD.train` — train on the training part and validate every epoch (``EVALUATION``
   ``random`` / ``speaker`` / ``validation_set``, :func:`~eventprop.data.shd.split_train_eval`);
@@ -112,7 +112,7 @@ def _pad_stack(rows) -> np.ndarray:
 
 
 class SHD(Experiment):
-    """SHD (or SSC, with ``DATA_SET='SSC'``): the seed's ``SHD_model``.
+    """SHD (or SSC, with ``DATA_SET='SSC'``): the original's ``SHD_model``.
 
     ``data_dir`` (default: the DATA_DIR parameter, else :func:`~eventprop.data.shd.
     default_data_dir`) is the folder holding ``SHD/shd_*.h5`` / ``SSC/ssc_*.h5`` (or the files
@@ -462,7 +462,7 @@ class SHD(Experiment):
             self.rewire_rng = res.restore_rng(state["rewire_rng"])
         self._pending_rescue = state.get("pending_rescue")
 
-    # -- time constants and seed-style weight files ----------------------------------------------
+    # -- time constants and original-style weight files --------------------------------------------
     def tau_arrays(self, engine, force: bool = False) -> dict:
         """τ arrays saved with the weights (docs/training.md#weight-files): per hidden layer with
         hetLIF or TRAIN_TAU, for the output with hetLI or TRAIN_TAU_OUTPUT (all of them with
@@ -512,9 +512,9 @@ class SHD(Experiment):
         if changed:
             eng.set_taus(taus)
 
-    # -- the seed API ------------------------------------------------------------------------------
+    # -- the original's API ------------------------------------------------------------------------
     def _apply(self, values: dict):
-        """Set parameters (the seed's ``train(p)`` etc.); binned data are reloaded if needed."""
+        """Set parameters (the original's ``train(p)`` etc.); binned data are reloaded if needed."""
         super()._apply(values)
         self._splits = {}
         self._static = None
@@ -526,7 +526,7 @@ class SHD(Experiment):
 
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         """A Trainer for this experiment, with LOAD_LAST (exact resume from ``checkpoint.npz``
-        when present and CHECKPOINT_NAME is unset, else the seed's ``last`` files) or LOAD_BEST
+        when present and CHECKPOINT_NAME is unset, else the original's ``last`` files) or LOAD_BEST
         (the ``best`` files) applied.  Checks the data files first, so nothing is written when
         they are missing."""
         from eventprop.params import validate
@@ -585,7 +585,7 @@ class SHD(Experiment):
                 "predictions": acc.predictions, "labels": acc.labels, "accumulator": acc}
 
     def test(self, params=None):
-        """The seed's ``test(p)``: the test set once, without learning, with the network of the
+        """The original's ``test(p)``: the test set once, without learning, with the network of the
         last :meth:`train`/:meth:`train_test`, or the checkpoint named by LOAD_LAST / LOAD_BEST.
         Writes ``NAME_test_results.txt`` (a results line whose eval columns hold the test
         accuracy and loss) and, if asked, the test confusion matrix and predictions.  Returns

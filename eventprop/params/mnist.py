@@ -68,13 +68,13 @@ class MNISTParams(ModelParams):
     CUDA_VISIBLE_DEVICES = flag(True, "GeNN manual device", CUDA_DOC)
     # Project additions (not keys of the original's MNIST table): where the data comes from.
     DATA_SET = choice("MNIST", ["MNIST", "synthetic"], "Data set (project addition)",
-                      "Project addition, not a seed key. 'MNIST': LeCun's IDX files from "
-                      "DATA_DIR (a missing file is an error that says where to put it; "
+                      "Project addition, not a key of the original. 'MNIST': LeCun's IDX files "
+                      "from DATA_DIR (a missing file is an error that says where to put it; "
                       "`eventprop data download mnist` fetches them). 'synthetic': a small "
                       "offline stand-in of 28×28 blob images, one class per blob position "
                       "(eventprop.data.mnist.synthetic_digits), with the same latency code, "
                       "splits and seeds; chosen explicitly, never as a silent fallback.")
     DATA_DIR = text(None, "MNIST folder (project addition)",
-                    "Project addition, not a seed key. Folder holding the four MNIST IDX files "
-                    "(raw or .gz); None = the per-user folder ($EVENTPROP_DATA/mnist, else "
-                    "~/.cache/eventprop/mnist). CLI: --data-dir.", allow_None=True)
+                    "Project addition, not a key of the original. Folder holding the four MNIST "
+                    "IDX files (raw or .gz); None = the per-user folder ($EVENTPROP_DATA/mnist, "
+                    "else ~/.cache/eventprop/mnist). CLI: --data-dir.", allow_None=True)

@@ -33,7 +33,7 @@ __all__ = [
     "n_steps",
 ]
 
-NO_EFFECT = "No effect in this port (accepted so that the seed's parameter files load)."
+NO_EFFECT = "No effect in this port (accepted so that the original's parameter files load)."
 
 CUDA_DOC = "GeNN's manual GPU selection in the original. " + NO_EFFECT
 REDUCED_CLASSES_DOC = (
@@ -124,7 +124,7 @@ class ModelParams(param.Parameterized):
                    "missing).")
     MODEL_SEED = count(0, "Model seed",
                        "Seed of the model random number generator: weight initialisation, "
-                       "heterogeneous τ draws, dropout, hidden noise and re-wiring. The seed's "
+                       "heterogeneous τ draws, dropout, hidden noise and re-wiring. The original's "
                        "default is None (unseeded); this port defaults to 0 for "
                        "reproducibility. None draws a fresh seed, recorded in the results.",
                        minimum=0, allow_None=True)
@@ -311,14 +311,14 @@ class ModelParams(param.Parameterized):
                          "re-drawn from Normal(INPUT_HIDDEN_MEAN, INPUT_HIDDEN_STD).",
                          softbounds=(0.0, 0.01))
     REWIRE_LIFT_MODE = choice("all", ["all", "silent"], "Lift mode (project addition)",
-                              "Project addition, not a seed key. 'all' (default) = the "
+                              "Project addition, not a key of the original. 'all' (default) = the "
                               "original: REWIRE_LIFT is added to every incoming weight of the "
                               "layer every epoch, whether or not any neuron is silent; 'silent' "
                               "= only the incoming columns of silent neurons are lifted.")
     SCHEDULE = choice(
         "synchronous", ["synchronous", "interleaved"], "Update schedule (project addition)",
-        "Project addition, not a seed key. 'synchronous' (default): forward, backward and "
-        "optimiser step per batch. 'interleaved': the original's schedule "
+        "Project addition, not a key of the original. 'synchronous' (default): forward, backward "
+        "and optimiser step per batch. 'interleaved': the original's schedule "
         "(docs/training.md#update-schedule), where batch k's backward pass runs during batch "
         "k+1's forward pass, so every gradient is one optimiser step stale and the last training "
         "batch's gradient is lost each epoch.",
@@ -397,7 +397,7 @@ def params_class(params_or_cls) -> type[ModelParams]:
 
 
 def param_keys(params_or_cls) -> list[str]:
-    """The seed keys of a parameter class or instance, in declaration order (no 'name')."""
+    """The keys of a parameter class or instance, in declaration order (no 'name')."""
     cls = params_class(params_or_cls)
     return [k for k in cls.param if k != "name" and k not in cls._excluded_keys]
 

@@ -32,7 +32,7 @@ _EXPERIMENT_PRESETS: dict[str, dict[str, Any]] = {"ssc": {"DATA_SET": "SSC"}}
 
 def make_params(experiment, values: dict | None = None, **overrides) -> ModelParams:
     """Parameters of ``experiment`` (a name from :data:`PARAM_CLASSES`, or a ModelParams subclass)
-    with ``values`` (a seed-style dict) and then ``overrides`` applied, validated.
+    with ``values`` (an original-style dict) and then ``overrides`` applied, validated.
 
     Ignored keys warn (:class:`IgnoredParameterWarning`) and are dropped; ``TRAIN_TAUM`` sets
     ``TRAIN_TAU`` unless ``TRAIN_TAU`` is also given.  Raises ParameterError for an unknown

@@ -97,7 +97,7 @@ class SHDParams(ModelParams):
         "sets are cached beside the .h5 files instead.",
     )
     DATA_DIR = text(None, "SHD/SSC folder (project addition)",
-                    "Project addition, not a seed key. Folder holding SHD/shd_*.h5 and "
+                    "Project addition, not a key of the original. Folder holding SHD/shd_*.h5 and "
                     "SSC/ssc_*.h5 (or the files directly); None = $EVENTPROP_DATA, else "
                     "~/.cache/eventprop. `eventprop data download shd|ssc` fetches them. CLI: "
                     "--data-dir.", allow_None=True)
