@@ -60,10 +60,6 @@ def has_spiking_output(code: int) -> bool:
     return code in (FIRST_SPIKE, FIRST_SPIKE_EXP)
 
 
-def is_sum_family(code: int) -> bool:
-    return SUM <= code <= SUM_INPUT
-
-
 def objective_scale(code: int, tau_m_out: float, trial_ms: float) -> float:
     """Factor ``c`` in ``J = c·L_task + L_reg`` that reproduces the original's injection scales.
 
@@ -138,7 +134,7 @@ def first_spike_loss(t_first, fired, label, code, trial_ms, tau_0, tau_1, alpha,
     n = t_first.shape[0]
     x = np.empty(n)
     for j in range(n):
-        t = t_first[j] if fired[j] else trial_ms + 1.0
+        t = t_first[j] if fired[j] else trial_ms + NO_SPIKE_DELAY_MS
         x[j] = -t / tau_0
     loss = softmax_cross_entropy(x, label, s_out)
     t_l = t_first[label] if fired[label] else trial_ms

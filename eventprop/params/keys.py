@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = [
     "LOSS_TYPES",
-    "FIRST_SPIKE_LOSSES",
     "HIDDEN_NEURON_TYPES",
     "OUTPUT_NEURON_TYPES",
     "REG_TYPES",
@@ -24,7 +23,6 @@ LOSS_TYPES = (
     "sum_weigh_input",
     "avg_xentropy",
 )
-FIRST_SPIKE_LOSSES = ("first_spike", "first_spike_exp")
 HIDDEN_NEURON_TYPES = ("LIF", "hetLIF", "ALIF")
 OUTPUT_NEURON_TYPES = ("LI", "hetLI")
 REG_TYPES = ("none", "simple", "Thomas1")
