@@ -369,6 +369,8 @@ BAD_VALUES = [
     ("shd", {"AUGMENTATION": {"random_dilate": [1.2, 0.8]}}, "AUGMENTATION"),
     ("shd", {"REDUCED_CLASSES": [0, 20]}, "REDUCED_CLASSES"),
     ("shd", {"REC_NEURONS": ["hidden0"]}, "REC_NEURONS"),
+    ("shd", {"REC_NEURONS": [["hidden0", "U"]]}, "REC_NEURONS"),
+    ("shd", {"REC_SYNAPSES": [["in_to_hid", "dw"]]}, "REC_SYNAPSES"),  # no longer silently w
     ("shd", {"W_OUTPUT_EPOCH_TRIAL": [[1]]}, "W_OUTPUT_EPOCH_TRIAL"),
     ("shd", {"V_THRESH": 0.0}, "V_THRESH"),
     ("shd", {"ADAM_BETA2": 1.0}, "ADAM_BETA2"),
@@ -413,14 +415,22 @@ def test_validate_reports_every_problem_at_once():
     assert "TRAIN_TAU" in str(e.value) and "DT_MS" in str(e.value)
 
 
-def test_valid_combinations_pass():
-    _make("shd", HIDDEN_NEURON_TYPE="ALIF", REG_TYPE="simple")
-    _make("shd", TRAIN_TAU=True, REG_TYPE="simple", TRAIN_TAU_OUTPUT=True)
-    _make("shd", LOSS_TYPE="sum_weigh_input")
-    _make("ssc", LOSS_TYPE="sum_weigh_input", EVALUATION="validation_set", NUM_OUTPUT=35)
-    _make("yinyang", LOSS_TYPE="first_spike_exp", PDROP=0.5)
-    _make("shd", AUGMENTATION={"random_shift": 40, "random_dilate": [0.9, 1.1], "ID_jitter": 2,
-                               "blend": [0.5, 0.5], "NORMALISE_SPIKE_NUMBER": True})
+@pytest.mark.parametrize("experiment, values", [
+    ("shd", {"HIDDEN_NEURON_TYPE": "ALIF", "REG_TYPE": "simple"}),
+    ("shd", {"TRAIN_TAU": True, "REG_TYPE": "simple", "TRAIN_TAU_OUTPUT": True}),
+    ("shd", {"LOSS_TYPE": "sum_weigh_input"}),
+    ("ssc", {"LOSS_TYPE": "sum_weigh_input", "EVALUATION": "validation_set", "NUM_OUTPUT": 35}),
+    ("yinyang", {"LOSS_TYPE": "first_spike_exp", "PDROP": 0.5}),
+    ("shd", {"AUGMENTATION": {"random_shift": 40, "random_dilate": [0.9, 1.1], "ID_jitter": 2,
+                              "blend": [0.5, 0.5], "NORMALISE_SPIKE_NUMBER": True}}),
+    ("dvs_gesture", {"EVALUATION": "user", "AUGMENTATION": {"random_shift_xy": 3}}),
+])
+def test_valid_combinations_pass(experiment, values):
+    p = _make(experiment, **values)
+    assert validate(p) is p
+    assert {k: getattr(p, k) for k in values} == values
+    if "PDROP" in values:  # Yin-Yang's name of the probability the engine reads
+        assert p.PDROP_HIDDEN == values["PDROP"]
 
 
 def test_direct_invalid_assignment_is_still_rejected_by_param():

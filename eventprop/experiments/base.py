@@ -11,10 +11,20 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
+
 from eventprop import results as res
 from eventprop.engines import make_engine
 from eventprop.network import NetworkDescription
 from eventprop.params import make_params, to_dict
+
+
+def fix_fresh_model_seed(params) -> None:
+    """``MODEL_SEED = None`` asks for a fresh seed: draw it once, here, from the operating system's
+    entropy and store it in the parameters, so that the engine, the rescue stream and the run's
+    ``NAME.json`` all use and record the same value (and the run can be repeated from its files)."""
+    if getattr(params, "MODEL_SEED", 0) is None:
+        params.MODEL_SEED = int(np.random.SeedSequence().entropy % (1 << 63))
 
 
 class Experiment:
@@ -29,6 +39,7 @@ class Experiment:
             for k, v in overrides.items():
                 set_value(params, k, v)
         self.params = params
+        fix_fresh_model_seed(params)
         self.engine_name = engine
         self._data = None
 
@@ -141,6 +152,7 @@ class Experiment:
         for k, v in dict(values).items():
             set_value(self.params, k, v)
         validate(self.params)
+        fix_fresh_model_seed(self.params)
         self._data = None
 
     def run_test(self, trainer) -> dict:

@@ -8,6 +8,8 @@ __all__ = [
     "OUTPUT_NEURON_TYPES",
     "REG_TYPES",
     "AUGMENTATION_KEYS",
+    "REC_NEURON_VARIABLES",
+    "REC_SYNAPSE_VARIABLES",
     "IGNORED_KEYS",
     "DEPRECATED_ALIASES",
 ]
@@ -26,6 +28,11 @@ LOSS_TYPES = (
 HIDDEN_NEURON_TYPES = ("LIF", "hetLIF", "ALIF")
 OUTPUT_NEURON_TYPES = ("LI", "hetLI")
 REG_TYPES = ("none", "simple", "Thomas1")
+
+#: The neuron variables ``REC_NEURONS`` can record (per step) and the synapse variables
+#: ``REC_SYNAPSES`` can record (per trial).
+REC_NEURON_VARIABLES = ("V", "I", "lambda_V", "lambda_I")
+REC_SYNAPSE_VARIABLES = ("w",)
 
 #: Augmentation keys understood in ``AUGMENTATION`` (docs/data.md#augmentations), with the expected
 #: value.

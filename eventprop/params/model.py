@@ -142,10 +142,10 @@ class ModelParams(param.Parameterized):
     LOAD_LAST = flag(False, "Load last checkpoint",
                      "Load the weights (and τ) saved with the label 'last' from OUT_DIR at the "
                      "start of training (file prefix CHECKPOINT_NAME if given, else NAME).")
-    WRITE_TO_DISK = flag(True, "Write recordings to disk",
-                         "Write the recording files (REC_SPIKES, REC_NEURONS, REC_SYNAPSES). "
-                         "Gates the recording files only; results and checkpoints are always "
-                         "written.")
+    WRITE_TO_DISK = flag(True, "Write files to disk",
+                         "Write the run's files into OUT_DIR: the parameters (NAME.json), the "
+                         "results, the weight and checkpoint files and the recordings. False "
+                         "trains in memory only and writes nothing.")
 
     # --- Experiment --------------------------------------------------------------------------
     DT_MS = positive(1.0, "Time step Δ (ms)",
@@ -155,10 +155,12 @@ class ModelParams(param.Parameterized):
                         "Length T of one trial (one sample presentation) in ms; the trial has S "
                         "= round(T/Δ) steps.", softbounds=(10.0, 2000.0))
     N_MAX_SPIKE = count(1500, "Spike store size per neuron",
-                        "Spikes stored per neuron and batch element for the backward pass (the "
-                        "original's ring-buffer slots, which held two trials: at most "
-                        "N_MAX_SPIKE − 1 spikes). A full store raises an error naming "
-                        "N_MAX_SPIKE instead of silently dropping spikes.")
+                        "Spikes stored for the backward pass, per sample: N_MAX_SPIKE times the "
+                        "number of spiking neurons, shared by them (one neuron may fire more "
+                        "often than another). The store starts small and grows; a sample that "
+                        "fills it raises an error naming N_MAX_SPIKE instead of silently "
+                        "dropping spikes. (The original: a ring buffer of N_MAX_SPIKE slots per "
+                        "neuron holding two trials.)")
     N_BATCH = count(32, "Batch size B",
                     "Samples per mini-batch B. The loss and regulariser scalings use this "
                     "constant even for a partial last batch.", softbounds=(1, 512))
@@ -352,19 +354,21 @@ class ModelParams(param.Parameterized):
                                    "List of [epoch, trial] pairs in which spikes are recorded.")
     REC_NEURONS = items([], "Record neuron variables",
                         "List of [population, variable] pairs recorded every step, e.g. "
-                        "['hidden0', 'V'].")
+                        "['hidden0', 'V'] (variables 'V', 'I', 'lambda_V', 'lambda_I').")
     REC_NEURONS_EPOCH_TRIAL = items([], "Neuron recording [epoch, trial]",
                                     "List of [epoch, trial] pairs in which the neuron variables "
                                     "are recorded.")
     REC_SYNAPSES = items([], "Record synapse variables",
-                         "List of [synapse population, variable] pairs recorded every step, "
-                         "e.g. ['in_to_hid', 'w'] (variables 'w', 'dw', 'in_syn').")
+                         "List of [synapse population, variable] pairs, e.g. ['in_to_hid', "
+                         "'w']: the weights after each recorded trial (constant within a trial "
+                         "here). Only 'w' is recorded; the original's 'dw' and 'in_syn' are "
+                         "refused with an error.")
     REC_SYNAPSES_EPOCH_TRIAL = items([], "Synapse recording [epoch, trial]",
                                      "List of [epoch, trial] pairs in which the synapse "
                                      "variables are recorded.")
     SPK_REC_STEPS = count(None, "Spike recording buffer (steps)",
-                          "Steps held by the spike-recording buffer; None = one trial, "
-                          "round(TRIAL_MS/DT_MS).", allow_None=True)
+                          "Steps held by the original's GeNN spike-recording buffer. " + NO_EFFECT
+                          + " Spikes are recorded for whole trials.", allow_None=True)
     W_OUTPUT_EPOCH_TRIAL = items([], "Weight snapshots [epoch, trial]",
                                  "List of [epoch, trial] pairs after which all weight matrices "
                                  "are saved (NAME_w_*_e{E}_t{T}.npy).")
@@ -375,8 +379,10 @@ class ModelParams(param.Parameterized):
                            "Save per-epoch predictions and labels (NAME_predictions_*.npy, "
                            "NAME_labels_*.npy).")
     DEBUG_HIDDEN_N = flag(False, "Hidden spike statistics",
-                          "Record the hidden spikes, print and log per-layer spike statistics "
-                          "and the number of silent neurons in the results file.")
+                          "Print and add to the results file per-layer statistics of the hidden "
+                          "spikes in the epoch's training trials (MNIST: per batch; SHD/SSC: per "
+                          "sample, and the number of silent neurons); the columns are in "
+                          "docs/training.md#debug_hidden_n-columns.")
 
     def n_classes(self) -> int:
         """Number of output neurons C actually built (NUM_OUTPUT, or as resolved by the class)."""

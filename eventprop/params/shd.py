@@ -145,7 +145,8 @@ class SHDParams(ModelParams):
         bounds=(1.0, None),
         label="Learning-rate ease-in factor",
         doc="The effective learning rate starts at ETA/1000 and is multiplied by this after "
-        "every trial until it reaches the target learning rate.",
+        "every training batch (not after evaluation batches) until it reaches the target "
+        "learning rate; after a plateau reduction it jumps straight to the reduced target.",
     )
     EMA_WHICH = choice("validation", ["validation", "training"], "Accuracy for the plateau rule",
                        "Accuracy fed to the EMA plateau rule: 'validation' or 'training' (the "

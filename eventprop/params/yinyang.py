@@ -100,11 +100,13 @@ class YinYangParams(ModelParams):
     TAU_1 = param.Number(default=6.4, doc=inherit_doc("TAU_1", "Unused by 'first_spike'."))
     ALPHA = param.Number(default=3e-3)
     W_REPORT_INTERVAL = count(100, "Weight snapshot trial interval",
-                              "Save w_*_e{E}_t{T}.npy in trials that are multiples of this (and "
-                              "epochs that are multiples of W_EPOCH_INTERVAL).")
+                              "The original's periodic weight snapshots, in trials that are "
+                              "multiples of this (and epochs that are multiples of "
+                              "W_EPOCH_INTERVAL). " + NO_EFFECT + " W_OUTPUT_EPOCH_TRIAL names "
+                              "the snapshots to save.")
     W_EPOCH_INTERVAL = count(10, "Weight snapshot epoch interval",
-                             "Epoch interval of the periodic weight snapshots (see "
-                             "W_REPORT_INTERVAL).")
+                             "Epoch interval of the original's periodic weight snapshots (see "
+                             "W_REPORT_INTERVAL). " + NO_EFFECT)
     TRAINING_PLOT = flag(False, "Training plot (matplotlib)",
                          "The original's live matplotlib plot; the lab replaces it. " + NO_EFFECT)
     TRAINING_PLOT_INTERVAL = count(10, "Training plot interval",
