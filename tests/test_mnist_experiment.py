@@ -4,12 +4,12 @@ outputs, errors through the CLI, and a learning test that must beat chance clear
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 
 import numpy as np
 import pytest
+from conftest import write_idx
 
 from eventprop import results as res
 from eventprop.cli import main
@@ -20,19 +20,6 @@ from eventprop.experiments.mnist import PRESETS, HiddenSpikeStats, synthetic_ite
 #: A tiny network and data set (a training epoch takes milliseconds).
 TINY = {"N_TRAIN": 160, "N_VALIDATE": 40, "N_TEST": 60, "NUM_HIDDEN": 16, "N_EPOCH": 2,
         "N_BATCH": 16, "INPUT_HIDDEN_MEAN": 0.16}
-
-
-def write_idx(path, array, gz=False):
-    """An IDX file (module docstring of eventprop.data.mnist): 0, 0, type 0x08, ndim, sizes."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape)
-    data = header + array.tobytes()
-    if gz:
-        path = path.with_name(path.name + ".gz")
-        data = gzip.compress(data)
-    path.write_bytes(data)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import json
 
 import numpy as np
 import pytest
-from test_shd_data import write_h5  # the SHD/SSC file writer of the data tests
+from conftest import write_h5
 
 from eventprop import results as res
 from eventprop.cli import main
