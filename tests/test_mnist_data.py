@@ -162,7 +162,7 @@ def test_load_mnist_without_files_and_no_download_lists_missing_files_and_comman
     msg = str(info.value)
     for name in MNIST_FILES[1:]:
         assert name in msg
-    listed = msg.split("\n")[0].split(": ", 1)[1].rstrip(".").split(", ")
+    listed = msg.split("\n")[0].split(": ", 1)[1].split(" not found in ")[0].split(", ")
     assert listed == list(MNIST_FILES[1:])  # exactly the missing ones, not the present one
     assert str(tmp_path) in msg
     assert "eventprop data download mnist" in msg

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eventprop.data.base import DataError, Dataset, check_count
 from eventprop.data.batches import SpikeDataset
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_MD5",
     "MNIST_MIRRORS",
+    "MNISTFiles",
     "default_data_dir",
     "read_idx",
     "download_mnist",
@@ -63,10 +65,6 @@ __all__ = [
     "mnist_splits",
     "synthetic_digits",
 ]
-
-
-class DataError(RuntimeError):
-    """A data file is missing, unreadable or inconsistent; the message says how to fix it."""
 
 
 MNIST_FILES = (
@@ -107,25 +105,38 @@ _IDX_TYPES = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def default_data_dir() -> Path:
-    """The per-user MNIST folder.
+class MNISTFiles(Dataset):
+    """The four IDX files in one folder (raw or ``.gz``); the items are the file names."""
 
-    ``$EVENTPROP_DATA/mnist`` if ``EVENTPROP_DATA`` is set (the root of all EventProp data sets),
-    else ``$XDG_CACHE_HOME/eventprop/mnist``, else ``~/.cache/eventprop/mnist``.
-    """
-    root = os.environ.get("EVENTPROP_DATA")
-    if root:
-        return Path(root).expanduser() / "mnist"
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
-    return base / "eventprop" / "mnist"
+    title = "MNIST files"
+    command = DOWNLOAD_COMMAND
+    subfolder = "mnist"
+    alternative = ("to train offline on the synthetic stand-in use --set DATA_SET=synthetic (or "
+                   "--preset synthetic)")
+
+    def expected(self, item: str) -> str:
+        return item
+
+    def present(self, item: str) -> bool:
+        return _find(self.folder, item) is not None
+
+    def how_to_get(self, items) -> str:
+        listing = "\n".join(f"  {n}.gz  (or the decompressed {n})" for n in items)
+        urls = "\n".join(f"  {m}" for m in MNIST_MIRRORS)
+        return (
+            f"Put these files into the folder {self.folder}:\n{listing}\n"
+            f"They can be downloaded from any of these mirrors (file name appended):\n{urls}\n"
+            f"or fetched automatically with `{DOWNLOAD_COMMAND}` (needs internet access)."
+        )
+
+
+def default_data_dir() -> Path:
+    """The per-user MNIST folder: ``mnist/`` below the data root (:func:`~.base.data_root`)."""
+    return MNISTFiles.default_folder()
 
 
 def _corrupt(path, problem: str) -> DataError:
-    return DataError(
-        f"{path}: {problem}. The file is truncated or corrupt: delete it and download it "
-        f"again (for MNIST: `{DOWNLOAD_COMMAND}`)."
-    )
+    return MNISTFiles.damaged(path, problem)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -189,16 +200,6 @@ def _find(data_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _where_to_get(data_dir: Path, names) -> str:
-    listing = "\n".join(f"  {n}.gz  (or the decompressed {n})" for n in names)
-    urls = "\n".join(f"  {m}" for m in MNIST_MIRRORS)
-    return (
-        f"Put these files into the folder {data_dir}:\n{listing}\n"
-        f"They can be downloaded from any of these mirrors (file name appended):\n{urls}\n"
-        f"or fetched automatically with `{DOWNLOAD_COMMAND}` (needs internet access)."
-    )
-
-
 def download_mnist(data_dir=None, timeout: float = 30, mirrors=None, checksums=None) -> dict:
     """Download the MNIST files missing from ``data_dir``; return ``{name: path}`` for all four.
 
@@ -239,7 +240,7 @@ def download_mnist(data_dir=None, timeout: float = 30, mirrors=None, checksums=N
         raise DataError(
             f"could not download {', '.join(n for n, _ in failures)} (offline, or no mirror "
             f"answered correctly). Attempts:\n{tried}\n"
-            + _where_to_get(data_dir, [n for n, _ in failures])
+            + MNISTFiles(data_dir).how_to_get([n for n, _ in failures])
         )
     return paths
 
@@ -283,14 +284,11 @@ def load_mnist(data_dir=None, download: bool = False):
     uint8 ``(N,)`` in 0…9. Missing files are downloaded when ``download`` is true; otherwise a
     :class:`DataError` lists the missing files, the folder and the download command.
     """
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    missing = [n for n in MNIST_FILES if _find(data_dir, n) is None]
-    if missing:
+    files = MNISTFiles(data_dir)
+    data_dir = files.folder
+    if files.missing(MNIST_FILES):
         if not download:
-            raise DataError(
-                f"MNIST files missing from {data_dir}: {', '.join(missing)}.\n"
-                + _where_to_get(data_dir, missing)
-            )
+            files.require(MNIST_FILES)
         download_mnist(data_dir)
     arrays = {n: read_idx(_find(data_dir, n)) for n in MNIST_FILES}
     for split, img_name, lbl_name in (
@@ -312,12 +310,6 @@ def load_mnist(data_dir=None, download: bool = False):
         if len(lbl) and lbl.max() > 9:
             raise _corrupt(lbl_path, f"contains label {int(lbl.max())}; MNIST labels are 0..9")
     return tuple(arrays[n] for n in MNIST_FILES)
-
-
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
 
 
 def mnist_splits(
@@ -349,9 +341,9 @@ def mnist_splits(
             f"mnist_splits: {len(train_images)} training images vs {len(train_labels)} labels, "
             f"{len(test_images)} test images vs {len(test_labels)} labels; they must match"
         )
-    n_train = _check_count("N_TRAIN", n_train)
-    n_validate = _check_count("N_VALIDATE", n_validate)
-    n_test = _check_count("N_TEST", n_test)
+    n_train = check_count("N_TRAIN", n_train)
+    n_validate = check_count("N_VALIDATE", n_validate)
+    n_test = check_count("N_TEST", n_test)
     n_full, n_full_test = len(train_labels), len(test_labels)
     if n_train + n_validate > n_full:
         raise DataError(
@@ -465,7 +457,7 @@ def synthetic_digits(n: int, seed, n_classes: int = 10):
     code). Labels are balanced (``i mod n_classes``) and shuffled. Everything is drawn from
     ``default_rng(seed)``, so equal arguments give equal data.
     """
-    n = _check_count("n", n)
+    n = check_count("n", n)
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or not (
         2 <= n_classes <= 10
     ):

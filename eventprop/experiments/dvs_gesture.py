@@ -57,10 +57,8 @@ class DVSGesture(SHD):
     def check_data(self, with_test: bool = True) -> None:
         """Raise :class:`~eventprop.data.dvs_gesture.DataError` naming every missing split folder
         and the download command."""
-        missing = [s for s in self.required_splits(with_test)
-                   if s not in self._splits and not dvs_data.has_split(self.data_dir, s)]
-        if missing:
-            raise dvs_data.DataError(dvs_data.missing_message(self.data_dir, missing))
+        files = dvs_data.DVSGestureFiles(self.data_dir)
+        files.require([s for s in self.required_splits(with_test) if s not in self._splits])
 
     def frame_size(self) -> tuple:
         """(W, H) of the down-sampled event frame."""

@@ -48,9 +48,7 @@ import numpy as np
 
 from eventprop.data.batches import SpikeDataset
 from eventprop.data.mnist import (
-    MNIST_MIRRORS,
     DataError,
-    default_data_dir,
     latency_encode,
     load_mnist,
     mnist_splits,
@@ -168,22 +166,10 @@ def synthetic_item(index: int, n: int, seed: int, stream: int, n_classes: int = 
 
 
 def read_mnist(folder=None):
-    """:func:`~eventprop.data.mnist.load_mnist` of ``folder`` (None = the default folder), with
-    the missing-files error in one line that carries the whole fix (the CLI prints one line)."""
-    folder = folder if folder else default_data_dir()
-    try:
-        return load_mnist(folder)
-    except DataError as exc:
-        if "missing from" not in str(exc):
-            raise
-        missing = str(exc).splitlines()[0]
-        raise DataError(
-            f"{missing} Put the four files (raw or .gz) into {folder} (mirrors: "
-            f"{', '.join(MNIST_MIRRORS)}), or run `eventprop data download mnist` (needs "
-            f"internet), or point --data-dir (DATA_DIR) at the folder that holds them; to train "
-            f"offline on the synthetic stand-in use --set DATA_SET=synthetic (or --preset "
-            f"synthetic)."
-        ) from exc
+    """:func:`~eventprop.data.mnist.load_mnist` of ``folder`` (None = the default folder); a
+    missing file is a :class:`DataError` whose first line carries the whole fix (the CLI prints
+    one line), including the offline synthetic stand-in."""
+    return load_mnist(folder if folder else None)
 
 
 class HiddenSpikeStats:

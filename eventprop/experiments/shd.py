@@ -193,16 +193,8 @@ class SHD(Experiment):
     def check_data(self, with_test: bool = True) -> None:
         """Raise :class:`~eventprop.data.shd.DataError` naming every missing file, and how to get
         them, before anything is trained or written."""
-        ds = self._dataset_name()
-        missing = [shd_data.h5_filename(ds, s) for s in self.required_splits(with_test)
-                   if s not in self._splits and shd_data.find_h5(self.data_dir, ds, s) is None]
-        if missing:
-            raise shd_data.DataError(
-                f"{ds} data missing: {', '.join(missing)} not found in {self.data_dir / ds} or "
-                f"{self.data_dir}; run `eventprop data download {ds.lower()}` (or point --data-dir "
-                f"/ DATA_DIR / EVENTPROP_DATA at the folder that holds them)\n"
-                + shd_data._where_to_get(self.data_dir, ds, [m.split('_')[1][:-3] for m in missing])
-            )
+        files = shd_data.SHDFiles(self.data_dir, self._dataset_name())
+        files.require([s for s in self.required_splits(with_test) if s not in self._splits])
 
     #: How to fix a label beyond the output layer (the end of that error message).
     _num_output_fix = "set NUM_OUTPUT=None (from DATA_SET) or restrict REDUCED_CLASSES"
@@ -427,12 +419,6 @@ class SHD(Experiment):
                                         _pad_stack(preds))
                     res.atomic_save_npy(Path(trainer.out_dir) / f"{p.NAME}_labels_{ph}.npy",
                                         _pad_stack(labels))
-
-    def rewrite_results(self, trainer) -> None:
-        os.makedirs(trainer.out_dir, exist_ok=True)
-        rf = res.ResultsFile(trainer.out_dir, self.params.NAME)
-        lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
-        res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
 
     def summary_extra(self, trainer) -> dict:
         """Extra summary.json entries: the mode, the best epoch, silent neurons; in train_test
