@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import param
 
-from .model import choice, fraction, inherit_doc, items, non_negative, text
+from .model import choice, fraction, items, non_negative, note, text
 from .shd import SHDParams
 
 __all__ = ["DVSGestureParams", "dvs_input_channels"]
@@ -26,31 +26,24 @@ class DVSGestureParams(SHDParams):
     """
 
     experiment: ClassVar[str] = "dvs_gesture"
+    title: ClassVar[str] = "DVS gesture"
     _excluded_keys: ClassVar[frozenset] = frozenset({
         "N_TEST", "DATA_SET", "DATA_BUFFER_NAME", "SPEAKER_LEFT", "RESCALE_X", "TAU_ACCUMULATOR",
     })
     _supports_input_weighting: ClassVar[bool] = False
 
-    DT_MS = param.Number(default=2.0, doc=inherit_doc("DT_MS", "Original default 0.1."))
+    DT_MS = note("DT_MS", "Original default 0.1.", default=2.0)
     TRIAL_MS = param.Number(
         default=1000.0,
         doc="Length T of one trial in ms: the part of each recording from DVS_START_MS on that is "
         "shown (longer recordings are cut, shorter ones end in silence). Original default 18000 "
         "(whole recordings).",
     )
-    N_MAX_SPIKE = param.Integer(
-        default=500, doc=inherit_doc("N_MAX_SPIKE", "Original default 3000.")
-    )
+    N_MAX_SPIKE = note("N_MAX_SPIKE", "Original default 3000.", default=500)
     N_EPOCH = param.Integer(default=50)
-    N_TRAIN = param.Integer(
-        default=969,
-        doc=inherit_doc("N_TRAIN", "Original default 1045 (of the 1077 training gestures)."),
-    )
-    N_VALIDATE = param.Integer(
-        default=108,
-        doc=inherit_doc("N_VALIDATE",
-                        "Original default 32; 108 here, a tenth of the training split."),
-    )
+    N_TRAIN = note("N_TRAIN", "Original default 1045 (of the 1077 training gestures).", default=969)
+    N_VALIDATE = note("N_VALIDATE", "Original default 32; 108 here, a tenth of the training "
+                      "split.", default=108)
     NUM_INPUT = param.Integer(
         default=2048,
         doc="Input channels W·H·2 of the down-sampled event frame, channel (y·W + x)·2 + p: 2048 "
@@ -58,22 +51,14 @@ class DVSGestureParams(SHDParams):
     )
     NUM_OUTPUT = param.Integer(default=11, allow_None=False,
                                doc="Number of output neurons = the 11 gesture classes.")
-    RECURRENT = param.Boolean(default=True, doc=inherit_doc("RECURRENT", "Original default False."))
-    INPUT_HIDDEN_MEAN = param.Number(
-        default=0.01, doc=inherit_doc("INPUT_HIDDEN_MEAN", "Original default 0.02.")
-    )
-    INPUT_HIDDEN_STD = param.Number(
-        default=0.01, doc=inherit_doc("INPUT_HIDDEN_STD", "Original default 0.01.")
-    )
-    HIDDEN_OUTPUT_STD = param.Number(
-        default=0.03, doc=inherit_doc("HIDDEN_OUTPUT_STD", "Original default 0.3.")
-    )
-    REG_TYPE = param.Selector(
-        default="simple", doc=inherit_doc("REG_TYPE", "Original default 'none'.")
-    )
-    LBD_UPPER = param.Number(default=5e-10, doc=inherit_doc("LBD_UPPER", "Original default 2e-9."))
-    LBD_LOWER = param.Number(default=5e-10, doc=inherit_doc("LBD_LOWER", "Original default 2e-9."))
-    AVG_SNSUM = param.Boolean(default=True, doc=inherit_doc("AVG_SNSUM", "Original default False."))
+    RECURRENT = note("RECURRENT", "Original default False.", default=True)
+    INPUT_HIDDEN_MEAN = note("INPUT_HIDDEN_MEAN", "Original default 0.02.", default=0.01)
+    INPUT_HIDDEN_STD = note("INPUT_HIDDEN_STD", "Original default 0.01.", default=0.01)
+    HIDDEN_OUTPUT_STD = note("HIDDEN_OUTPUT_STD", "Original default 0.3.", default=0.03)
+    REG_TYPE = note("REG_TYPE", "Original default 'none'.", default="simple")
+    LBD_UPPER = note("LBD_UPPER", "Original default 2e-9.", default=5e-10)
+    LBD_LOWER = note("LBD_LOWER", "Original default 2e-9.", default=5e-10)
+    AVG_SNSUM = note("AVG_SNSUM", "Original default False.", default=True)
     EVALUATION = choice("random", ["random", "user"], "Validation split",
                         "'random' (the original's): N_TRAIN/N_VALIDATE from a TRAIN_DATA_SEED "
                         "permutation of the training split; 'user' (project addition): validate "

@@ -18,6 +18,7 @@ __all__ = [
     "CUDA_DOC",
     "REDUCED_CLASSES_DOC",
     "inherit_doc",
+    "note",
     "flag",
     "text",
     "items",
@@ -105,6 +106,8 @@ class ModelParams(param.Parameterized):
     defaults and add their own keys."""
 
     experiment: ClassVar[str] = "generic"
+    #: The experiment's name in headings (the parameter reference, the lab).
+    title: ClassVar[str] = "Generic"
     # Inherited keys that are not part of this experiment's table: hidden from the UI, left out of
     # to_dict() and unknown to the loaders.  Their value is kept consistent by the class.
     _excluded_keys: ClassVar[frozenset] = frozenset()
@@ -392,6 +395,13 @@ class ModelParams(param.Parameterized):
 def inherit_doc(key: str, extra: str) -> str:
     """The generic doc text of ``key`` followed by an experiment's remark ``extra``."""
     return ModelParams.param[key].doc + " " + extra
+
+
+def note(key: str, extra: str, **slots) -> param.Parameter:
+    """An experiment's declaration of an inherited key: the generic doc text of ``key`` followed
+    by the experiment's remark ``extra`` (e.g. the original's default), with the changed
+    ``slots`` (``default=...``); every other slot (bounds, label, choices) is inherited."""
+    return type(ModelParams.param[key])(doc=inherit_doc(key, extra), **slots)
 
 
 def params_class(params_or_cls) -> type[ModelParams]:

@@ -18,15 +18,26 @@ from .groups import describe, groups_for
 from .keys import DEPRECATED_ALIASES, IGNORED_KEYS
 from .model import ModelParams, param_keys
 from .parsing import expected
-from .registry import EXPERIMENTS, PARAM_CLASSES, make_params
+from .registry import EXPERIMENT_PRESETS, EXPERIMENTS, PARAM_CLASSES, make_params
 
 __all__ = ["format_value", "reference_markdown", "describe_key", "list_keys", "add_parser",
            "cmd_params"]
 
-#: The experiments of the reference, one section each (``ssc`` shares the SHD table).
-SECTIONS = ("yinyang", "mnist", "shd", "dvs_gesture")
-_TITLES = {"yinyang": "Yin-Yang (`yinyang`)", "mnist": "MNIST (`mnist`)",
-           "shd": "SHD and SSC (`shd`, `ssc`)", "dvs_gesture": "DVS gesture (`dvs_gesture`)"}
+def sections() -> list[tuple[type[ModelParams], list[str]]]:
+    """One section per table of the registry, in registry order: ``(table, experiment names)``
+    (``ssc`` shares the SHD table), so a new experiment's table appears without an edit here."""
+    out: dict = {}
+    for name, cls in PARAM_CLASSES.items():
+        out.setdefault(cls, []).append(name)
+    return list(out.items())
+
+
+def _anchor(cls: type[ModelParams]) -> str:
+    return cls.experiment.replace("_", "-")
+
+
+def _title(cls: type[ModelParams], names) -> str:
+    return f"{cls.title} ({', '.join(f'`{n}`' for n in names)})"
 
 
 def format_value(value) -> str:
@@ -64,19 +75,22 @@ def reference_markdown() -> str:
         "([training.md](training.md#parameter-files)); where the defaults come from is in",
         "[presets.md](presets.md#original-tables).",
         "",
-        "Contents: " + " · ".join(f"[{_TITLES[e]}](#{e.replace('_', '-')})" for e in SECTIONS)
+        "Contents: " + " · ".join(f"[{_title(cls, names)}](#{_anchor(cls)})"
+                                  for cls, names in sections())
         + " · [ignored keys](#ignored-keys)",
         "",
     ]
-    for experiment in SECTIONS:
+    for cls, names in sections():
+        experiment = names[0]
         params = _defaults(experiment)
-        out += [f'<a id="{experiment.replace("_", "-")}"></a>', f"## {_TITLES[experiment]}", ""]
-        if experiment == "shd":
-            out += ["`ssc` is the same table with `DATA_SET` set to `'SSC'`.", ""]
+        out += [f'<a id="{_anchor(cls)}"></a>', f"## {_title(cls, names)}", ""]
+        for other in names[1:]:
+            preset = EXPERIMENT_PRESETS[other].items()
+            setting = ", ".join(f"`{k}` set to `{v!r}`" for k, v in preset)
+            out += [f"`{other}` is the same table with {setting}.", ""]
         for group, keys in groups_for(params).items():
             out += [f"### {group} ({experiment})", "", "| key | default | accepts | meaning |",
                     "|---|---|---|---|"]
-            cls = type(params)
             for key in keys:
                 p = cls.param[key]
                 out.append(f"| `{key}` | `{_cell(format_value(getattr(params, key)))}` | "

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import param
 
-from .model import NO_EFFECT, ModelParams, count, flag, fraction, inherit_doc, probability
+from .model import NO_EFFECT, ModelParams, count, flag, fraction, note, probability
 
 __all__ = ["YinYangParams"]
 
@@ -18,66 +18,48 @@ class YinYangParams(ModelParams):
     """
 
     experiment: ClassVar[str] = "yinyang"
+    title: ClassVar[str] = "Yin-Yang"
     _excluded_keys: ClassVar[frozenset] = frozenset({"PDROP_HIDDEN"})
     _fixed_values: ClassVar[dict] = {"NUM_INPUT": 5, "NUM_OUTPUT": 3}
     _aliases: ClassVar[dict] = {"PDROP_HIDDEN": "PDROP"}
 
-    DT_MS = param.Number(
-        default=0.05,
-        doc=inherit_doc("DT_MS", "Original default 0.1 (train_yinyang.py uses 0.01); 0.05 here, "
-                        "tuned with the other Yin-Yang defaults to pass 97 % test accuracy in "
-                        "about two minutes on 2 CPU cores. The 'original' preset restores the "
-                        "original table."),
-    )
+    DT_MS = note("DT_MS", "Original default 0.1 (train_yinyang.py uses 0.01); 0.05 here, tuned "
+                          "with the other Yin-Yang defaults to pass 97 % test accuracy in about "
+                          "two minutes on 2 CPU cores. The 'original' preset restores the "
+                          "original table.", default=0.05)
     TRIAL_MS = param.Number(default=30.0)
     N_MAX_SPIKE = param.Integer(default=400)
-    N_EPOCH = param.Integer(
-        default=30, doc=inherit_doc("N_EPOCH", "Original default 10 (of 96000 samples).")
-    )
+    N_EPOCH = note("N_EPOCH", "Original default 10 (of 96000 samples).", default=30)
     N_TRAIN = param.Integer(
         default=20000,
         doc="Number of training samples generated (TRAIN_DATA_SEED). The original generated "
         "3·N_TRAIN samples (default 3·32000 = 96000); here N_TRAIN counts samples, and the "
         "default 20000 gives 30 short CPU epochs.",
     )
-    N_VALIDATE = param.Integer(
-        default=0,
-        doc=inherit_doc("N_VALIDATE",
-                        "The original has no Yin-Yang validation set; 0 keeps it so."),
-    )
+    N_VALIDATE = note("N_VALIDATE", "The original has no Yin-Yang validation set; 0 keeps it so.",
+                                    default=0)
     N_TEST = param.Integer(
         default=1000,
         doc="Number of test samples generated (TEST_DATA_SEED). The original generated 3·N_TEST "
         "samples (default 3·800 = 2400); here N_TEST counts samples.",
     )
-    SHUFFLE = param.Boolean(
-        default=True,
-        doc=inherit_doc("SHUFFLE",
-                        "The original presents the Yin-Yang samples in generation order (False)."),
-    )
+    SHUFFLE = note("SHUFFLE", "The original presents the Yin-Yang samples in generation order "
+                              "(False).", default=True)
     NUM_INPUT = param.Integer(
         default=5,
         constant=True,
         doc="Fixed at 5: a bias neuron plus the features x, y, 1−x, 1−y, one spike each per trial.",
     )
     NUM_OUTPUT = param.Integer(default=3, constant=True, doc="Fixed at 3: the three classes.")
-    NUM_HIDDEN = param.Integer(
-        default=200, doc=inherit_doc("NUM_HIDDEN", "Original default 100; README: 200.")
-    )
+    NUM_HIDDEN = note("NUM_HIDDEN", "Original default 100; README: 200.", default=200)
     INPUT_HIDDEN_MEAN = param.Number(default=1.5)
     INPUT_HIDDEN_STD = param.Number(default=0.78)
-    HIDDEN_OUTPUT_MEAN = param.Number(
-        default=0.0,
-        doc=inherit_doc("HIDDEN_OUTPUT_MEAN", "Original default 0.93 (for spiking first-spike "
-                        "outputs); 0 for the default leaky-integrator readout."),
-    )
-    HIDDEN_OUTPUT_STD = param.Number(
-        default=0.3, doc=inherit_doc("HIDDEN_OUTPUT_STD", "Original default 0.1."))
-    PDROP_INPUT = param.Number(
-        default=0.0,
-        doc=inherit_doc("PDROP_INPUT",
-                        "Not in the Yin-Yang seed (no input dropout); 0 keeps it so."),
-    )
+    HIDDEN_OUTPUT_MEAN = note("HIDDEN_OUTPUT_MEAN", "Original default 0.93 (for spiking "
+                                                    "first-spike outputs); 0 for the default "
+                                                    "leaky-integrator readout.", default=0.0)
+    HIDDEN_OUTPUT_STD = note("HIDDEN_OUTPUT_STD", "Original default 0.1.", default=0.3)
+    PDROP_INPUT = note("PDROP_INPUT", "Not in the original Yin-Yang table (no input dropout); 0 "
+                       "keeps it so.", default=0.0)
     PDROP_HIDDEN = param.Number(
         precedence=-1, doc="Set through PDROP, the Yin-Yang table's name for this probability."
     )
@@ -89,15 +71,12 @@ class YinYangParams(ModelParams):
     ETA_DECAY = fraction(0.95, "Learning-rate decay per epoch",
                          "Factor applied to the learning rate at every epoch (the original also "
                          "applies it before the first epoch).")
-    LOSS_TYPE = param.Selector(
-        default="sum_weigh_exp",
-        doc=inherit_doc("LOSS_TYPE", "Original default 'first_spike' (the 'original' and 'paper' "
-                                     "presets use it); the loss-shaping paper's exponentially "
-                                     "weighted sum trains Yin-Yang more reliably on the CPU "
-                                     "defaults."),
-    )
+    LOSS_TYPE = note("LOSS_TYPE", "Original default 'first_spike' (the 'original' and 'paper' "
+                                  "presets use it); the loss-shaping paper's exponentially "
+                                  "weighted sum trains Yin-Yang more reliably on the CPU defaults.",
+                                  default="sum_weigh_exp")
     TAU_0 = param.Number(default=0.5)
-    TAU_1 = param.Number(default=6.4, doc=inherit_doc("TAU_1", "Unused by 'first_spike'."))
+    TAU_1 = note("TAU_1", "Unused by 'first_spike'.", default=6.4)
     ALPHA = param.Number(default=3e-3)
     W_REPORT_INTERVAL = count(100, "Weight snapshot trial interval",
                               "The original's periodic weight snapshots, in trials that are "
