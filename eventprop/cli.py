@@ -509,6 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scan_parser(sub)
 
+    from eventprop.params.reference import add_parser as add_params_parser
+
+    add_params_parser(sub)
+
     da = sub.add_parser("data", help="data set management")
     dsub = da.add_subparsers(dest="action", required=True)
     dl = dsub.add_parser("download", help="download a data set")

@@ -206,7 +206,7 @@ def test_weights_round_trip_and_accept_flat_seed_files(tmp_path):
     assert sorted(p.name for p in paths) == ["run_taum_hidden0_best.npy", "run_w_hidden_output_best.npy",
                                              "run_w_input_hidden_best.npy"]
     assert np.load(tmp_path / "run_w_input_hidden_best.npy").shape == (5, 4)  # saved 2-D
-    # The seed's flat row-major layout loads into the same matrix.
+    # The original's flat row-major layout loads into the same matrix.
     np.save(tmp_path / "run_w_hidden_output_best.npy", w["hid_to_out"].ravel())
     shapes = {k: v.shape for k, v in w.items()}
     back = load_weights(tmp_path, "run", "best", shapes, "shd", 1)

@@ -63,9 +63,8 @@ import numpy as np
 
 from eventprop.data import cache as binned_cache
 from eventprop.data.batches import SpikeDataset
+from eventprop.data.base import DataError, Dataset
 from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
-from eventprop.data.mnist import DataError
-from eventprop.data.shd import default_data_dir
 
 __all__ = [
     "DataError",
@@ -76,6 +75,7 @@ __all__ = [
     "FOLDER",
     "SPLIT_FOLDERS",
     "ARCHIVES",
+    "DVSGestureFiles",
     "default_data_dir",
     "frame_size",
     "n_input_channels",
@@ -177,8 +177,14 @@ def _check_split(split) -> str:
     return split
 
 
+def default_data_dir() -> Path:
+    """The data root (:func:`~eventprop.data.base.data_root`); the recordings are below it in
+    ``DVSGesture/``."""
+    return DVSGestureFiles.default_folder()
+
+
 def _root(data_dir) -> Path:
-    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    return DVSGestureFiles(data_dir).folder
 
 
 def split_folder(data_dir, split: str) -> Path:
@@ -192,30 +198,30 @@ def has_split(data_dir, split: str) -> bool:
     return folder.is_dir() and any(folder.glob("user*_*/*.npy"))
 
 
-def _fix(data_dir, splits) -> str:
-    root = _root(data_dir)
-    archives = " and ".join(ARCHIVES[s] for s in splits)
-    return (
-        f"run `eventprop data download dvs_gesture` (tonic fetches and unpacks {archives} in "
-        f"{root / FOLDER}), or point --data-dir / DATA_DIR / EVENTPROP_DATA at the folder that "
-        f"holds {FOLDER}/"
-    )
+class DVSGestureFiles(Dataset):
+    """The unpacked recordings below ``DATA_DIR/DVSGesture``; the items are the splits, each a
+    folder of ``user*_*/*.npy`` files."""
+
+    title = "DVS gesture data"
+    command = "eventprop data download dvs_gesture"
+
+    def expected(self, item: str) -> str:
+        return f"{SPLIT_FOLDERS[_check_split(item)]}/ (the {item} split)"
+
+    def present(self, item: str) -> bool:
+        return has_split(self.folder, item)
+
+    def where(self) -> str:
+        return str(self.folder / FOLDER)
 
 
 def missing_message(data_dir, splits) -> str:
     """One line naming the missing split folders, where they were looked for, and the fix."""
-    splits = list(splits)
-    folders = ", ".join(f"{SPLIT_FOLDERS[s]}/ (the {s} split)" for s in splits)
-    return (f"DVS gesture data missing: {folders} not found in {_root(data_dir) / FOLDER}; "
-            + _fix(data_dir, splits))
+    return DVSGestureFiles(data_dir).missing_message(list(splits))
 
 
 def _damaged(path: Path, split: str, data_dir, why: str) -> DataError:
-    folder = split_folder(data_dir, split)
-    return DataError(
-        f"DVS gesture file {path} is damaged ({why}); delete the folder {folder} and run "
-        f"`eventprop data download dvs_gesture` to unpack it again"
-    )
+    return DVSGestureFiles.damaged(path, why, remove=split_folder(data_dir, split))
 
 
 def list_recordings(data_dir, split: str) -> list[Recording]:

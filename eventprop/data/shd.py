@@ -38,7 +38,6 @@ source size and mtime).
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +47,8 @@ import numpy as np
 from eventprop.data import cache as binned_cache
 from eventprop.data.augment import spike_sample_ids
 from eventprop.data.batches import SpikeDataset
+from eventprop.data.base import DataError, Dataset, check_count
 from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
-from eventprop.data.mnist import DataError
 
 __all__ = [
     "DataError",
@@ -58,6 +57,7 @@ __all__ = [
     "SHD_PAGE",
     "SHD_DOWNLOAD_BASE",
     "RawSpikes",
+    "SHDFiles",
     "default_data_dir",
     "h5_filename",
     "find_h5",
@@ -86,17 +86,9 @@ _BIN_TOL = 1e-9
 
 
 def default_data_dir() -> Path:
-    """Root folder of the SHD/SSC files (tonic adds ``SHD/`` or ``SSC/`` below it).
-
-    ``$EVENTPROP_DATA`` if set, else ``$XDG_CACHE_HOME/eventprop``, else ``~/.cache/eventprop``
-    (the same root as the MNIST loader's).
-    """
-    root = os.environ.get("EVENTPROP_DATA")
-    if root:
-        return Path(root).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
-    return base / "eventprop"
+    """Root folder of the SHD/SSC files (tonic adds ``SHD/`` or ``SSC/`` below it): the data root
+    (:func:`~eventprop.data.base.data_root`)."""
+    return SHDFiles.default_folder()
 
 
 def _check_dataset(dataset) -> str:
@@ -136,18 +128,44 @@ def find_h5(data_dir, dataset: str, split: str) -> Path | None:
     return None
 
 
+class SHDFiles(Dataset):
+    """The ``.h5`` files of SHD or SSC; the items are the splits."""
+
+    title = "SHD data"
+    command = "eventprop data download shd"
+
+    def __init__(self, data_dir=None, dataset: str = "SHD"):
+        super().__init__(data_dir)
+        self.dataset = _check_dataset(dataset)
+        self.title = f"{self.dataset} data"
+        self.command = f"eventprop data download {self.dataset.lower()}"
+
+    def expected(self, item: str) -> str:
+        return h5_filename(self.dataset, item)
+
+    def present(self, item: str) -> bool:
+        return find_h5(self.folder, self.dataset, item) is not None
+
+    def where(self) -> str:
+        return f"{self.folder / self.dataset} or {self.folder}"
+
+    def how_to_get(self, items) -> str:
+        data_dir, dataset = self.folder, self.dataset
+        files = "\n".join(
+            f"  {SHD_DOWNLOAD_BASE}{h5_filename(dataset, s)}.zip  ->  unzip to "
+            f"{data_dir / dataset / h5_filename(dataset, s)}"
+            for s in items
+        )
+        return (
+            f"Download the files from the Zenke lab's page {SHD_PAGE}:\n{files}\n"
+            f"(the folder {data_dir} itself is also searched), or let tonic fetch them with "
+            f"eventprop.data.shd.download_shd({str(data_dir)!r}, {dataset!r}) or "
+            f"load_shd(..., download=True) (needs internet access)."
+        )
+
+
 def _where_to_get(data_dir: Path, dataset: str, splits) -> str:
-    files = "\n".join(
-        f"  {SHD_DOWNLOAD_BASE}{h5_filename(dataset, s)}.zip  ->  unzip to "
-        f"{data_dir / dataset / h5_filename(dataset, s)}"
-        for s in splits
-    )
-    return (
-        f"Download the files from the Zenke lab's page {SHD_PAGE}:\n{files}\n"
-        f"(the folder {data_dir} itself is also searched), or let tonic fetch them with "
-        f"eventprop.data.shd.download_shd({str(data_dir)!r}, {dataset!r}) or "
-        f"load_shd(..., download=True) (needs internet access)."
-    )
+    return SHDFiles(data_dir, dataset).how_to_get(splits)
 
 
 def download_shd(data_dir=None, dataset: str = "SHD", splits=None) -> dict:
@@ -441,10 +459,7 @@ def load_shd(
     path = find_h5(data_dir, dataset, split)
     if path is None:
         if not download:
-            raise DataError(
-                f"{dataset} {split} file {h5_filename(dataset, split)} not found in "
-                f"{data_dir / dataset} or {data_dir}.\n" + _where_to_get(data_dir, dataset, [split])
-            )
+            SHDFiles(data_dir, dataset).require([split])
         path = download_shd(data_dir, dataset, [split])[split]
     key = _cache_key(path, dataset, split, dt_ms, trial_ms, rescale_t, rescale_x)
     cpath = cache_path_for(path, key)
@@ -492,8 +507,8 @@ def split_train_eval(
     ``seed`` is TRAIN_DATA_SEED, or a Generator to draw from (the original shares one data RNG
     between split, shuffling and augmentation).
     """
-    n_train = _count("N_TRAIN", n_train)
-    n_validate = _count("N_VALIDATE", n_validate)
+    n_train = check_count("N_TRAIN", n_train)
+    n_validate = check_count("N_VALIDATE", n_validate)
     if evaluation == "random":
         perm = _rng(seed).permutation(len(ds))
         train_idx = perm[:n_train]
@@ -544,12 +559,6 @@ def split_train_eval(
     )
 
 
-def _count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
 def reduce_classes(ds: SpikeDataset, classes) -> SpikeDataset:
     """Only the samples whose label is in ``classes`` (REDUCED_CLASSES), in order, labels kept
     as they are (the output layer keeps all C neurons). ``classes=None`` returns ``ds``."""
@@ -577,7 +586,7 @@ def apply_delay_line(
     with ``t + c·d >= T`` are dropped. Within a sample the spikes come copy by copy. ``D = 0``
     returns ``ds`` itself.
     """
-    n_delay = _count("N_INPUT_DELAY", n_delay)
+    n_delay = check_count("N_INPUT_DELAY", n_delay)
     delay_ms, trial_ms = float(delay_ms), float(trial_ms)
     if not delay_ms >= 0:
         raise ValueError(f"INPUT_DELAY must be >= 0 ms, got {delay_ms}")

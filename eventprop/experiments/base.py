@@ -1,4 +1,4 @@
-"""What every experiment provides to the Trainer, and the seed-style simulator API built on it.
+"""What every experiment provides to the Trainer, and the original-style simulator API built on it.
 
 An experiment owns its parameters and data: ``train_set(epoch, rng)`` (the per-epoch training set,
 augmented where the experiment does that), ``eval_set()`` (validation, or None) and
@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
+
 from eventprop import results as res
 from eventprop.engines import make_engine
 from eventprop.description import NetworkDescription
@@ -20,6 +22,14 @@ from eventprop.params import make_params, to_dict
 #: What a missing checkpoint's message advises when LOAD_LAST resumes a training run.
 RESUME_ADVICE = ("LOAD_LAST resumes the run in OUT_DIR (--out): give --out the folder of an "
                  "earlier run, or train without LOAD_LAST")
+
+
+def fix_fresh_model_seed(params) -> None:
+    """``MODEL_SEED = None`` asks for a fresh seed: draw it once, here, from the operating system's
+    entropy and store it in the parameters, so that the engine, the rescue stream and the run's
+    ``NAME.json`` all use and record the same value (and the run can be repeated from its files)."""
+    if getattr(params, "MODEL_SEED", 0) is None:
+        params.MODEL_SEED = int(np.random.SeedSequence().entropy % (1 << 63))
 
 
 class Experiment:
@@ -38,6 +48,7 @@ class Experiment:
             for k, v in overrides.items():
                 set_value(params, k, v)
         self.params = params
+        fix_fresh_model_seed(params)
         self.engine_name = engine
         self._data = None
 
@@ -98,7 +109,7 @@ class Experiment:
         lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
         res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
 
-    # -- the seed's simulator API ------------------------------------------------------------------
+    # -- the original's simulator API --------------------------------------------------------------
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         from eventprop.training import Trainer
 
@@ -122,8 +133,8 @@ class Experiment:
         return t
 
     def train(self, params=None, listeners=()):
-        """The seed's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep the
-        trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,
+        """The original's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep
+        the trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,
         final_train_accuracy[, final_eval_accuracy])`` (docs/training.md#simulator-api)."""
         if params:
             self._apply(params)
@@ -137,7 +148,7 @@ class Experiment:
         return (*out, *acc)
 
     def test(self, params=None):
-        """The seed's ``test(p)``: one pass over the test set without learning, with the network
+        """The original's ``test(p)``: one pass over the test set without learning, with the network
         of the last :meth:`train` (or loaded with LOAD_LAST); returns ``(spike_t, spike_ID,
         rec_vars_n, rec_vars_s, test_accuracy)``."""
         if params:
@@ -153,6 +164,7 @@ class Experiment:
         for k, v in dict(values).items():
             set_value(self.params, k, v)
         validate(self.params)
+        fix_fresh_model_seed(self.params)
         self._data = None
 
     def run_test(self, trainer) -> dict:

@@ -1,7 +1,7 @@
 """Spiking Heidelberg Digits and Spiking Speech Commands end to end (docs/data.md#shd-and-ssc,
 docs/training.md, docs/presets.md#shd-presets).
 
-The seed's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
+The original's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
 
 - :meth:`SHD.train` — train on the training part and validate every epoch (``EVALUATION``
   ``random`` / ``speaker`` / ``validation_set``, :func:`~eventprop.data.shd.split_train_eval`);
@@ -112,7 +112,7 @@ def _pad_stack(rows) -> np.ndarray:
 
 
 class SHD(Experiment):
-    """SHD (or SSC, with ``DATA_SET='SSC'``): the seed's ``SHD_model``.
+    """SHD (or SSC, with ``DATA_SET='SSC'``): the original's ``SHD_model``.
 
     ``data_dir`` (default: the DATA_DIR parameter, else :func:`~eventprop.data.shd.
     default_data_dir`) is the folder holding ``SHD/shd_*.h5`` / ``SSC/ssc_*.h5`` (or the files
@@ -193,16 +193,8 @@ class SHD(Experiment):
     def check_data(self, with_test: bool = True) -> None:
         """Raise :class:`~eventprop.data.shd.DataError` naming every missing file, and how to get
         them, before anything is trained or written."""
-        ds = self._dataset_name()
-        missing = [shd_data.h5_filename(ds, s) for s in self.required_splits(with_test)
-                   if s not in self._splits and shd_data.find_h5(self.data_dir, ds, s) is None]
-        if missing:
-            raise shd_data.DataError(
-                f"{ds} data missing: {', '.join(missing)} not found in {self.data_dir / ds} or "
-                f"{self.data_dir}; run `eventprop data download {ds.lower()}` (or point --data-dir "
-                f"/ DATA_DIR / EVENTPROP_DATA at the folder that holds them)\n"
-                + shd_data._where_to_get(self.data_dir, ds, [m.split('_')[1][:-3] for m in missing])
-            )
+        files = shd_data.SHDFiles(self.data_dir, self._dataset_name())
+        files.require([s for s in self.required_splits(with_test) if s not in self._splits])
 
     #: How to fix a label beyond the output layer (the end of that error message).
     _num_output_fix = "set NUM_OUTPUT=None (from DATA_SET) or restrict REDUCED_CLASSES"
@@ -428,12 +420,6 @@ class SHD(Experiment):
                     res.atomic_save_npy(Path(trainer.out_dir) / f"{p.NAME}_labels_{ph}.npy",
                                         _pad_stack(labels))
 
-    def rewrite_results(self, trainer) -> None:
-        os.makedirs(trainer.out_dir, exist_ok=True)
-        rf = res.ResultsFile(trainer.out_dir, self.params.NAME)
-        lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
-        res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
-
     def summary_extra(self, trainer) -> dict:
         """Extra summary.json entries: the mode, the best epoch, silent neurons; in train_test
         the evaluation accuracy is the test accuracy and is reported as such."""
@@ -462,7 +448,7 @@ class SHD(Experiment):
             self.rewire_rng = res.restore_rng(state["rewire_rng"])
         self._pending_rescue = state.get("pending_rescue")
 
-    # -- time constants and seed-style weight files ----------------------------------------------
+    # -- time constants and original-style weight files --------------------------------------------
     def tau_arrays(self, engine, force: bool = False) -> dict:
         """τ arrays saved with the weights (docs/training.md#weight-files): per hidden layer with
         hetLIF or TRAIN_TAU, for the output with hetLI or TRAIN_TAU_OUTPUT (all of them with
@@ -512,9 +498,9 @@ class SHD(Experiment):
         if changed:
             eng.set_taus(taus)
 
-    # -- the seed API ------------------------------------------------------------------------------
+    # -- the original's API ------------------------------------------------------------------------
     def _apply(self, values: dict):
-        """Set parameters (the seed's ``train(p)`` etc.); binned data are reloaded if needed."""
+        """Set parameters (the original's ``train(p)`` etc.); binned data are reloaded if needed."""
         super()._apply(values)
         self._splits = {}
         self._static = None
@@ -526,7 +512,7 @@ class SHD(Experiment):
 
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         """A Trainer for this experiment, with LOAD_LAST (exact resume from ``checkpoint.npz``
-        when present and CHECKPOINT_NAME is unset, else the seed's ``last`` files) or LOAD_BEST
+        when present and CHECKPOINT_NAME is unset, else the original's ``last`` files) or LOAD_BEST
         (the ``best`` files) applied.  Checks the data files first, so nothing is written when
         they are missing."""
         from eventprop.params import validate
@@ -585,7 +571,7 @@ class SHD(Experiment):
                 "predictions": acc.predictions, "labels": acc.labels, "accumulator": acc}
 
     def test(self, params=None):
-        """The seed's ``test(p)``: the test set once, without learning, with the network of the
+        """The original's ``test(p)``: the test set once, without learning, with the network of the
         last :meth:`train`/:meth:`train_test`, or the checkpoint named by LOAD_LAST / LOAD_BEST.
         Writes ``NAME_test_results.txt`` (a results line whose eval columns hold the test
         accuracy and loss) and, if asked, the test confusion matrix and predictions.  Returns

@@ -7,7 +7,7 @@ import math
 
 from .dvs_gesture import DVSGestureParams, dvs_input_channels
 from .errors import ParameterError
-from .keys import AUGMENTATION_KEYS
+from .keys import AUGMENTATION_KEYS, REC_NEURON_VARIABLES, REC_SYNAPSE_VARIABLES
 from .model import ModelParams, param_keys
 from .parsing import coerce
 from .shd import SHDParams
@@ -32,12 +32,16 @@ def _check_epoch_trial(key: str, value, problems: list[str]):
             return
 
 
-def _check_pairs(key: str, value, problems: list[str], what: str):
+def _check_pairs(key: str, value, problems: list[str], what: str, variables: tuple):
     for item in value:
         if not (isinstance(item, list | tuple) and len(item) == 2
                 and all(isinstance(v, str) for v in item)):
             problems.append(f"{key} must be a list of [{what}, variable] pairs of strings "
                             f"(got {item!r})")
+            return
+        if item[1] not in variables:
+            problems.append(f"{key} variable {item[1]!r} is not recorded by this port; "
+                            f"recordable: {', '.join(repr(v) for v in variables)}")
             return
 
 
@@ -170,8 +174,9 @@ def validate(params: ModelParams) -> ModelParams:
             _check_epoch_trial(key, getattr(p, key), problems)
     if not all(isinstance(v, str) for v in p.REC_SPIKES):
         problems.append(f"REC_SPIKES must be a list of population names (got {p.REC_SPIKES!r})")
-    _check_pairs("REC_NEURONS", p.REC_NEURONS, problems, "population")
-    _check_pairs("REC_SYNAPSES", p.REC_SYNAPSES, problems, "synapse population")
+    _check_pairs("REC_NEURONS", p.REC_NEURONS, problems, "population", REC_NEURON_VARIABLES)
+    _check_pairs("REC_SYNAPSES", p.REC_SYNAPSES, problems, "synapse population",
+                 REC_SYNAPSE_VARIABLES)
 
     if "REDUCED_CLASSES" in cls.param and p.REDUCED_CLASSES is not None:
         c = p.n_classes()
