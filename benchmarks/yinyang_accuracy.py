@@ -132,7 +132,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="eventprop bench yinyang_accuracy", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default="paper,default",
-                    help="comma-separated: paper, default, seed (default: paper,default)")
+                    help="comma-separated: paper, default, original (default: paper,default)")
     ap.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)),
                     help="comma-separated seeds (default 100-104, never used for tuning)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     ap.add_argument("--checkout", metavar="DIR", default=str(ROOT),
                     help="checkout whose eventprop the main runs use (default: this one)")
     ap.add_argument("--threads", type=int, default=2, help="numba threads per run (default 2)")
-    ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per run before giving up")
+    ap.add_argument("--timeout", type=float, default=7200.0, help="seconds per run before giving up")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:

@@ -19,6 +19,10 @@ sum_weigh_input        ``w = avgIn(t)`` (input accumulator)    same form
 avg_xentropy           L = (Δ/T) Σ_n -log softmax(V(t_n))_l    ``A(t) = (δ_jl - s_j(t))/(τm T)``
 =====================  ====================================  ==================================
 
+The sums run over n = 0 … S-1 for ``max`` and the ``sum`` family, which sample V before each
+step's update, and over n = 1 … S for ``avg_xentropy``, which samples it after the update
+(docs/maths.md#step-order).
+
 The original carries extra scale factors in its injections (docs/differences.md#injection-scales):
 the LI losses inject ``1/τm`` times the true adjoint drive, and ``max`` also ``1/T``. We make them
 explicit: the engines minimise the objective ``J = c·mean_B(L) + L_reg`` with ``c`` from
@@ -58,10 +62,6 @@ def loss_code(loss_type: str) -> int:
 def has_spiking_output(code: int) -> bool:
     """First-spike losses read spike times, so their output layer is a spiking LIF."""
     return code in (FIRST_SPIKE, FIRST_SPIKE_EXP)
-
-
-def is_sum_family(code: int) -> bool:
-    return SUM <= code <= SUM_INPUT
 
 
 def objective_scale(code: int, tau_m_out: float, trial_ms: float) -> float:

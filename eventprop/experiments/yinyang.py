@@ -1,7 +1,7 @@
 """Yin-Yang (Kriener et al.; docs/data.md#yin-yang): the data is generated, so this runs anywhere.
 
-The seed's simulator API: ``YinYang(params).train()`` trains (and writes the results and weight
-files), ``test()`` evaluates the trained network on the test set.  Both return the seed's tuple
+The original's simulator API: ``YinYang(params).train()`` trains (and writes the results and weight
+files), ``test()`` evaluates the trained network on the test set.  Both return the original's tuple
 ``(spike_t, spike_ID, rec_vars_n, rec_vars_s, accuracy)`` (docs/training.md#simulator-api), where
 the recording entries hold what ``REC_SPIKES`` / ``REC_NEURONS`` asked for (see
 :mod:`eventprop.recording`).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from eventprop.data.yinyang import make_yinyang
 from eventprop.experiments.base import Experiment
+from eventprop.experiments.presets import PresetTable
 
 #: Every value of the ``paper`` preset with its source.  "W&P" is Wunderlich & Pehle (2021),
 #: Event-based backpropagation can compute exact gradients for spiking neural networks (their
@@ -47,10 +48,10 @@ PAPER_SOURCES = {
     "N_EPOCH": "here (30 epochs, about the CPU budget of 3 minutes)",
 }
 
-PRESETS = {
+PRESETS = PresetTable({
     # the original simulator_yinyang.py table (docs/presets.md#yin-yang-presets), with
     # N_TRAIN/N_TEST as the sample counts it generated (3·32000, 3·800)
-    "seed": {
+    "original": {
         "DT_MS": 0.1,
         "N_TRAIN": 96000,
         "N_TEST": 2400,
@@ -86,7 +87,7 @@ PRESETS = {
         "N_TEST": 1000,
         "N_EPOCH": 30,
     },
-}
+})
 
 
 class YinYang(Experiment):
