@@ -108,3 +108,29 @@ def test_sample_without_output_spikes_is_pushed_towards_a_label_spike(loss):
     J0 = net.engine.eval_batch(batch).objective
     net.weights["hid_to_out"][:] -= 0.01 * g_out / np.abs(g_out).max()
     assert net.engine.eval_batch(batch).objective < J0
+
+
+def _no_spike_share_and_accuracy(engine, data, p):
+    idx = np.arange(len(data))
+    stats = engine.eval_batch(data.batch(idx, len(data), p.DT_MS, engine.n_steps))
+    return float(np.mean(stats.prediction < 0)), stats.accuracy
+
+
+def test_training_brings_silent_label_outputs_to_fire():
+    """The failure behind the collapse, in miniature: a Yin-Yang network whose outputs never fire.
+    With the old treatment (only the late-spike penalty's push at the trial end) it stayed silent
+    (measured: 100 % of the test samples without output spike after 3 of these epochs); with the
+    virtual spike time it learns to fire and to classify."""
+    from eventprop.experiments import make_experiment
+
+    exp = make_experiment("yinyang", {"N_TRAIN": 320, "N_TEST": 64, "NUM_HIDDEN": 32,
+                                      "N_EPOCH": 4, "ETA": 0.02, "HIDDEN_OUTPUT_MEAN": 0.05,
+                                      "HIDDEN_OUTPUT_STD": 0.02, "WRITE_TO_DISK": False},
+                          preset="paper")
+    trainer = exp.trainer(write_files=False)
+    p = exp.params
+    test = exp.test_set()
+    assert _no_spike_share_and_accuracy(trainer.engine, test, p)[0] == 1.0  # all silent at first
+    trainer.fit()
+    silent, accuracy = _no_spike_share_and_accuracy(trainer.engine, test, p)
+    assert silent < 0.2 and accuracy > 0.45  # chance is 1/3
