@@ -9,7 +9,6 @@ printed by `eventprop gradcheck`; here each combination must reach cosine simila
 import numpy as np
 import pytest
 
-from eventprop.data.batches import SpikeBatch
 from eventprop.gradcheck import (
     calibrate_regulariser,
     check_gradients,
@@ -82,16 +81,15 @@ def test_gradient_with_the_regulariser_on_matches_finite_differences(loss):
 def test_regulariser_surrogate_moves_spike_counts_towards_the_target():
     net = gradcheck_network("sum", reg=True, overrides={"DT_MS": 0.05, "NU_UPPER": 4,
                                                          "LBD_UPPER": 1e-3, "LBD_LOWER": 1e-3})
-    eng = net.engine
     inputs, labels = random_inputs(8, 5, net.params.TRIAL_MS, 4, seed=2)
-    batch = SpikeBatch.from_spike_lists(inputs, labels, 0.05, eng.n_steps, 5)
-    _, g_all = eng.loss_and_grad(batch)
+    batch = net.batch(inputs, labels)
+    _, g_all = net.loss_and_grad(batch)
     net.params.REG_TYPE = "none"
-    _, g_task = eng.loss_and_grad(batch)
-    before = eng.eval_batch(batch).hidden_counts.mean(axis=0)
+    _, g_task = net.loss_and_grad(batch)
+    before = net.evaluate(batch).hidden_counts.mean(axis=0)
     g_reg = g_all["in_to_hid"] - g_task["in_to_hid"]
     net.weights["in_to_hid"][:] -= 0.5 * g_reg / np.abs(g_reg).max()
-    after = eng.eval_batch(batch).hidden_counts.mean(axis=0)
+    after = net.evaluate(batch).hidden_counts.mean(axis=0)
     above, below = before > 4 + 0.5, (before < 4 - 0.5) & (before > 0)
     assert above.any() and below.any()
     assert np.mean(after[above] - before[above]) < 0  # over-active neurons fire less
