@@ -132,7 +132,7 @@ def test_train_tau_updates_only_trained_populations():
     np.testing.assert_array_equal(after["tau_m"][out], before["tau_m"][out])
     np.testing.assert_array_equal(after["tau_s"][out], before["tau_s"][out])
     # the step coefficients follow the new τ, and Adam keeps state for them (checkpoints)
-    np.testing.assert_allclose(e.a[hid], np.exp(-0.1 / after["tau_m"][hid]), rtol=1e-6)
+    np.testing.assert_allclose(e.neurons.a[hid], np.exp(-0.1 / after["tau_m"][hid]), rtol=1e-6)
     arrays, _ = e.get_optimizer_state()
     assert "adam_m/tau_m" in arrays and np.any(arrays["adam_m/tau_m"][hid] != 0)
 
