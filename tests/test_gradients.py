@@ -94,3 +94,22 @@ def test_regulariser_surrogate_moves_spike_counts_towards_the_target():
     assert above.any() and below.any()
     assert np.mean(after[above] - before[above]) < 0  # over-active neurons fire less
     assert np.mean(after[below] - before[below]) > 0  # under-active neurons fire more
+
+
+@pytest.mark.parametrize("loss", ["max", "sum_weigh_exp", "avg_xentropy"])
+def test_heterogeneous_output_tau_gradient_matches_finite_differences(loss):
+    """hetLI outputs (τm drawn per neuron): the max readout's point injection into
+    λ_V = -μ_V/τm must use each output's own τm (with the layer's TAU_MEM the readout gradient
+    fell to a cosine of 0.92); the continuous drives of the sum family and avg_xentropy carry no
+    τm of their own.  The output τ gradients (TRAIN_TAU_OUTPUT) are checked alongside."""
+    ov = {"DT_MS": DT, "OUTPUT_NEURON_TYPE": "hetLI"}
+    if loss == "sum_weigh_exp":  # the one loss the original trains output τ with
+        ov.update(TRAIN_TAU_OUTPUT=True, REG_TYPE="simple", LBD_UPPER=0.0, LBD_LOWER=0.0)
+    net = gradcheck_network(loss, overrides=ov)
+    assert np.std(net.get_taus()["tau_m"][20:]) > 1.0
+    inputs, labels = random_inputs(4, 5, net.params.TRIAL_MS, 4, seed=1)
+    res = {r.name: r for r in check_gradients(net, inputs, labels, h_rel=H, max_entries=12)}
+    assert res["hid_to_out"].cosine > 0.9999 and res["hid_to_out"].relative_error < 0.01
+    assert res["in_to_hid"].cosine >= MIN_COSINE
+    if "tau_m/output" in res:
+        assert res["tau_m/output"].cosine > 0.999, res["tau_m/output"]
