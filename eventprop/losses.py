@@ -243,3 +243,23 @@ def regulariser_value(counts, nu_upper, lbd_upper, lbd_lower, batch_size):
     diff = counts - nu_upper
     lbd = np.where(diff > 0, lbd_upper, lbd_lower)
     return float(np.sum(lbd * diff * diff) / (2.0 * batch_size))
+
+
+def regulariser_injection(counts, params, n_hidden, batch_size):
+    r"""The regulariser's per-spike λ_V decrement for every (sample, neuron), and its value.
+
+    ``λ_V -= λ_±(N - ν)/B`` at each spike of a hidden neuron (``counts`` (B, n_neurons); the first
+    ``n_hidden`` columns are the hidden neurons; with ``AVG_SNSUM`` N is the batch mean per
+    neuron), nothing for REG_TYPE 'none'.  Returns ``(injection (B, n_neurons) float64,
+    regulariser_value)``; the settings are read from ``params`` at every call.
+    """
+    inj = np.zeros(counts.shape, dtype=np.float64)
+    if params.REG_TYPE == "none":
+        return inj, 0.0
+    n = counts[:, :n_hidden].astype(np.float64)
+    if params.AVG_SNSUM:
+        n = np.broadcast_to(n.sum(axis=0) / batch_size, n.shape)
+    nu, up, low = float(params.NU_UPPER), float(params.LBD_UPPER), float(params.LBD_LOWER)
+    diff = n - nu
+    inj[:, :n_hidden] = np.where(diff > 0, up, low) * diff / batch_size
+    return inj, regulariser_value(n, nu, up, low, batch_size)

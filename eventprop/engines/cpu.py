@@ -18,9 +18,43 @@ from eventprop import losses
 from eventprop.description import INPUT
 from eventprop.engines import cpu_kernels as K
 from eventprop.engines.base import BatchStats, Engine, Recording
+from eventprop.engines.cpu_kernels import ACCUMULATOR_INPUT_WEIGHT  # noqa: F401 (GeNN engine)
 from eventprop.engines.cpu_kernels import _normal, _uniform  # noqa: F401 (tests draw them)
 from eventprop.neurons import lif_coefficients
 from eventprop.optim import Adam
+
+
+def loss_constants(description, params, tau_m, n_batch) -> K.LossConstants:
+    """The loss record for a batch of ``n_batch`` (the drives carry 1/B); ``tau_m`` per neuron."""
+    code = description.loss_code
+    trial_ms = float(params.TRIAL_MS)
+    c = losses.objective_scale(code, float(params.TAU_MEM), trial_ms)
+    out = description.output.slice
+    return K.LossConstants(
+        code, losses.readout_of(code), float(params.DT_MS), trial_ms,
+        float(params.TAU_ACCUMULATOR), float(params.TAU_0), float(params.TAU_1),
+        float(params.ALPHA), 1.0 / n_batch,
+        c / (trial_ms * n_batch),  # continuous LI drive: c·w(δ - s)/(T B)
+        np.asarray(c / (np.asarray(tau_m)[out] * n_batch), dtype=np.float64),  # point injection
+    )
+
+
+def readout_sample(code, label, out_x, out_step, xent, dt, trial_ms, tau_0, tau_1, alpha, inv_b,
+                   s_out, dl_dt):
+    """Task loss, prediction and phantom injection of one sample from its output readout, with
+    the arrays given one by one (for engines that run the trial elsewhere): see
+    :func:`~eventprop.engines.cpu_kernels.readout_loss`."""
+    lc = K.LossConstants(code, losses.readout_of(code), float(dt), float(trial_ms), 1.0,
+                         float(tau_0), float(tau_1), float(alpha), float(inv_b), 0.0,
+                         np.zeros(len(out_x)))
+    ro = K.ReadoutState(np.ascontiguousarray(out_x, dtype=np.float64),
+                        np.ascontiguousarray(out_step, dtype=np.int64), np.zeros((1, 1)),
+                        np.zeros(1), s_out, dl_dt)
+    return K.readout_loss(lc, int(label), ro, float(xent))
+
+
+#: The name the GeNN engine imports.
+_readout_sample = readout_sample
 
 
 class CPUEngine(Engine):
@@ -112,17 +146,7 @@ class CPUEngine(Engine):
                                        f(p.B_INIT))
 
     def _loss_constants(self, n_batch) -> K.LossConstants:
-        """The loss record for a batch of ``n_batch`` (the drives carry 1/B)."""
-        p, d = self.params, self.description
-        code = d.loss_code
-        c = losses.objective_scale(code, float(p.TAU_MEM), self.trial_ms)
-        out = d.output.slice
-        return K.LossConstants(
-            code, losses.readout_of(code), self.dt, self.trial_ms, float(p.TAU_ACCUMULATOR),
-            float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), 1.0 / n_batch,
-            c / (self.trial_ms * n_batch),  # continuous LI drive: c·w(δ - s)/(T B)
-            c / (self.tau_m[out] * n_batch),  # point injection into λ_V = -μ_V/τm_j
-        )
+        return loss_constants(self.description, self.params, self.tau_m, n_batch)
 
     def _perturbation(self, train: bool) -> K.Perturbation:
         """Dropout and noise of a training batch (their seeds drawn from the model RNG)."""
@@ -246,23 +270,9 @@ class CPUEngine(Engine):
             self._cap = min(2 * self._cap, self._max_spikes)
 
     def _reg_injection(self, counts, n_batch):
-        """Per (sample, neuron) λ_V decrement at each spike: LBD·(N-ν)/B
-        (docs/maths.md#spike-count-regulariser).  The regulariser settings are read from the
-        parameters at every batch."""
-        p = self.params
-        inj = np.zeros(counts.shape, dtype=np.float64)
-        if p.REG_TYPE == "none":
-            return inj, 0.0
-        h = slice(0, self.n_hidden_total)
-        n = counts[:, h].astype(np.float64)
-        if p.AVG_SNSUM:
-            n = np.broadcast_to(n.sum(axis=0) / n_batch, n.shape)
-        diff = n - float(p.NU_UPPER)
-        lbd = np.where(diff > 0, float(p.LBD_UPPER), float(p.LBD_LOWER))
-        inj[:, h] = lbd * diff / n_batch
-        reg = losses.regulariser_value(n, float(p.NU_UPPER), float(p.LBD_UPPER),
-                                       float(p.LBD_LOWER), n_batch)
-        return inj, reg
+        """Per (sample, neuron) λ_V decrement at each spike (docs/maths.md#spike-count-regulariser)
+        and the regulariser's value."""
+        return losses.regulariser_injection(counts, self.params, self.n_hidden_total, n_batch)
 
     def _backward(self, batch, fwd):
         inp, lc, store, ro, res, trace = fwd

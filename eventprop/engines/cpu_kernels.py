@@ -375,7 +375,7 @@ def _readout_sample_end(lc, ro, v_out, n, label, x_tmp, s_tmp):
 
 
 @njit(cache=True, nogil=True)
-def _readout_loss(lc, label, ro, xent):
+def readout_loss(lc, label, ro, xent):
     """Task loss, prediction and phantom injection of one sample from its output readout.
 
     Fills ``ro.s`` (softmax) and, for first-spike losses, ``ro.dl_dt`` = ∂L/∂t_j / B.
@@ -699,7 +699,7 @@ def forward_batch(inp, offsets, labels, n_steps, lay, W, nrn, alif, pert, lc, st
         if ns < 0:
             _set_results(res, bi, ns, np.nan, -1, 0.0)
             continue
-        lss, prd, ph = _readout_loss(lc, labels[bi], sro, xent)
+        lss, prd, ph = readout_loss(lc, labels[bi], sro, xent)
         _set_results(res, bi, ns, lss, prd, ph)
 
 
@@ -745,7 +745,7 @@ def record_sample(inp, n_steps, label, lay, W, nrn, alif, lc, store, counts, ro,
                                counts, ro, no_trace, fwd_probe)
     if ns < 0:
         return ns, 0.0, -1, 0.0
-    loss, pred, phantom = _readout_loss(lc, label, ro, xent)
+    loss, pred, phantom = readout_loss(lc, label, ro, xent)
     return ns, loss, pred, phantom
 
 
