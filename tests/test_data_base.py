@@ -73,3 +73,20 @@ def test_every_data_set_on_disk_reports_missing_data_the_same_way(tmp_path):
         first = str(err.value).split("\n")[0]
         assert first.startswith(f"{files.title} missing: ") and files.command in first
         assert str(tmp_path) in first
+
+
+def test_splits_draw_only_from_a_named_seed():
+    import numpy as np
+
+    from eventprop.data.base import seeded_rng
+    from eventprop.data.batches import SpikeDataset
+
+    g = np.random.default_rng(1)
+    assert seeded_rng(g, "x") is g
+    assert seeded_rng(5, "x").integers(1 << 30) == np.random.default_rng(5).integers(1 << 30)
+    ds = SpikeDataset.from_lists([([1.0], [0])] * 6, [0, 1] * 3, 700, speakers=[0, 1, 2] * 2)
+    for call in (lambda: shd.split_train_eval(ds, "random", 4, 2),
+                 lambda: shd.split_train_eval(ds, "speaker", 4, 0),
+                 lambda: dvs_gesture.leave_users_out(ds, [1], 3)):
+        with pytest.raises(ValueError, match="needs a seed"):
+            call()

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["DataError", "data_root", "check_count", "Dataset"]
+__all__ = ["DataError", "data_root", "check_count", "seeded_rng", "Dataset"]
 
 
 class DataError(RuntimeError):
@@ -43,6 +43,17 @@ def check_count(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
+
+
+def seeded_rng(seed, what: str) -> np.random.Generator:
+    """The Generator ``seed`` itself, or ``default_rng(seed)`` for an integer seed.  There is no
+    default: every draw comes from a seed named in the parameters (``what`` says which), so
+    ``None`` is an error rather than fresh entropy."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"{what} needs a seed (an integer or a numpy Generator), got {seed!r}")
+    return np.random.default_rng(seed)
 
 
 class Dataset:

@@ -63,7 +63,7 @@ import numpy as np
 
 from eventprop.data import cache as binned_cache
 from eventprop.data.batches import SpikeDataset
-from eventprop.data.base import DataError, Dataset
+from eventprop.data.base import DataError, Dataset, seeded_rng
 from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
 
 __all__ = [
@@ -443,7 +443,7 @@ class DVSDownloadError(DataError, DownloadError):
 
 
 # -- splits ----------------------------------------------------------------------------------------
-def leave_users_out(ds: SpikeDataset, users, n_train: int, seed=123):
+def leave_users_out(ds: SpikeDataset, users, n_train: int, seed=None):
     """``(train, eval)``: eval = every gesture of the given users (data-set order); train = the
     others, permuted with ``default_rng(seed)`` (or the Generator ``seed``) and cut to
     ``n_train``.  The users are ids (``user07`` is 7); one that the data lack is an error."""
@@ -456,7 +456,7 @@ def leave_users_out(ds: SpikeDataset, users, n_train: int, seed=123):
         raise ValueError(f"USER_LEFT names user {absent[0]}, but the training split holds the "
                          f"users {sorted(set(have.tolist()))}")
     left = np.isin(have, users)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = seeded_rng(seed, "the user split (TRAIN_DATA_SEED)")
     train_idx = np.flatnonzero(~left)
     train_idx = train_idx[rng.permutation(len(train_idx))][: int(n_train)]
     return ds.subset(train_idx), ds.subset(np.flatnonzero(left))

@@ -47,7 +47,7 @@ import numpy as np
 from eventprop.data import cache as binned_cache
 from eventprop.data.augment import spike_sample_ids
 from eventprop.data.batches import SpikeDataset
-from eventprop.data.base import DataError, Dataset, check_count
+from eventprop.data.base import DataError, Dataset, check_count, seeded_rng
 from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
 
 __all__ = [
@@ -477,19 +477,13 @@ def load_shd(
     return _to_dataset(steps, chans, offsets, raw.labels, speakers, dt_ms)
 
 
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
-
-
 def split_train_eval(
     ds: SpikeDataset,
     evaluation: str,
     n_train: int,
     n_validate: int,
     speaker_left: int = 0,
-    seed=123,
+    seed=None,
     eval_ds: SpikeDataset | None = None,
 ) -> tuple[SpikeDataset, SpikeDataset]:
     """The training/validation split (``EVALUATION``, docs/data.md#shd-and-ssc); returns ``(train,
@@ -510,7 +504,7 @@ def split_train_eval(
     n_train = check_count("N_TRAIN", n_train)
     n_validate = check_count("N_VALIDATE", n_validate)
     if evaluation == "random":
-        perm = _rng(seed).permutation(len(ds))
+        perm = seeded_rng(seed, "the random split (TRAIN_DATA_SEED)").permutation(len(ds))
         train_idx = perm[:n_train]
         eval_idx = perm[n_train : n_train + n_validate]
         if n_validate > 0 and len(eval_idx) == 0:
@@ -544,7 +538,8 @@ def split_train_eval(
             )
         left = ordered[speaker_left]
         train_idx = np.flatnonzero(speakers != left)
-        train_idx = train_idx[_rng(seed).permutation(len(train_idx))][:n_train]
+        rng = seeded_rng(seed, "the speaker split (TRAIN_DATA_SEED)")
+        train_idx = train_idx[rng.permutation(len(train_idx))][:n_train]
         eval_idx = np.flatnonzero(speakers == left)
         return ds.subset(train_idx), ds.subset(eval_idx)
     if evaluation == "validation_set":

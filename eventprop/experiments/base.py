@@ -77,15 +77,36 @@ class Experiment:
         desc = NetworkDescription.from_params(self.params)
         return make_engine(self.engine_name, desc, self.params)
 
-    # -- hooks for the trainer ---------------------------------------------------------------------
+    # -- hooks the Trainer calls: each is declared here with what it does by default ---------------
+    @property
+    def eval_is_test(self) -> bool:
+        """True while the evaluation set is the test set (``train_test``): the learning-rate
+        schedule must then not read its accuracy."""
+        return False
+
+    def before_epoch(self, trainer, epoch: int) -> None:
+        """Work on the network before epoch ``epoch``'s first batch (SHD: the silent-neuron
+        rescue due from the previous epoch); default none."""
+
     def after_epoch(self, trainer, result) -> None:
-        """Experiment-specific work after each epoch (rewiring, snapshots); default none."""
+        """Experiment-specific work after each epoch (statistics, best epoch, snapshots); default
+        none."""
+
+    def summary_extra(self, trainer) -> dict:
+        """Entries the experiment adds to ``summary.json``; default none."""
+        return {}
+
+    def tau_arrays(self, engine, force: bool = False) -> dict:
+        """The time constants saved with the weights in the original's checkpoint files; default
+        none (only SHD/SSC and DVS gesture save them)."""
+        return {}
 
     def state(self) -> dict:
+        """What the experiment must restore on an exact resume (stored in the checkpoint)."""
         return {}
 
     def load_state(self, state: dict) -> None:
-        pass
+        """Restore :meth:`state` from a checkpoint."""
 
     def results_columns(self) -> list:
         return res.results_columns(self.name, int(getattr(self.params, "N_HID_LAYER", 1) or 1),

@@ -55,6 +55,7 @@ from eventprop.data.mnist import (
     synthetic_digits,
 )
 from eventprop.experiments.base import Experiment
+from eventprop.experiments.hidden_stats import HiddenSpikeStats
 from eventprop.experiments.presets import PresetTable
 
 #: Images encoded at a time (bounds the float64 temporaries of the latency code to ~30 MB).
@@ -172,69 +173,6 @@ def read_mnist(folder=None):
     return load_mnist(folder if folder else None)
 
 
-class HiddenSpikeStats:
-    """Running ``DEBUG_HIDDEN_N`` statistics over the training trials of one epoch
-    (docs/training.md#debug_hidden_n-columns).
-
-    A trial is one training batch.  For trial ``k`` with ``B_k`` real samples and per-sample,
-    per-neuron hidden spike counts ``c[b, i]``:
-
-    - ``S_k = (1/B_k) Σ_b Σ_i c[b, i]``: the layer's spikes per trial, as a mean per sample so that
-      the numbers do not depend on the batch size; the first four columns are the mean, standard
-      deviation (population, ``ddof=0``), minimum and maximum of ``S_k`` over the epoch's trials;
-    - ``n_k[i] = (1/B_k) Σ_b c[b, i]``: the batch-mean spike count of neuron ``i``; the last four
-      columns are the mean, standard deviation, minimum and maximum of ``n_k[i]`` over all
-      (trial, neuron) pairs.
-
-    Both are accumulated as count, sum, sum of squares, min and max (no per-trial storage); the
-    standard deviation is ``sqrt(max(E[x²] − E[x]², 0))`` in float64.  Padding samples (label -1)
-    are left out.  An epoch without trials gives NaN everywhere.
-    """
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self) -> None:
-        self._trial = [0, 0.0, 0.0, math.inf, -math.inf]  # count, sum, sum², min, max
-        self._neuron = [0, 0.0, 0.0, math.inf, -math.inf]
-
-    @staticmethod
-    def _add(acc, values) -> None:
-        values = np.asarray(values, dtype=np.float64).ravel()
-        if values.size == 0:
-            return
-        acc[0] += values.size
-        acc[1] += float(values.sum())
-        acc[2] += float(np.dot(values, values))
-        acc[3] = min(acc[3], float(values.min()))
-        acc[4] = max(acc[4], float(values.max()))
-
-    def add_counts(self, counts, mask) -> None:
-        """Add one trial: ``counts`` (batch, n_hidden) spike counts, ``mask`` the real samples."""
-        counts = np.asarray(counts, dtype=np.float64)[np.asarray(mask, dtype=bool)]
-        if counts.shape[0] == 0:
-            return
-        per_neuron = counts.mean(axis=0)
-        self._add(self._trial, [per_neuron.sum()])
-        self._add(self._neuron, per_neuron)
-
-    def on_batch_end(self, trainer, event) -> None:  # Trainer listener hook
-        if event.stats is not None:
-            self.add_counts(event.stats.hidden_counts, event.stats.mask)
-
-    @staticmethod
-    def _summary(acc) -> list:
-        n, s, s2, lo, hi = acc
-        if n == 0:
-            return [math.nan] * 4
-        mean = s / n
-        return [mean, math.sqrt(max(s2 / n - mean * mean, 0.0)), lo, hi]
-
-    def values(self) -> list:
-        """The eight results-file values: trial stats, then neuron stats (mean, std, min, max)."""
-        return self._summary(self._trial) + self._summary(self._neuron)
-
-
 class MNIST(Experiment):
     name = "mnist"
     presets = PRESETS
@@ -307,6 +245,11 @@ class MNIST(Experiment):
                             np.concatenate(offsets), np.concatenate([d.labels for d in parts]),
                             parts[0].n_channels)
 
+    @property
+    def eval_is_test(self) -> bool:
+        """During :meth:`train_test` the evaluation set is the test set."""
+        return self._eval_on_test
+
     def eval_set(self):
         """The validation set; during :meth:`train_test` the test set
         (docs/training.md#simulator-api)."""
@@ -326,14 +269,15 @@ class MNIST(Experiment):
     def after_epoch(self, trainer, result) -> None:
         if not self.params.DEBUG_HIDDEN_N:
             return
-        values = self._hidden_stats.values()
+        v = self._hidden_stats.named()
         self._hidden_stats.reset()
-        self._debug_rows[int(result.epoch)] = values
+        self._debug_rows[int(result.epoch)] = list(v.values())
         # the original printed these after every epoch
-        print(f"epoch {result.epoch}: hidden spikes per trial mean {values[0]:.2f} std "
-              f"{values[1]:.2f} min {values[2]:.2f} max {values[3]:.2f}; per neuron mean "
-              f"{values[4]:.3f} std {values[5]:.3f} min {values[6]:.3f} max {values[7]:.3f}",
-              flush=True)
+        print(f"epoch {result.epoch}: hidden spikes per trial mean {v['hid0_spikes_mean']:.2f} "
+              f"std {v['hid0_spikes_std']:.2f} min {v['hid0_spikes_min']:.2f} max "
+              f"{v['hid0_spikes_max']:.2f}; per neuron mean {v['hid0_neuron_mean']:.3f} std "
+              f"{v['hid0_neuron_std']:.3f} min {v['hid0_neuron_min']:.3f} max "
+              f"{v['hid0_neuron_max']:.3f}", flush=True)
 
     def state(self) -> dict:
         return {"debug_hidden": {str(k): v for k, v in self._debug_rows.items()}}

@@ -60,6 +60,7 @@ from eventprop import results as res
 from eventprop.data import shd as shd_data
 from eventprop.data.augment import NormaliseSpikeNumber, epoch_pipeline, min_spike_count
 from eventprop.experiments.base import Experiment
+from eventprop.experiments.hidden_stats import HiddenSpikeStats, summary
 from eventprop.experiments.shd_presets import PRESET_MODES, SHD_PRESETS, SSC_PRESETS
 from eventprop.params import ParameterError, to_dict
 
@@ -68,38 +69,21 @@ PHASES = ("train", "eval")
 
 
 class _SHDListener:
-    """Trainer listener of one SHD run: per-sample hidden-layer totals of the training trials
-    (for DEBUG_HIDDEN_N) and the TAU_OUTPUT_EPOCH_TRIAL snapshots."""
+    """Trainer listener of one SHD run: the DEBUG_HIDDEN_N statistics of the epoch's training
+    trials (per sample) and the TAU_OUTPUT_EPOCH_TRIAL snapshots."""
 
     def __init__(self, exp: "SHD"):
         self.exp = exp
-        self.layer_totals = []  # one (n_real, n_layers) array per training batch of the epoch
+        self.hidden = None  # HiddenSpikeStats of the current epoch
 
     def on_batch_end(self, trainer, ev):
         p = self.exp.params
-        if ev.batch == 0:
-            self.layer_totals = []
         if p.DEBUG_HIDDEN_N and ev.stats is not None:
-            m = ev.stats.mask
-            counts = ev.stats.hidden_counts[m]
-            n_layers = int(p.N_HID_LAYER)
-            self.layer_totals.append(counts.reshape(len(counts), n_layers, -1).sum(axis=2))
+            if ev.batch == 0 or self.hidden is None:
+                self.hidden = self.exp.hidden_stats(trainer.engine)
+            self.hidden.add_counts(ev.stats.hidden_counts, ev.stats.mask)
         if any(int(e) == ev.epoch and int(t) == ev.batch for e, t in p.TAU_OUTPUT_EPOCH_TRIAL):
             self.exp._save_tau_snapshot(trainer, ev.epoch, ev.batch)
-
-    def totals(self) -> np.ndarray:
-        n_layers = int(self.exp.params.N_HID_LAYER)
-        if not self.layer_totals:
-            return np.zeros((0, n_layers))
-        return np.concatenate(self.layer_totals, axis=0).astype(np.float64)
-
-
-def _stats4(x) -> list:
-    """mean, std, min, max of ``x`` (NaN for an empty array)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
-        return [float("nan")] * 4
-    return [float(x.mean()), float(x.std()), float(x.min()), float(x.max())]
 
 
 def _pad_stack(rows) -> np.ndarray:
@@ -311,6 +295,10 @@ class SHD(Experiment):
         return [(pop.layer, slice(pop.offset, pop.offset + pop.size))
                 for pop in engine.description.hidden]
 
+    def hidden_stats(self, engine) -> HiddenSpikeStats:
+        """A fresh DEBUG_HIDDEN_N accumulator for ``engine``'s hidden layers (per sample)."""
+        return HiddenSpikeStats([sl for _, sl in self._layers(engine)], per="sample")
+
     def after_epoch(self, trainer, result) -> None:
         """Cumulative time, per-layer silent neurons and DEBUG_HIDDEN_N statistics, the best
         criterion, REC_PREDICTIONS, and the silent-neuron rescue
@@ -322,13 +310,8 @@ class SHD(Experiment):
         silent = [counts[sl] == 0 for _, sl in layers]
         result.extra["n_silent_layers"] = [int(s.sum()) for s in silent]
         if p.DEBUG_HIDDEN_N:
-            totals = self.listener.totals()
-            per_neuron = result.hidden_spikes_per_neuron
-            cols = []
-            for (l, sl), sil in zip(layers, silent):
-                col = totals[:, l] if len(totals) else np.zeros(0)
-                cols += _stats4(col) + _stats4(per_neuron[sl]) + [int(sil.sum())]
-            result.extra["debug_hidden"] = cols
+            stats = self.listener.hidden or self.hidden_stats(trainer.engine)
+            result.extra["debug_hidden"] = stats.values(silent=[int(s.sum()) for s in silent])
         self._track_best(trainer, result)
         if p.REC_PREDICTIONS:
             for ph in PHASES:
@@ -596,7 +579,7 @@ class SHD(Experiment):
             if p.DEBUG_HIDDEN_N:  # per-trial totals are not kept for the test pass
                 per_neuron = acc.hid / max(acc.n, 1)
                 for _, sl in self._layers(trainer.engine):
-                    row += [nan] * 4 + _stats4(per_neuron[sl]) + [int(np.sum(acc.hid[sl] == 0))]
+                    row += [nan] * 4 + summary(per_neuron[sl]) + [int(np.sum(acc.hid[sl] == 0))]
             row.append(out["test_seconds"])
             res.ResultsFile(d, f"{p.NAME}_test").append(row)
             if p.COLLECT_CONFUSION:

@@ -29,6 +29,7 @@ __all__ = [
     "probability",
     "fraction",
     "count",
+    "normal_init",
     "params_class",
     "param_keys",
     "n_steps",
@@ -93,6 +94,16 @@ def fraction(default: float, label: str, doc: str, **extra) -> param.Number:
     """A factor in (0, 1] (decays, reductions, down-sampling)."""
     return param.Number(default=default, bounds=(0.0, 1.0), inclusive_bounds=(False, True),
                         label=label, doc=doc, **extra)
+
+
+def normal_init(name: str, what: str, mean: float, std: float, mean_soft: tuple,
+                std_soft: tuple) -> tuple[param.Number, param.Number]:
+    """The pair ``*_MEAN``, ``*_STD`` of a weight matrix initialised from Normal(mean, std)."""
+    return (number(mean, f"{name} weight mean", f"Mean of the Normal initialisation of the {what}.",
+                   softbounds=mean_soft),
+            non_negative(std, f"{name} weight s.d.",
+                         f"Standard deviation of the Normal initialisation of the {what}.",
+                         softbounds=std_soft))
 
 
 def count(default: int | None, label: str, doc: str, minimum: int = 1, **extra) -> param.Integer:
@@ -228,30 +239,15 @@ class ModelParams(param.Parameterized):
                     "Increase of the ALIF adaptation variable B at each spike.")
     B_INIT = number(0.0, "ALIF initial adaptation",
                     "Value of the ALIF adaptation variable B at the start of each trial.")
-    INPUT_HIDDEN_MEAN = number(0.02, "Input→hidden weight mean",
-                               "Mean of the Normal initialisation of the input→hidden weights.",
-                               softbounds=(-0.5, 2.0))
-    INPUT_HIDDEN_STD = non_negative(0.01, "Input→hidden weight s.d.",
-                                    "Standard deviation of the Normal initialisation of the "
-                                    "input→hidden weights.", softbounds=(0.0, 1.0))
-    HIDDEN_OUTPUT_MEAN = number(0.0, "Hidden→output weight mean",
-                                "Mean of the Normal initialisation of the hidden→output weights.",
-                                softbounds=(-1.0, 2.0))
-    HIDDEN_OUTPUT_STD = non_negative(0.3, "Hidden→output weight s.d.",
-                                     "Standard deviation of the Normal initialisation of the "
-                                     "hidden→output weights.", softbounds=(0.0, 1.0))
-    HIDDEN_HIDDEN_MEAN = number(0.0, "Recurrent weight mean",
-                                "Mean of the Normal initialisation of the recurrent "
-                                "hidden→hidden weights.", softbounds=(-0.5, 0.5))
-    HIDDEN_HIDDEN_STD = non_negative(0.02, "Recurrent weight s.d.",
-                                     "Standard deviation of the Normal initialisation of the "
-                                     "recurrent weights.", softbounds=(0.0, 0.5))
-    HIDDEN_HIDDENFWD_MEAN = number(0.02, "Hidden l→l+1 weight mean",
-                                   "Mean of the Normal initialisation of the feed-forward "
-                                   "weights between hidden layers.", softbounds=(-0.5, 0.5))
-    HIDDEN_HIDDENFWD_STD = non_negative(0.01, "Hidden l→l+1 weight s.d.",
-                                        "Standard deviation of the initialisation of the "
-                                        "weights between hidden layers.", softbounds=(0.0, 0.5))
+    INPUT_HIDDEN_MEAN, INPUT_HIDDEN_STD = normal_init(
+        "Input→hidden", "input→hidden weights", 0.02, 0.01, (-0.5, 2.0), (0.0, 1.0))
+    HIDDEN_OUTPUT_MEAN, HIDDEN_OUTPUT_STD = normal_init(
+        "Hidden→output", "hidden→output weights", 0.0, 0.3, (-1.0, 2.0), (0.0, 1.0))
+    HIDDEN_HIDDEN_MEAN, HIDDEN_HIDDEN_STD = normal_init(
+        "Recurrent", "recurrent hidden→hidden weights", 0.0, 0.02, (-0.5, 0.5), (0.0, 0.5))
+    HIDDEN_HIDDENFWD_MEAN, HIDDEN_HIDDENFWD_STD = normal_init(
+        "Hidden l→l+1", "feed-forward weights between hidden layers", 0.02, 0.01, (-0.5, 0.5),
+        (0.0, 0.5))
     PDROP_INPUT = probability(0.1, "Input dropout probability",
                               "Probability that an input spike is deleted, independently per "
                               "spike, in training trials (0 during evaluation).")
