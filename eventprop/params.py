@@ -619,6 +619,24 @@ class ModelParams(param.Parameterized):
         "optimiser step stale and the last training batch's gradient is lost each epoch.",
     )
 
+    GENN_BACKEND = param.Selector(
+        default="cuda",
+        objects=["cuda", "single_threaded_cpu"],
+        label="GeNN backend (project addition)",
+        doc="Project addition, not a seed key; used by --engine genn only. 'cuda' (default): the "
+        "batch of N_BATCH trials runs on the GPU at once. 'single_threaded_cpu': GeNN's CPU "
+        "backend, which runs one trial at a time; the engine accumulates the batch's gradients, "
+        "so a batch gives the same update. Always named: pygenn is never left to choose.",
+    )
+    GENN_TIMEOUT = param.Number(
+        default=600.0,
+        bounds=(1.0, None),
+        label="GeNN batch timeout (s, project addition)",
+        doc="Project addition, not a seed key; used by --engine genn only. Seconds one batch may "
+        "take in the GeNN worker process before it counts as hung and is stopped (the first "
+        "build of the generated code is not counted).",
+    )
+
     # --- Loss --------------------------------------------------------------------------------
     LOSS_TYPE = param.Selector(
         default="sum_weigh_exp",
@@ -1313,7 +1331,8 @@ GROUPS: dict[str, list[str]] = {
         "PDROP_INPUT", "PDROP_HIDDEN", "PDROP", "HIDDEN_NOISE",
     ],
     "Learning": [
-        "ETA", "ETA_DECAY", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS", "SCHEDULE", "LR_EASE_IN_FACTOR",
+        "ETA", "ETA_DECAY", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS", "SCHEDULE", "GENN_BACKEND", "GENN_TIMEOUT",
+        "LR_EASE_IN_FACTOR",
         "EMA_WHICH", "EMA_ALPHA1", "EMA_ALPHA2", "ETA_FAC", "MIN_EPOCH_ETA_FIXED", "TRAIN_W",
         "TRAIN_W_OUTPUT", "TRAIN_TAU", "TRAIN_TAU_OUTPUT", "MIN_TAU_M", "MIN_TAU_SYN", "REG_TYPE",
         "LBD_UPPER", "LBD_LOWER", "NU_UPPER", "RHO_UPPER", "GLB_UPPER", "AVG_SNSUM",
