@@ -29,10 +29,11 @@ class CLIError(Exception):
 
 
 def _user_errors():
+    from eventprop.engines.base import EngineUnavailable
     from eventprop.params import ParameterError
     from eventprop.results import CheckpointError
 
-    errs = [ParameterError, CheckpointError, CLIError, FileNotFoundError]
+    errs = [ParameterError, CheckpointError, CLIError, FileNotFoundError, EngineUnavailable]
     for mod, name in (("eventprop.data.mnist", "DataError"), ("eventprop.data.shd", "DataError"),
                       ("eventprop.scans.spec", "ScanError")):
         try:
@@ -310,6 +311,8 @@ def cmd_data(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from eventprop.engines.base import ENGINES
+
     ap = argparse.ArgumentParser(prog="eventprop", description="EventProp Lab command line")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -319,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="set a parameter (seed key), e.g. --set NUM_HIDDEN=200; repeatable")
         p.add_argument("--config", metavar="FILE.json", help="seed-style JSON parameter file")
         p.add_argument("--preset", help="a named preset of the experiment (e.g. paper)")
-        p.add_argument("--engine", default="cpu", choices=["cpu", "genn"])
+        p.add_argument("--engine", default="cpu", choices=list(ENGINES))
 
     tr = sub.add_parser("train", help="train an experiment")
     run_opts(tr)
@@ -345,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     te = sub.add_parser("test", help="evaluate a saved run on the test set")
     te.add_argument("experiment")
     te.add_argument("--load", required=True, metavar="DIR", help="the --out folder of a run")
-    te.add_argument("--engine", default="cpu", choices=["cpu", "genn"])
+    te.add_argument("--engine", default="cpu", choices=list(ENGINES))
     te.add_argument("--data-dir", metavar="DIR",
                     help="data folder (MNIST: the IDX files; overrides the run's DATA_DIR)")
     te.add_argument("--best", action="store_true",

@@ -286,7 +286,7 @@ class Trainer:
             self.engine.learning_rate = self.schedule.lr
             stats = self.engine.train_batch(batch)
             self.schedule.after_batch()
-            if not math.isfinite(stats.objective) or not np.all(np.isfinite(self.engine.W)):
+            if not math.isfinite(stats.objective) or not np.all(np.isfinite(self.engine.get_flat_weights())):
                 raise TrainingDiverged(
                     f"epoch {epoch} batch {k}: the loss or the weights became NaN/Inf (objective "
                     f"{stats.objective}); the run stops here and the last checkpoint is the last "
@@ -395,8 +395,7 @@ class Trainer:
 
     def checkpoint_state(self) -> dict:
         opt_arrays, opt_meta = self.engine.get_optimizer_state()
-        arrays = {"W": self.engine.W.copy(), "tau_m": self.engine.tau_m.copy(),
-                  "tau_s": self.engine.tau_s.copy()}
+        arrays = {"W": self.engine.get_flat_weights(), **self.engine.get_taus()}
         arrays.update(opt_arrays)
         meta = {
             "epoch": self.epoch,
@@ -422,12 +421,13 @@ class Trainer:
                 f"checkpoint in {run_dir} is for experiment {meta.get('experiment')!r}, not "
                 f"{self.experiment.name!r}"
             )
-        if arrays["W"].shape != self.engine.W.shape:
+        n_weights = self.engine.description.n_weights
+        if arrays["W"].shape != (n_weights,):
             raise res.CheckpointError(
                 f"checkpoint in {run_dir} holds {arrays['W'].size} weights but this network has "
-                f"{self.engine.W.size}: the network parameters differ from the saved run"
+                f"{n_weights}: the network parameters differ from the saved run"
             )
-        self.engine.W[:] = arrays["W"]
+        self.engine.set_flat_weights(arrays["W"])
         self.engine.set_taus({"tau_m": arrays["tau_m"], "tau_s": arrays["tau_s"]})
         self.engine.set_optimizer_state(arrays, meta["optimizer"])
         self.schedule.load_state(meta["schedule"])

@@ -38,8 +38,8 @@ import numpy as np
 from numba import njit, prange
 
 from eventprop import losses
-from eventprop.engines.base import BatchStats, Recording
-from eventprop.network import INPUT
+from eventprop.description import INPUT
+from eventprop.engines.base import BatchStats, Engine, Recording
 from eventprop.neurons import (
     adaptive_spike_jump,
     adjoint_free_step,
@@ -659,55 +659,45 @@ def _sum_chunks(G_chunks, out):
 
 
 # ----------------------------------------------------------------------------------------------
-def check_supported(params):
-    """Refuse settings this engine does not simulate yet, rather than ignoring them silently."""
-    g = lambda key, default=None: getattr(params, key, default)  # noqa: E731
-    missing = []
-    if g("REG_TYPE", "none") == "Thomas1":
-        missing.append("REG_TYPE='Thomas1' (broken in the original, spec §5.2)")
-    if g("SCHEDULE", "synchronous") != "synchronous":
-        missing.append(f"SCHEDULE={g('SCHEDULE')!r}")
-    if missing:
-        from eventprop.params import ParameterError
-
-        raise ParameterError(
-            "the CPU engine does not simulate " + ", ".join(missing) + "; use REG_TYPE 'none' or "
-            "'simple' and SCHEDULE 'synchronous'"
-        )
-
-
-class CPUEngine:
+class CPUEngine(Engine):
     """The default engine: numba kernels on the CPU, threads from numba's usual setting
     (``NUMBA_NUM_THREADS`` / :func:`numba.set_num_threads`)."""
 
     name = "cpu"
 
+    @classmethod
+    def check_supported(cls, params):
+        """Refuse settings this engine does not simulate, rather than ignoring them silently."""
+        missing = []
+        if params.REG_TYPE == "Thomas1":
+            missing.append("REG_TYPE='Thomas1' (broken in the original)")
+        if params.SCHEDULE != "synchronous":
+            missing.append(f"SCHEDULE={params.SCHEDULE!r}")
+        if missing:
+            from eventprop.params import ParameterError
+
+            raise ParameterError(
+                "the CPU engine does not simulate " + ", ".join(missing) + "; use REG_TYPE "
+                "'none' or 'simple' and SCHEDULE 'synchronous'"
+            )
+
     def __init__(self, description, params, precision: str = "float32"):
-        if precision not in ("float32", "float64"):
-            raise ValueError("precision must be 'float32' or 'float64'")
-        check_supported(params)
-        self.description = description
-        self.params = params
+        super().__init__(description, params, precision)
         self.dtype = np.dtype(precision)
-        self.dt = float(params.DT_MS)
-        self.trial_ms = float(params.TRIAL_MS)
-        self.n_steps = int(round(self.trial_ms / self.dt))
-        seed = params.MODEL_SEED
-        self.rng = np.random.default_rng(seed)
-        self.W = description.initial_weights(self.rng).astype(self.dtype)
-        self.tau_m, self.tau_s = description.initial_taus(params, self.rng)
+        init = self.initial_state(description, params)
+        self.rng = init.rng
+        self.W = init.weights.astype(self.dtype)
+        self.tau_m, self.tau_s = init.tau_m, init.tau_s
         self._build_index()
         self._update_coefficients()
         shapes = {"W": self.W.size}
         if self.train_tau:
             shapes.update(tau_m=self.tau_m.size, tau_s=self.tau_s.size)
         self.optimizer = Adam(shapes, params.ADAM_BETA1, params.ADAM_BETA2, params.ADAM_EPS)
-        self.learning_rate = float(params.ETA)
         n_spiking = int(sum(p.size for p in description.populations if p.spiking))
         self._max_spikes = max(1, int(params.N_MAX_SPIKE)) * max(n_spiking, 1)
         self._cap = min(self._max_spikes, 16 * n_spiking + 1024)
         self._buffers = None
-        self.timings = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0, "python": 0.0}
 
     # -- network layout as flat arrays for the kernels ------------------------------------------
     def _build_index(self):
@@ -727,11 +717,7 @@ class CPUEngine:
         self.in_conns = np.array([k for k, c in enumerate(conns) if c.pre == INPUT], dtype=np.int64)
         if len(self.in_conns) != 1:
             raise ValueError("the CPU engine expects exactly one input connection (in_to_hid)")
-        mask = np.zeros(d.n_weights, dtype=bool)
-        for c in conns:
-            mask[c.offset : c.offset + c.size] = c.trainable
-        self.trainable_mask = mask
-        self.n_hidden_total = sum(p.size for p in d.hidden)
+        self.trainable_mask = d.trainable_weights()
         self.drive_tau_m = float(self.params.TAU_MEM)
         p = self.params
         alif = getattr(p, "HIDDEN_NEURON_TYPE", "LIF") == "ALIF"
@@ -762,26 +748,17 @@ class CPUEngine:
         return {c.name: self.W[c.offset : c.offset + c.size].reshape(c.shape)
                 for c in self.description.connections}
 
-    def get_weights(self) -> dict:
-        return {k: v.copy() for k, v in self.weights.items()}
+    def get_flat_weights(self) -> np.ndarray:
+        return self.W.copy()
 
-    def set_weights(self, weights: dict) -> None:
-        for c in self.description.connections:
-            if c.name not in weights:
-                continue
-            arr = np.asarray(weights[c.name])
-            if arr.size != c.size:
-                raise ValueError(
-                    f"weight matrix {c.name} needs shape {c.shape} ({c.size} values), got "
-                    f"{arr.shape}"
-                )
-            self.W[c.offset : c.offset + c.size] = arr.reshape(-1)
-        unknown = set(weights) - set(self.description.weight_names)
-        if unknown:
+    def set_flat_weights(self, flat) -> None:
+        flat = np.asarray(flat).reshape(-1)
+        if flat.size != self.W.size:
             raise ValueError(
-                f"unknown weight matrices {sorted(unknown)}; this network has "
-                f"{self.description.weight_names}"
+                f"{flat.size} weights given but this network has {self.W.size}: the network "
+                "parameters differ"
             )
+        self.W[:] = flat
 
     def get_taus(self) -> dict:
         return {"tau_m": self.tau_m.copy(), "tau_s": self.tau_s.copy()}
@@ -1109,3 +1086,7 @@ class CPUEngine:
                                           spk_nrn[:ns][sel] - pop.offset)
             out.append(r)
         return out
+
+
+#: The CPU engine's check as a function (``check_supported(params)``).
+check_supported = CPUEngine.check_supported

@@ -13,7 +13,7 @@ import time
 
 from eventprop import results as res
 from eventprop.engines import make_engine
-from eventprop.network import NetworkDescription
+from eventprop.description import NetworkDescription
 from eventprop.params import make_params, to_dict
 
 

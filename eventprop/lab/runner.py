@@ -23,7 +23,6 @@ epoch with the weights it had.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
 import threading
@@ -54,13 +53,10 @@ def engine_choices() -> dict:
 
             out = dict(available_engines())
             if out.get("genn") is None:
-                if importlib.util.find_spec("eventprop.engines.genn") is None:
-                    out["genn"] = "pygenn imports, but this version of eventprop has no GeNN engine"
-                else:
-                    # A CUDA failure inside GeNN ends the whole process; the lab would have to
-                    # run it in a worker process, which it does not do yet.
-                    out["genn"] = ("the lab does not run GeNN (it would need a worker process); "
-                                   "use `eventprop train --engine genn`")
+                # A CUDA failure inside GeNN ends the whole process; the lab would have to run
+                # it in a worker process, which it does not do yet.
+                out["genn"] = ("the lab does not run GeNN (it would need a worker process); "
+                               "use `eventprop train --engine genn`")
             _ENGINES = out
         return dict(_ENGINES)
 
