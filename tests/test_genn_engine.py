@@ -170,3 +170,127 @@ needs_pygenn = pytest.mark.skipif(
     reason="pygenn is not installed (the GeNN engine's cross-engine tests need pygenn built from "
     "GeNN's source; see the README, 'The GeNN engine')")
 BACKEND = os.environ.get("EVENTPROP_GENN_TEST_BACKEND", "single_threaded_cpu")
+
+from eventprop.losses import LOSS_TYPES  # noqa: E402
+
+#: The two structures every loss type is checked on: the plain one, and recurrent ALIF with two
+#: hidden layers and the spike-count regulariser.
+STRUCTURES = {
+    "ff-LIF": dict(recurrent=False, n_hid_layer=1, reg=False, hidden="LIF"),
+    "rec-ALIF-2layers-reg": dict(recurrent=True, n_hid_layer=2, reg=True, hidden="ALIF"),
+}
+
+
+def _pair(loss, structure, **extra):
+    """The same gradient-check network on both engines (float32, DT 0.1 ms), and a batch."""
+    from eventprop.gradcheck import gradcheck_network, random_inputs, variant_overrides
+    from eventprop.data.batches import SpikeBatch
+
+    s = STRUCTURES[structure]
+    ov = variant_overrides(s["hidden"], False, loss, reg=s["reg"])
+    ov.update(DT_MS=0.1, GENN_BACKEND=BACKEND, N_BATCH=4, **extra)
+    if s["reg"]:
+        ov.update(LBD_UPPER=1e-4, LBD_LOWER=1e-4)  # a visible share of the gradient
+    nets = [gradcheck_network(loss, recurrent=s["recurrent"], n_hid_layer=s["n_hid_layer"],
+                              reg=s["reg"], overrides=ov, precision="float32", engine=e)
+            for e in ("cpu", "genn")]
+    inputs, labels = random_inputs(4, 5, nets[0].params.TRIAL_MS, 4, seed=1)
+    batch = SpikeBatch.from_spike_lists(inputs, labels, 0.1, nets[0].engine.n_steps,
+                                        nets[0].description.n_input)
+    return nets, batch
+
+
+def _agreement(nets, batch):
+    """(fraction of neurons with identical spike counts, objective rel. diff, per-matrix
+    (cosine, rel. error)) between the CPU (reference) and GeNN engines."""
+    cpu, genn = (n.engine for n in nets)
+    sc, sg = cpu.eval_batch(batch), genn.eval_batch(batch)
+    same = float(np.mean(sc.hidden_counts == sg.hidden_counts))
+    oc, gc = cpu.loss_and_grad(batch)
+    og, gg = genn.loss_and_grad(batch)
+    obj = abs(og - oc) / max(abs(oc), 1e-30)
+    mats = {}
+    for k in gc:
+        a, b = gc[k].reshape(-1).astype(float), gg[k].reshape(-1).astype(float)
+        na = np.linalg.norm(a)
+        cos = float(a @ b / (na * np.linalg.norm(b))) if na > 0 else float(np.allclose(b, 0))
+        mats[k] = (cos, float(np.linalg.norm(a - b) / na) if na > 0 else 0.0)
+    return same, obj, mats, (sc, sg)
+
+
+@needs_pygenn
+@pytest.mark.parametrize("structure", list(STRUCTURES))
+@pytest.mark.parametrize("loss", LOSS_TYPES)
+def test_genn_matches_the_cpu_engine(loss, structure):
+    nets, batch = _pair(loss, structure)
+    try:
+        same, obj, mats, (sc, sg) = _agreement(nets, batch)
+        assert sc.hidden_counts.sum() > 0
+        assert same >= 0.99, f"only {100 * same:.1f} % of hidden spike counts agree"
+        np.testing.assert_array_equal(sg.prediction, sc.prediction)
+        assert obj <= 1e-4, f"objective differs by {obj:.2e}"
+        for k, (cos, rel) in mats.items():
+            assert cos >= 0.999 and rel <= 1e-3, f"{k}: cosine {cos:.6f}, rel. error {rel:.2e}"
+        print(f"{loss} {structure}: spikes {100 * same:.1f} % identical, objective {obj:.1e}, "
+              + ", ".join(f"{k} cos {c:.7f} err {r:.1e}" for k, (c, r) in mats.items()))
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
+def test_genn_spike_store_overflow_is_reported_with_the_numbers():
+    from eventprop.engines.genn_worker import SpikeStoreOverflow
+
+    nets, batch = _pair("sum", "ff-LIF", N_MAX_SPIKE=2)
+    try:
+        with pytest.raises(SpikeStoreOverflow, match=r"emitted \d+ spikes .* N_MAX_SPIKE=2"):
+            nets[1].engine.eval_batch(batch)
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
+def test_killing_the_genn_worker_mid_batch_is_a_clear_error_without_orphans():
+    import threading
+
+    from eventprop.engines.genn_worker import WorkerFailure
+
+    nets, batch = _pair("sum", "ff-LIF")
+    genn = nets[1].engine
+    try:
+        genn.eval_batch(batch)  # built and loaded
+        pid = genn.worker.pid
+        big = type(batch)(np.tile(batch.steps, 1), batch.channels, batch.offsets, batch.labels,
+                          batch.n_steps, batch.n_channels)
+        threading.Timer(0.3, os.kill, (pid, signal.SIGKILL)).start()
+        with pytest.raises(WorkerFailure, match="killed by signal 9"):
+            for _ in range(200):  # long enough to be mid-batch when the signal comes
+                genn.train_batch(big)
+        assert not _alive(pid)
+        with pytest.raises(WorkerFailure, match="not running"):
+            genn.eval_batch(batch)
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
+def test_three_yinyang_epochs_on_both_engines_end_at_the_same_test_accuracy(tmp_path):
+    from eventprop.experiments import make_experiment
+
+    tiny = {"N_TRAIN": 192, "N_TEST": 400, "NUM_HIDDEN": 20, "DT_MS": 0.5, "N_BATCH": 32,
+            "N_EPOCH": 3, "SHUFFLE": True, "GENN_BACKEND": BACKEND, "WRITE_TO_DISK": False}
+    acc = {}
+    for engine in ("cpu", "genn"):
+        exp = make_experiment("yinyang", {**tiny, "OUT_DIR": str(tmp_path / engine)},
+                              engine=engine)
+        tr = exp.trainer()
+        try:
+            tr.fit()
+            acc[engine] = exp.run_test(tr)["test_accuracy"]
+        finally:
+            tr.engine.close()
+    assert acc["cpu"] > 0.45  # well above chance (1/3) after 3 epochs
+    assert abs(acc["genn"] - acc["cpu"]) <= 0.005, acc

@@ -22,6 +22,7 @@ from numba import njit
 from eventprop import losses
 from eventprop.engines.base import BatchStats, Recording
 from eventprop.engines.genn_models import AVG_XENTROPY, MAX, ModelSpec, build_model
+from eventprop.engines.genn_worker import SpikeStoreOverflow
 
 #: Weight of one input spike onto the ``sum_weigh_input`` accumulator (the CPU engine's value).
 from eventprop.engines.cpu import ACCUMULATOR_INPUT_WEIGHT, _readout_sample  # noqa: E402
@@ -91,10 +92,6 @@ def regulariser_injection(counts, params, n_hidden, n_batch):
     reg = losses.regulariser_value(n, float(params.NU_UPPER), float(params.LBD_UPPER),
                                    float(params.LBD_LOWER), n_batch)
     return inj, reg
-
-
-class SpikeStoreOverflow(RuntimeError):
-    """A neuron emitted more spikes in one trial than its N_MAX_SPIKE slots hold."""
 
 
 class GeNNSimulation:

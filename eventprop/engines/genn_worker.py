@@ -23,6 +23,10 @@ BUILD_TIMEOUT_S = 3600.0
 POLL_S = 0.5
 
 
+class SpikeStoreOverflow(RuntimeError):
+    """A neuron emitted more spikes in one trial than its N_MAX_SPIKE slots on the device hold."""
+
+
 class WorkerFailure(RuntimeError):
     """The GeNN worker process died, hung, or could not start; the message says which and
     what to do."""
@@ -158,6 +162,6 @@ def _rebuild(name: str, message: str, tb: str) -> Exception:
     if name in kinds:
         return kinds[name](message)
     if name == "SpikeStoreOverflow":
-        return RuntimeError(message)
+        return SpikeStoreOverflow(message)
     return WorkerFailure(f"the GeNN worker failed ({name}: {message.splitlines()[0] if message else ''})"
                          f"\n{tb}")
