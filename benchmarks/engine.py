@@ -112,7 +112,19 @@ def breakdown(args):
 
 
 def main(argv=None) -> int:
+    if "--engine" in (argv or []) and "genn" in (argv or []):
+        # the GeNN engine beside this one, on the same workload (benchmarks/genn_engine.py)
+        import importlib.util
+        import pathlib
+
+        path = pathlib.Path(__file__).with_name("genn_engine.py")
+        spec = importlib.util.spec_from_file_location("eventprop_bench_genn_engine", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod.main([a for a in argv if a not in ("--engine", "genn")])
     ap = argparse.ArgumentParser(prog="eventprop bench engine", description=__doc__)
+    ap.add_argument("--engine", default="cpu", choices=["cpu", "genn"],
+                    help="genn: the GeNN engine beside the CPU engine (benchmarks/genn_engine.py)")
     ap.add_argument("--batches", type=int, default=10)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--spikes", type=float, default=8000.0, help="input spikes per sample")
