@@ -127,7 +127,7 @@ class GeNNEngine(Engine):
 
     def _refresh(self):
         """Bring the host copy up to date after device updates (in place: views stay valid)."""
-        if self._stale:
+        if self._stale and self.worker.alive:
             w = self.worker.call("get_weights")
             for c in self.description.connections:
                 self._flat[c.offset:c.offset + c.size] = w[c.name].reshape(-1)
@@ -158,6 +158,10 @@ class GeNNEngine(Engine):
         self.worker.call("set_taus", self.tau_m, self.tau_s)
 
     def get_optimizer_state(self) -> tuple[dict, dict]:
+        if not self.worker.alive and getattr(self, "_final_state", None) is not None:
+            arrays, meta = self._final_state
+            return {k: a.copy() for k, a in arrays.items()}, {**meta,
+                                                              "learning_rate": self.learning_rate}
         m, v, t = self.worker.call("get_adam")
         arrays = {"adam_m/W": m, "adam_v/W": v}
         return arrays, {"adam_t": int(t), "learning_rate": self.learning_rate,
@@ -231,8 +235,18 @@ class GeNNEngine(Engine):
         return out
 
     def close(self) -> None:
-        if getattr(self, "worker", None) is not None:
-            self.worker.close()
+        """End the worker.  The final weights and optimiser state stay readable (host copies),
+        so a finished run can still be saved; batches need a new engine."""
+        worker = getattr(self, "worker", None)
+        if worker is None or not worker.alive:
+            return
+        try:
+            self._refresh()
+            self._final_state = self.get_optimizer_state()
+        except WorkerFailure:
+            pass
+        finally:
+            worker.close()
 
     def __del__(self):
         try:

@@ -89,8 +89,8 @@ def spiking_code(adaptive: bool, is_output: bool, loss_code: int, dropout: bool,
     reset = ("V = VReset; I = 0.0; SpkCount = 0; BackPos = -1;"
              + (" B = BInit;" if adaptive else "")
              + (" OutStep = -1; OutX = 0.0;" if is_output else ""))
-    fire_ok = "(PDrop <= 0.0 || gennrand_uniform() >= PDrop)" if dropout and not is_output \
-        else "1"
+    fire_ok = (" && (PDrop <= 0.0 || gennrand_uniform() >= PDrop)" if dropout and not is_output
+               else "")
     first = ""
     if is_output:
         # first-spike time with sub-step linear interpolation between V_n and V_{n+1}
@@ -129,7 +129,7 @@ if (ts < S) {{
     {"V += NoiseAmp * gennrand_normal();" if noise and not is_output else ""}
     {"B *= BDecay;" if adaptive else ""}
     VRec = V;
-    if (V >= {thr} && {fire_ok}) {{
+    if (V >= {thr}{fire_ok}) {{
         if (SpkCount < Cap) {{
             const int k = ((int)batch * (int)num_neurons + (int)id) * Cap + SpkCount;
             SpkStep[k] = n;
