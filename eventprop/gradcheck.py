@@ -47,8 +47,9 @@ FIRST_SPIKE_OUTPUT = {"HIDDEN_OUTPUT_MEAN": 0.9, "HIDDEN_OUTPUT_STD": 0.3}
 #: weights keep the maximum on a smooth peak.
 MAX_OUTPUT = {"HIDDEN_OUTPUT_MEAN": 0.4, "HIDDEN_OUTPUT_STD": 0.2}
 
-#: The regulariser's strength in the check: its surrogate gradient (spec §5.1) is a few per cent of
-#: the task gradient here, as in training where it shapes activity slowly.
+#: The regulariser's strength in the check: its surrogate gradient
+#: (docs/maths.md#spike-count-regulariser) is a few per cent of the task gradient here, as in
+#: training where it shapes activity slowly.
 REG_SETTINGS = {"REG_TYPE": "simple", "NU_UPPER": 2, "LBD_UPPER": 1e-7, "LBD_LOWER": 1e-7}
 
 
@@ -62,8 +63,8 @@ def variant_overrides(hidden_type="LIF", train_tau=False, loss_type="sum_weigh_e
                       reg=False) -> dict:
     """Parameter overrides of the gradient-check network for a hidden neuron type ('LIF',
     'hetLIF', 'ALIF') and τ training (hidden τ, plus output τ where the loss allows it).
-    ALIF and TRAIN_TAU need REG_TYPE 'simple' (spec §2.2); unless ``reg`` asks for the
-    regulariser, it is switched on with zero strength."""
+    ALIF and TRAIN_TAU need REG_TYPE 'simple' (docs/differences.md#neuron-variant-selection); unless
+    ``reg`` asks for the regulariser, it is switched on with zero strength."""
     ov = {}
     if hidden_type == "ALIF":
         ov.update(ALIF_SETTINGS)

@@ -1,4 +1,5 @@
-r"""Readouts, predictions, task losses and adjoint drives of the nine loss types (spec §4).
+r"""Readouts, predictions, task losses and adjoint drives of the nine loss types
+(docs/maths.md#losses).
 
 Every loss is a cross-entropy on a per-class readout ``x_j`` of the output layer (``C`` classes,
 any number), except the time-averaged ``avg_xentropy``.  With ``s = softmax(x)`` and label ``l``:
@@ -18,10 +19,11 @@ sum_weigh_input        ``w = avgIn(t)`` (input accumulator)    same form
 avg_xentropy           L = (Δ/T) Σ_n -log softmax(V(t_n))_l    ``A(t) = (δ_jl - s_j(t))/(τm T)``
 =====================  ====================================  ==================================
 
-The original carries extra scale factors in its injections ([KEEP], spec §10 A4): the LI losses
-inject ``1/τm`` times the true adjoint drive, and ``max`` also ``1/T``.  We make them explicit: the
-engines minimise the objective ``J = c·mean_B(L) + L_reg`` with ``c`` from :func:`objective_scale`,
-so every drive above is the exact adjoint of ``J`` and finite differences of ``J`` check it.
+The original carries extra scale factors in its injections (docs/differences.md#injection-scales):
+the LI losses inject ``1/τm`` times the true adjoint drive, and ``max`` also ``1/T``. We make them
+explicit: the engines minimise the objective ``J = c·mean_B(L) + L_reg`` with ``c`` from
+:func:`objective_scale`, so every drive above is the exact adjoint of ``J`` and finite differences
+of ``J`` check it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ FIRST_SPIKE, FIRST_SPIKE_EXP, MAX, SUM, SUM_LINEAR, SUM_EXP, SUM_SIGMOID, SUM_IN
 LOSS_CODE = {name: code for code, name in enumerate(LOSS_TYPES)}
 
 #: Time (after the trial end, ms) assigned to an output that did not fire, for the softmax and
-#: the prediction of first-spike losses (spec §4.1).
+#: the prediction of first-spike losses (docs/maths.md#first-spike).
 NO_SPIKE_DELAY_MS = 1.0
 
 
@@ -130,7 +132,7 @@ def first_spike_loss(t_first, fired, label, code, trial_ms, tau_0, tau_1, alpha,
     ``L = -log softmax(-t/τ0)_l + p(t_l)``; ``∂L/∂t_j = (δ_jl - s_j)/τ0 + δ_jl p'(t_l)``.
     Outputs that did not fire (``fired[j]`` False) enter the softmax at ``T + 1 ms``; their
     derivative is set to 0 (no spike carries it back), and a silent label output takes the penalty
-    at ``t = T`` (its derivative is then the "phantom spike" drive, spec §4.1).
+    at ``t = T`` (its derivative is then the "phantom spike" drive, docs/maths.md#first-spike).
     Writes ``∂L/∂t`` into ``dl_dt`` and the softmax into ``s_out``; returns L.
     """
     n = t_first.shape[0]
@@ -165,7 +167,7 @@ def argmax(x):
 
 
 def regulariser_value(counts, nu_upper, lbd_upper, lbd_lower, batch_size):
-    r"""Value of the spike-count regulariser (spec §5.1) for reporting.
+    r"""Value of the spike-count regulariser (docs/maths.md#spike-count-regulariser) for reporting.
 
     ``L_reg = Σ_{b,i} λ_± (N_bi - ν)^2 / (2B)`` with ``λ_+ = LBD_UPPER`` above ν and
     ``λ_- = LBD_LOWER`` below.  Its EventProp "gradient" is the per-spike injection

@@ -1,4 +1,4 @@
-"""The fixed low-level gradient API :class:`Network` (architecture.md, "Fixed public names").
+"""The fixed low-level gradient API :class:`Network` (docs/training.md#gradient-api).
 
 The network description itself lives in :mod:`eventprop.description` (re-exported here), so that
 engines import the description without importing this module, which imports the engines.
@@ -14,7 +14,7 @@ __all__ = ["INPUT", "Connection", "Network", "NetworkDescription", "Population"]
 
 
 class Network:
-    """The fixed low-level gradient API (architecture.md, "Fixed public names").
+    """The fixed low-level gradient API (docs/training.md#gradient-api).
 
     >>> net = Network({"NUM_INPUT": 5, "NUM_OUTPUT": 3, "NUM_HIDDEN": 20})
     >>> objective, grads = net.loss_and_grad(inputs, labels)   # doctest: +SKIP

@@ -1,4 +1,5 @@
-r"""Adam and the learning-rate schedules of the original simulators (spec §3.3-3.4).
+r"""Adam and the learning-rate schedules of the original simulators (docs/maths.md#adam,
+docs/maths.md#learning-rate-schedules).
 
 Adam (one (m, v) pair per parameter, step counter t starting at 1):
 
@@ -59,7 +60,8 @@ class Adam:
 
 
 def exponential_decay(lr: float, factor: float) -> float:
-    """Yin-Yang schedule: ``η ← η·ETA_DECAY`` once per epoch (spec §3.4)."""
+    """Yin-Yang schedule: ``η ← η·ETA_DECAY`` once per epoch
+    (docs/maths.md#learning-rate-schedules)."""
     return lr * factor
 
 
@@ -69,8 +71,9 @@ def ease_in(lr_effective: float, lr_target: float, factor: float) -> float:
 
 
 class EMAPlateau:
-    """The SHD EMA plateau rule (spec §3.4): halve the LR when the fast EMA of the accuracy
-    falls to or below the slow EMA, at most every ``MIN_EPOCH_ETA_FIXED + 1`` epochs.
+    """The SHD EMA plateau rule (docs/maths.md#learning-rate-schedules): halve the LR when the fast
+    EMA of the accuracy falls to or below the slow EMA, at most every ``MIN_EPOCH_ETA_FIXED + 1``
+    epochs.
 
     ``fast ← α1·fast + (1-α1)·x``, ``slow ← α2·slow + (1-α2)·x``; both start at 0.
     """

@@ -1,4 +1,5 @@
-"""What to record for which epoch and trial, and the seed's recording files (spec §7.2).
+"""What to record for which epoch and trial, and the seed's recording files
+(docs/training.md#recordings).
 
 A :class:`Recorder` is a Trainer listener.  For the training batches selected by
 ``REC_SPIKES_EPOCH_TRIAL`` / ``REC_NEURONS_EPOCH_TRIAL`` / ``REC_SYNAPSES_EPOCH_TRIAL`` (lists of

@@ -11,8 +11,8 @@ Formats
     One line per epoch, numbers separated by single spaces: integers as integers, floats in
     Python's shortest round-trip form (``str(float)``; ``nan``/``inf`` as such). No header, as in the
     seed; the columns are the caller's (``YINYANG_COLUMNS``, ``MNIST_COLUMNS``, ``SHD_COLUMNS``,
-    spec §7.2). Lines are appended (the file is rewritten atomically with the new line added).
-``NAME_best.txt``
+    docs/training.md#results-files). Lines are appended (the file is rewritten atomically with the
+new line added). ``NAME_best.txt``
     One results line, overwritten whenever the best-criterion improves.
 ``NAME.json``
     The run's parameters under the seed's keys.
@@ -144,7 +144,7 @@ _STATS = ("mean", "std", "min", "max")
 
 
 def debug_hidden_columns(n_layers: int, shd: bool) -> list[str]:
-    """Names of the extra ``DEBUG_HIDDEN_N`` columns (spec §7.2).
+    """Names of the extra ``DEBUG_HIDDEN_N`` columns (docs/training.md#debug_hidden_n-columns).
 
     Per hidden layer ``l``: mean/std/min/max over trials of the layer's spikes per trial
     (``hid{l}_spikes_*``), then mean/std/min/max over neurons of the batch-mean spike count per
@@ -165,7 +165,8 @@ def debug_hidden_columns(n_layers: int, shd: bool) -> list[str]:
 
 
 def results_columns(experiment: str, n_layers: int = 1, debug_hidden: bool = False) -> list[str]:
-    """The full column list of ``NAME_results.txt`` for an experiment (spec §7.2)."""
+    """The full column list of ``NAME_results.txt`` for an experiment
+    (docs/training.md#results-files)."""
     exp = _experiment_family(experiment)
     if exp == "yinyang":
         return list(YINYANG_COLUMNS)
@@ -327,7 +328,7 @@ def _seed_stem(matrix: str, n_hid_layer: int, experiment: str) -> str:
 
 def seed_weight_filename(name: str, matrix: str, label: str, n_hid_layer: int = 1,
                          experiment: str = "shd") -> str:
-    """The seed's checkpoint file name for one of our arrays (spec §7.2).
+    """The seed's checkpoint file name for one of our arrays (docs/training.md#weight-files).
 
     ``in_to_hid`` → ``NAME_w_input_hidden_{label}.npy``, ``hid_to_out`` →
     ``NAME_w_hidden_output_{label}.npy``, ``hid_to_hid`` → ``NAME_w_hidden_hidden_{label}.npy``
@@ -341,7 +342,8 @@ def seed_weight_filename(name: str, matrix: str, label: str, n_hid_layer: int = 
 
 
 def seed_snapshot_filename(name: str, matrix: str, epoch: int, trial: int, n_hid_layer: int = 1) -> str:
-    """File name of a ``W_OUTPUT_EPOCH_TRIAL`` / ``TAU_OUTPUT_EPOCH_TRIAL`` snapshot (spec §7.2).
+    """File name of a ``W_OUTPUT_EPOCH_TRIAL`` / ``TAU_OUTPUT_EPOCH_TRIAL`` snapshot
+    (docs/training.md#weight-files).
 
     These use the seed's other spellings: recurrent ``w_hidden_hidden{l}``, and ``tau_m_`` /
     ``tau_syn_`` for time constants, with the tag ``e{E}_t{T}``.

@@ -66,7 +66,8 @@ class EpochResult:
     confusion_eval: np.ndarray = field(repr=False, default=None)
     hidden_spikes_per_neuron: np.ndarray = field(repr=False, default=None)  # mean per sample
     n_silent: int = 0
-    # spikes per hidden neuron summed over every train and eval trial of the epoch (spec §5.4)
+    # spikes per hidden neuron summed over every train and eval trial of the epoch
+    # (docs/training.md#silent-neuron-rescue)
     hidden_counts_all: np.ndarray = field(repr=False, default=None)
     # experiment-specific values (JSON-serialisable; kept in checkpoints with the history)
     extra: dict = field(default_factory=dict)
@@ -81,11 +82,12 @@ class EpochResult:
 
 class LRSchedule:
     """The learning-rate rules of the original simulators, chosen by which keys the parameters
-    have (spec §3.4): ``ETA_DECAY`` (Yin-Yang, ×factor after each epoch — the original also decayed
-    before the first epoch, [FIX]); ``LR_EASE_IN_FACTOR`` (SHD: start at ETA/1000, ×factor after
-    each training batch up to the target, [FIX] not during evaluation) with the EMA plateau rule
-    (fed with validation accuracy, or training accuracy when EMA_WHICH is "training" or there is
-    no validation set — never the test set, [FIX])."""
+    have (docs/maths.md#learning-rate-schedules): ``ETA_DECAY`` (Yin-Yang, ×factor after each epoch
+    — the original also decayed before the first epoch, fixed here); ``LR_EASE_IN_FACTOR`` (SHD:
+    start at ETA/1000, ×factor after each training batch up to the target, not during evaluation as
+    in the original) with the EMA plateau rule (fed with validation accuracy, or training accuracy
+    when EMA_WHICH is "training" or there is no validation set — never the test set, which the
+    original used)."""
 
     def __init__(self, params):
         self.target = float(params.ETA)
@@ -130,7 +132,8 @@ class LRSchedule:
 
 
 def confusion(pred, label, n_classes) -> np.ndarray:
-    """``conf[pred, label]`` counts (spec §7.2); predictions of -1 (no output spike) are skipped."""
+    """``conf[pred, label]`` counts (docs/training.md#files); predictions of -1 (no output spike)
+    are skipped."""
     m = (label >= 0) & (pred >= 0)
     c = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(c, (pred[m], label[m]), 1)
@@ -327,8 +330,9 @@ class Trainer:
                     int(np.sum((tr.hid + (ev.hid if ev else 0)) == 0)),
                     tr.hid + (ev.hid if ev else 0),
                 )
-                # the plateau rule never sees test accuracy ([FIX] spec §3.4): when the evaluation
-                # set is the test set (train_test), it falls back to the training accuracy
+                # the plateau rule never sees test accuracy
+                # (docs/differences.md#learning-rate-schedule-data): when the evaluation set is the
+                # test set (train_test), it falls back to the training accuracy
                 sched_eval = None if getattr(self.experiment, "eval_is_test", False) else (
                     ev.accuracy if ev else None)
                 self.schedule.after_epoch(self.epoch, tr.accuracy, sched_eval)

@@ -1,4 +1,5 @@
-"""ALIF neurons, τ training and hidden noise in the CPU engine (spec §2.2-2.3, §3.2, §5.3).
+"""ALIF neurons, τ training and hidden noise in the CPU engine (docs/maths.md#alif,
+docs/maths.md#time-constant-gradients, docs/maths.md#dropout-and-noise).
 
 Gradients are checked against finite differences of the simulated objective, at DT 0.001 ms so
 the simulation approximates the continuous-time system that EventProp differentiates.
@@ -146,7 +147,8 @@ def test_train_tau_updates_only_trained_populations():
 
 
 def test_train_tau_clamps_at_minimum():
-    """τm ≥ MIN_TAU_M and τs ≥ MIN_TAU_SYN after every step (spec §3.2)."""
+    """τm ≥ MIN_TAU_M and τs ≥ MIN_TAU_SYN after every step
+    (docs/maths.md#time-constant-gradients)."""
     net = _tau_net(MIN_TAU_M=25.0, MIN_TAU_SYN=6.0, TAU_MEM=20.0, TAU_SYN=5.0)
     e = net.engine
     inputs, labels = random_inputs(8, 5, 20.0, 3, 3)

@@ -1,4 +1,4 @@
-"""EventProp gradients against finite differences of the simulated objective (spec §2-§5).
+"""EventProp gradients against finite differences of the simulated objective (docs/maths.md).
 
 At a small DT_MS the simulation approximates continuous time, where EventProp is exact; the
 finite differences are least-squares slopes over several perturbations (eventprop.gradcheck).

@@ -1,4 +1,4 @@
-"""MNIST files, download, splits and encodings (spec §6.2), on small hand-made IDX files.
+"""MNIST files, download, splits and encodings (docs/data.md#mnist), on small hand-made IDX files.
 
 No test touches the network: downloads come from file:// URLs or a server on 127.0.0.1.
 """

@@ -1,4 +1,5 @@
-"""Parameter tables: defaults from spec §8, loading rules, validation and the UI metadata."""
+"""Parameter tables: the original's defaults (docs/presets.md#original-tables), loading rules,
+validation and the UI metadata."""
 
 import json
 import subprocess
@@ -32,7 +33,7 @@ def _make(experiment, **values):
 
 
 # ---------------------------------------------------------------------------------------------
-# Defaults equal the spec tables
+# Defaults equal the original's tables
 
 SPEC_DEFAULTS = {
     "yinyang": {
@@ -202,7 +203,8 @@ def test_to_dict_holds_seed_keys_only_and_is_json_serialisable():
 
 
 def test_published_base_configuration_loads_with_its_legacy_keys(tmp_path):
-    # Spec §9.1 (J21_scan_322) plus keys such files carry that HEAD ignores (§8.3).
+    # J21_scan_322 (docs/presets.md#j21-base) plus keys such files carry that the original ignores
+    # (docs/training.md#parameter-files).
     cfg = {
         "DT_MS": 1, "TRIAL_MS": 1400, "N_MAX_SPIKE": 1500, "N_BATCH": 32, "N_TRAIN": 7644,
         "N_VALIDATE": 512, "N_EPOCH": 300, "SHUFFLE": True, "NUM_HIDDEN": 256,

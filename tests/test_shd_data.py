@@ -1,5 +1,6 @@
-"""SHD/SSC files, binning, cache, splits and delay line (spec §6.3, §2.4c) on small HDF5 files
-written here in the Zenke lab's layout. No test touches the network: tonic is replaced by fakes.
+"""SHD/SSC files, binning, cache, splits and delay line (docs/data.md#shd-and-ssc,
+docs/data.md#delay-line) on small HDF5 files written here in the Zenke lab's layout. No test touches
+the network: tonic is replaced by fakes.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ start, any order).  A batch is the engine's view of a few samples: spike *step i
 ``DT_MS`` grid, sorted by (step, channel), with at most one spike per channel and step, plus the
 labels and a padding mask.
 
-Quantisation rule (spec §2.4b): a spike at time ``t`` is emitted in the first step ``n`` whose
-start time ``n·Δ`` is ``>= t``, i.e. ``n = ceil(t/Δ)``; spikes with ``n >= S`` (past the trial) or
-``t < 0`` are dropped, and a second spike of the same channel in the same step is dropped (the
-original input population can emit one spike per step and skips the missed ones).
+Quantisation rule (docs/data.md#spike-times-to-steps): a spike at time ``t`` is emitted in the first
+step ``n`` whose start time ``n·Δ`` is ``>= t``, i.e. ``n = ceil(t/Δ)``; spikes with ``n >= S``
+(past the trial) or ``t < 0`` are dropped, and a second spike of the same channel in the same step
+is dropped (the original input population can emit one spike per step and skips the missed ones).
 """
 
 from __future__ import annotations

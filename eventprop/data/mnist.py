@@ -1,4 +1,5 @@
-"""MNIST: the IDX files, their download, the seed's splits and its latency code (spec §6.2).
+"""MNIST: the IDX files, their download, the seed's splits and its latency code
+(docs/data.md#mnist).
 
 Files
 -----

@@ -1,5 +1,5 @@
 """Spiking Heidelberg Digits (SHD) and Spiking Speech Commands (SSC): files, binning, splits
-(spec §6.3) and the input delay line (spec §2.4c).
+(docs/data.md#shd-and-ssc) and the input delay line (docs/data.md#delay-line).
 
 Files
 -----
@@ -15,7 +15,7 @@ They are looked for in ``DATA_DIR/SHD/`` (or ``DATA_DIR/SSC/``), the folder toni
 and then in ``DATA_DIR`` itself. :func:`download_shd` fetches them through tonic's own data set
 classes (``tonic.datasets.SHD`` / ``SSC``).
 
-Binning (spec §6.3, tonic path of the original)
+Binning (docs/data.md#shd-and-ssc; the original's tonic path)
 -----------------------------------------------
 With step ``Δ`` (DT_MS), trial length ``T`` (TRIAL_MS), and rescale factors ``r_t`` (RESCALE_T)
 and ``r_x`` (RESCALE_X), every spike ``(t_s, x)`` of a sample becomes:
@@ -469,7 +469,8 @@ def split_train_eval(
     seed=123,
     eval_ds: SpikeDataset | None = None,
 ) -> tuple[SpikeDataset, SpikeDataset]:
-    """The training/validation split of spec §6.3 (``EVALUATION``); returns ``(train, eval)``.
+    """The training/validation split (``EVALUATION``, docs/data.md#shd-and-ssc); returns ``(train,
+    eval)``.
 
     - ``"random"``: ``p = default_rng(seed).permutation(len(ds))``; training ``p[:n_train]``,
       validation ``p[n_train:n_train+n_validate]`` (shorter, with a warning, if the set runs out;

@@ -1,12 +1,13 @@
 """The numba CPU engine: batch-parallel forward pass, EventProp backward pass, Adam step.
 
-Schedule per batch (synchronous, spec "deliberate choices"): the forward pass of every sample runs
-in parallel (``prange`` over samples), storing each sample's spikes by integer step; the readout,
-losses and adjoint drives follow; then the backward pass runs in parallel over fixed chunks of
-samples, each accumulating its own float32 gradient buffer, reduced once per batch; then one Adam
-step.  The whole trial loop is compiled code; kernels are cached on disk (``cache=True``).
+Schedule per batch (synchronous, docs/differences.md#synchronous-schedule): the forward pass of
+every sample runs in parallel (``prange`` over samples), storing each sample's spikes by integer
+step; the readout, losses and adjoint drives follow; then the backward pass runs in parallel over
+fixed chunks of samples, each accumulating its own float32 gradient buffer, reduced once per batch;
+then one Adam step. The whole trial loop is compiled code; kernels are cached on disk
+(``cache=True``).
 
-Step order (spec §1.2, time t_n = nΔ).  Forward step n:
+Step order (docs/maths.md#step-order, time t_n = nΔ).  Forward step n:
 
 1. deliver the spikes emitted at step n-1 (input and hidden): ``I_post += w``, the weight rows of
    one step's spikes summed four at a time per connection;
@@ -54,7 +55,8 @@ from eventprop.optim import Adam
 FIRST_SPIKE, FIRST_SPIKE_EXP, MAX = losses.FIRST_SPIKE, losses.FIRST_SPIKE_EXP, losses.MAX
 SUM, SUM_INPUT, AVG_XENTROPY = losses.SUM, losses.SUM_INPUT, losses.AVG_XENTROPY
 
-#: Weight of one input spike onto the ``sum_weigh_input`` accumulator neuron (spec §4.8).
+#: Weight of one input spike onto the ``sum_weigh_input`` accumulator neuron
+#: (docs/maths.md#sum-weigh-input).
 ACCUMULATOR_INPUT_WEIGHT = 0.01
 
 
@@ -113,8 +115,9 @@ def _adjoint_decay(lv, li, a, b, c_b, tau_s, tli):
 
 @njit(cache=True, fastmath=_FM)  # not inlined: an inlined body takes the caller's (strict)
 def _spike_r(W, base, lv, li, po, n):  # flags, and the sum is then not vectorised
-    """``R = Σ w(λ_V - λ_I)`` over the n targets of one presynaptic spike (spec §2.6); its weight
-    gradient is added later, grouped (:func:`_weight_gradients`)."""
+    """``R = Σ w(λ_V - λ_I)`` over the n targets of one presynaptic spike
+    (docs/maths.md#spike-to-spike-propagation); its weight gradient is added later, grouped
+    (:func:`_weight_gradients`)."""
     row = W[base : base + n]
     lvp = lv[po : po + n]
     lip = li[po : po + n]
@@ -147,12 +150,12 @@ def _group_by(keys, values, keep, n_keys):
 def _weight_gradients(in_steps, in_chans, in_keep, n_channels, spk_step, spk_nrn, n_spk, H, G,
                       nrn_pop, pop_off, conn_post, conn_woff, conn_npost, out_ptr, out_idx,
                       c_in):
-    """Every weight gradient of one sample, after the backward time loop (spec §3.1):
-    ``G[pre, :] -= Σ_k τs λ_I,post(t_k + Δ)`` over the presynaptic spikes k, with ``H[n]`` the
-    ``τs λ_I`` of all neurons recorded at the steps with spikes.  Spikes are grouped by their
-    presynaptic channel or neuron (counting sort) and their rows of H summed four at a time, so a
-    gradient row is read and written once per four spikes, and the gradient buffers stay out of
-    the cache during the time loop."""
+    """Every weight gradient of one sample, after the backward time loop
+    (docs/maths.md#weight-gradients): ``G[pre, :] -= Σ_k τs λ_I,post(t_k + Δ)`` over the presynaptic
+    spikes k, with ``H[n]`` the ``τs λ_I`` of all neurons recorded at the steps with spikes. Spikes
+    are grouped by their presynaptic channel or neuron (counting sort) and their rows of H summed
+    four at a time, so a gradient row is read and written once per four spikes, and the gradient
+    buffers stay out of the cache during the time loop."""
     n_nrn = H.shape[1]
     flat = H.reshape(-1)
     # input connection, by channel
@@ -391,7 +394,7 @@ def _readout_sample(loss_code, label, out_x, out_step, xent, dt, trial_ms, tau_0
 
     Fills ``s_out`` (softmax) and, for first-spike losses, ``dl_dt`` = ∂L/∂t_j / B.
     Returns (loss, prediction, phantom) where phantom is the λ_V injection into a silent label
-    output at the trial end (spec §4.1).
+    output at the trial end (docs/maths.md#first-spike).
     """
     n_out = out_x.shape[0]
     phantom = 0.0
@@ -670,7 +673,7 @@ class CPUEngine(Engine):
         """Refuse settings this engine does not simulate, rather than ignoring them silently."""
         missing = []
         if params.REG_TYPE == "Thomas1":
-            missing.append("REG_TYPE='Thomas1' (broken in the original)")
+            missing.append("REG_TYPE='Thomas1' (broken in the original, docs/differences.md#thomas1)")
         if params.SCHEDULE != "synchronous":
             missing.append(f"SCHEDULE={params.SCHEDULE!r}")
         if missing:
@@ -903,7 +906,8 @@ class CPUEngine(Engine):
             self._cap = min(2 * self._cap, self._max_spikes)
 
     def _reg_injection(self, counts, n_batch):
-        """Per (sample, neuron) λ_V decrement at each spike: LBD·(N-ν)/B (spec §5.1)."""
+        """Per (sample, neuron) λ_V decrement at each spike: LBD·(N-ν)/B
+        (docs/maths.md#spike-count-regulariser)."""
         p = self.params
         inj = np.zeros(counts.shape, dtype=np.float64)
         if getattr(p, "REG_TYPE", "none") == "none":
@@ -1002,7 +1006,8 @@ class CPUEngine(Engine):
 
     def _step_with_taus(self, G) -> None:
         """One Adam step of the weights and the trained τ (same learning rate), then the hard
-        clamps ``τm ≥ MIN_TAU_M``, ``τs ≥ MIN_TAU_SYN`` (spec §3.2) and new step coefficients."""
+        clamps ``τm ≥ MIN_TAU_M``, ``τs ≥ MIN_TAU_SYN`` (docs/maths.md#time-constant-gradients) and
+        new step coefficients."""
         p = self.params
         w = self.W.size
         taus = self._tau_grads(G)

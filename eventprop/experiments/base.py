@@ -72,7 +72,7 @@ class Experiment:
                                    bool(getattr(self.params, "DEBUG_HIDDEN_N", False)))
 
     def results_row(self, trainer, result) -> list:
-        """One ``NAME_results.txt`` line (spec §7.2)."""
+        """One ``NAME_results.txt`` line (docs/training.md#results-files)."""
         ev_acc = result.eval_accuracy if result.eval_accuracy is not None else float("nan")
         ev_loss = result.eval_loss if result.eval_loss is not None else float("nan")
         return [result.epoch, result.train_accuracy, result.train_loss, ev_acc, ev_loss]
@@ -112,7 +112,7 @@ class Experiment:
     def train(self, params=None, listeners=()):
         """The seed's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep the
         trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,
-        final_train_accuracy[, final_eval_accuracy])`` (spec §7.1)."""
+        final_train_accuracy[, final_eval_accuracy])`` (docs/training.md#simulator-api)."""
         if params:
             self._apply(params)
         self._trainer = self.trainer(listeners=listeners)

@@ -1,4 +1,5 @@
-"""Latency-coded MNIST (spec §6.2, §7.1, §7.2, §8.2): the original ``mnist_model`` on the Trainer.
+"""Latency-coded MNIST (docs/data.md#mnist, docs/training.md#simulator-api): the original
+``mnist_model`` on the Trainer.
 
 Data
 ----
@@ -23,7 +24,7 @@ Either way :func:`~eventprop.data.mnist.mnist_splits` selects training (first ``
 :func:`~eventprop.data.mnist.latency_encode` turns each pixel of grey value ``g > 1`` into one
 input spike at ``(255 − g)/255·(T − 4Δ) + 2Δ`` ms.
 
-API (spec §7.1)
+API (docs/training.md#simulator-api)
 ---------------
 ``MNIST(params).train()`` trains on the training set and evaluates the validation set after every
 epoch; ``test()`` evaluates the trained network on the test set; ``train_test()`` trains on the
@@ -31,7 +32,7 @@ training set (typically ``N_TRAIN=60000, N_VALIDATE=0``) and evaluates the **tes
 epoch, reported in the eval columns.  All three return the seed's tuples
 ``(spike_t, spike_ID, rec_vars_n, rec_vars_s, final_train_acc[, final_eval_acc])``.
 
-Results file (spec §7.2)
+Results file (docs/training.md#results-files)
 ------------------------
 ``NAME_results.txt``: ``epoch train_acc train_loss eval_acc eval_loss`` (NaN for eval without a
 validation set); with ``DEBUG_HIDDEN_N`` eight more columns over the epoch's training trials
@@ -70,8 +71,8 @@ SYNTHETIC_CHUNK = 5000
 TRAIN_STREAM, TEST_STREAM = 1, 2
 
 PRESETS = {
-    # The original simulator_MNIST.py table (spec §8.2), written out so that the preset stays the
-    # seed's even if this port's defaults change.
+    # The original simulator_MNIST.py table (docs/presets.md#mnist-presets), written out so that
+    # the preset stays the original's even if this port's defaults change.
     "seed": {
         "DT_MS": 1.0,
         "TRIAL_MS": 20.0,
@@ -98,15 +99,16 @@ PRESETS = {
     },
     # Wunderlich & Pehle (2021), latency-coded MNIST, published 97.58 ± 0.12 % test accuracy.
     # From the paper: the 784-350-10 architecture and the loss, a cross-entropy on the output
-    # neurons' maximum membrane voltages (LOSS_TYPE "max", spec §4.3).  From the spec: the seed's
-    # latency code with T = 20 ms (§6.2), its LIF constants τm = 20 ms, τs = 5 ms, θ = 1 and its
-    # initial weights (§8.2), DT 1 ms (§8.2), and the settings of the original's example scripts
-    # for the `max` loss (§9.5: ETA 1e-2, PDROP_INPUT 0.2, batch 32, within its B = 32-128).
+    # neurons' maximum membrane voltages (LOSS_TYPE "max", docs/maths.md#max).  From the original:
+    # its latency code with T = 20 ms (docs/data.md#mnist), its LIF constants τm = 20 ms,
+    # τs = 5 ms, θ = 1 and its initial weights and DT 1 ms (its table), and the settings of its
+    # example scripts for the `max` loss (docs/presets.md#recorded-numbers: ETA 1e-2, PDROP_INPUT
+    # 0.2, batch 32, within its B = 32-128).
     # Training uses all 60 000 training images (the paper's test figure is for the standard
     # 60k/10k split), so there is no validation set and the CLI reports the test accuracy at the
     # end; use train_test() to follow the test accuracy epoch by epoch.  N_EPOCH is the seed's 20.
     # Not from the paper: DT (the paper simulated event by event), ETA, dropout, batch size and
-    # epochs, which the spec does not record for the paper's run.
+    # epochs, which the original's repository does not record for the paper's run.
     "paper": {
         "NUM_HIDDEN": 350,
         "LOSS_TYPE": "max",
@@ -184,7 +186,8 @@ def read_mnist(folder=None):
 
 
 class HiddenSpikeStats:
-    """Running ``DEBUG_HIDDEN_N`` statistics over the training trials of one epoch (spec §7.2).
+    """Running ``DEBUG_HIDDEN_N`` statistics over the training trials of one epoch
+    (docs/training.md#debug_hidden_n-columns).
 
     A trial is one training batch.  For trial ``k`` with ``B_k`` real samples and per-sample,
     per-neuron hidden spike counts ``c[b, i]``:
@@ -294,8 +297,8 @@ class MNIST(Experiment):
         return data
 
     def encode(self, images, labels) -> SpikeDataset:
-        """The latency code of ``images`` (spec §6.2), in chunks of :data:`ENCODE_CHUNK` images to
-        keep the encoder's temporaries small; the result equals one call of
+        """The latency code of ``images`` (docs/data.md#mnist), in chunks of :data:`ENCODE_CHUNK`
+        images to keep the encoder's temporaries small; the result equals one call of
         :func:`~eventprop.data.mnist.latency_encode` on all images."""
         p = self.params
         images, labels = np.asarray(images), np.asarray(labels).astype(np.int32)
@@ -318,7 +321,8 @@ class MNIST(Experiment):
                             parts[0].n_channels)
 
     def eval_set(self):
-        """The validation set; during :meth:`train_test` the test set (spec §7.1)."""
+        """The validation set; during :meth:`train_test` the test set
+        (docs/training.md#simulator-api)."""
         if self._eval_on_test:
             return self.test_set()
         return self.data.get("eval")

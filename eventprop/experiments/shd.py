@@ -1,4 +1,5 @@
-"""Spiking Heidelberg Digits and Spiking Speech Commands end to end (spec §6.3, §7, §5.4, §9).
+"""Spiking Heidelberg Digits and Spiking Speech Commands end to end (docs/data.md#shd-and-ssc,
+docs/training.md, docs/presets.md#shd-presets).
 
 The seed's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
 
@@ -8,7 +9,7 @@ The seed's ``SHD_model`` API on the one training loop (:class:`~eventprop.traini
   ``train``, or the ``last``/``best`` checkpoint with ``LOAD_LAST``/``LOAD_BEST``);
 - :meth:`SHD.train_test` — train on the whole training split and evaluate the *test* set every
   epoch (written in the eval columns); the learning-rate plateau rule is fed the training accuracy,
-  never the test accuracy ([FIX] spec §3.4);
+  never the test accuracy (docs/differences.md#learning-rate-schedule-data);
 - :meth:`SHD.cross_validate` — leave-one-speaker-out over ``SPEAKER_LEFT``, a fresh network per
   fold; returns ``(list of [train_acc, eval_acc] per fold, list of fold wall-times)``.
 
@@ -18,24 +19,25 @@ generator seeded by ``TRAIN_DATA_SEED``); evaluation data are only balanced/norm
 augmented.  The input delay line (``N_INPUT_DELAY`` = D copies spaced ``INPUT_DELAY`` ms) is
 applied last, so the network has ``NUM_INPUT·(D+1)`` inputs.
 
-After every epoch (spec §5.4) the hidden spikes of all train and eval trials are summed per
-neuron; neurons with none are *silent*.  With ``REWIRE_SILENT`` (and ``REG_TYPE`` 'simple', as in
-the original), before the next epoch's first batch (so the ``last``/``best`` files hold the
-weights that produced the epoch's accuracies, and a resume repeats the rescue exactly), the
-incoming matrix of each layer (``in_to_hid`` for layer 0, ``hid{l-1}_to_hid{l}`` otherwise) is
-changed: ``REWIRE_LIFT ≠ 0`` adds the lift to every weight (``REWIRE_LIFT_MODE``
-'all', the original) or to the silent neurons' columns only ('silent'); ``REWIRE_LIFT = 0``
-re-draws the silent columns from ``Normal(INPUT_HIDDEN_MEAN, INPUT_HIDDEN_STD)`` with a generator
-derived from ``MODEL_SEED`` ([FIX]: the original's was unseeded).
+After every epoch (docs/training.md#silent-neuron-rescue) the hidden spikes of all train and eval
+trials are summed per neuron; neurons with none are *silent*. With ``REWIRE_SILENT`` (and
+``REG_TYPE`` 'simple', as in the original), before the next epoch's first batch (so the
+``last``/``best`` files hold the weights that produced the epoch's accuracies, and a resume repeats
+the rescue exactly), the incoming matrix of each layer (``in_to_hid`` for layer 0,
+``hid{l-1}_to_hid{l}`` otherwise) is changed: ``REWIRE_LIFT ≠ 0`` adds the lift to every weight
+(``REWIRE_LIFT_MODE`` 'all', the original) or to the silent neurons' columns only ('silent');
+``REWIRE_LIFT = 0`` re-draws the silent columns from ``Normal(INPUT_HIDDEN_MEAN, INPUT_HIDDEN_STD)``
+with a generator derived from ``MODEL_SEED`` (the original's was unseeded).
 
-Files (spec §7.2, all atomic, in OUT_DIR with the NAME prefix): ``NAME_results.txt`` (epoch,
-train_acc, train_loss, eval_acc, eval_loss, the DEBUG_HIDDEN_N columns, *cumulative* seconds),
-``NAME_best.txt`` and the ``best`` weight files when the ``CHECKPOINT_BEST`` criterion improves,
-the ``last`` weight files and the exact-resume checkpoint when ``CHECKPOINT``, τ files with hetLIF/
-hetLI or τ training, ``NAME_tau_*_e{E}_t{T}.npy`` (``TAU_OUTPUT_EPOCH_TRIAL``; the output
-file holds the output τ, [FIX]), ``NAME_confusion_{train,eval,test}.npy`` (``COLLECT_CONFUSION``),
-``NAME_predictions_{phase}.npy`` / ``NAME_labels_{phase}.npy`` for every phase (``REC_PREDICTIONS``,
-[FIX]: the original stacked only the last phase), ``NAME_test_results.txt`` (one line per
+Files (docs/training.md#files, all atomic, in OUT_DIR with the NAME prefix): ``NAME_results.txt``
+(epoch, train_acc, train_loss, eval_acc, eval_loss, the DEBUG_HIDDEN_N columns, *cumulative*
+seconds), ``NAME_best.txt`` and the ``best`` weight files when the ``CHECKPOINT_BEST`` criterion
+improves, the ``last`` weight files and the exact-resume checkpoint when ``CHECKPOINT``, τ files
+with hetLIF/hetLI or τ training, ``NAME_tau_*_e{E}_t{T}.npy`` (``TAU_OUTPUT_EPOCH_TRIAL``; the
+output file holds the output τ, fixed), ``NAME_confusion_{train,eval,test}.npy``
+(``COLLECT_CONFUSION``), ``NAME_predictions_{phase}.npy`` / ``NAME_labels_{phase}.npy`` for every
+phase (``REC_PREDICTIONS``, the original stacked only the last phase), ``NAME_test_results.txt``
+(one line per
 :meth:`SHD.test`).  Cross-validation writes each fold into ``OUT_DIR/NAME_speaker{s}/`` with the
 prefix ``NAME_speaker{s}``, and ``NAME_xval_results.txt`` / ``NAME_xval.json`` in OUT_DIR.
 
@@ -246,7 +248,7 @@ class SHD(Experiment):
         elif p.N_VALIDATE > 0:
             train, ev = shd_data.split_train_eval(full, "random", p.N_TRAIN, p.N_VALIDATE,
                                                   seed=p.TRAIN_DATA_SEED)
-        else:  # spec §6.3: the split happens only with N_VALIDATE > 0
+        else:  # the split happens only with N_VALIDATE > 0 (docs/data.md#shd-and-ssc)
             train, ev = full, None
         return {"train": train, "eval": ev}
 
@@ -319,7 +321,8 @@ class SHD(Experiment):
 
     def after_epoch(self, trainer, result) -> None:
         """Cumulative time, per-layer silent neurons and DEBUG_HIDDEN_N statistics, the best
-        criterion, REC_PREDICTIONS, and the silent-neuron rescue (spec §5.4)."""
+        criterion, REC_PREDICTIONS, and the silent-neuron rescue
+        (docs/training.md#silent-neuron-rescue)."""
         p = self.params
         result.extra["seconds_total"] = float(trainer.seconds)
         layers = self._layers(trainer.engine)
@@ -364,8 +367,9 @@ class SHD(Experiment):
         return "in_to_hid" if layer == 0 else f"hid{layer - 1}_to_hid{layer}"
 
     def rewire(self, engine, silent) -> None:
-        """The silent-neuron rescue (spec §5.4) on ``engine`` given each layer's boolean mask of
-        silent neurons; does nothing unless REWIRE_SILENT and REG_TYPE 'simple'."""
+        """The silent-neuron rescue (docs/training.md#silent-neuron-rescue) on ``engine`` given each
+        layer's boolean mask of silent neurons; does nothing unless REWIRE_SILENT and REG_TYPE
+        'simple'."""
         p = self.params
         if not p.REWIRE_SILENT or p.REG_TYPE != "simple":
             return
@@ -393,7 +397,7 @@ class SHD(Experiment):
     # -- results -----------------------------------------------------------------------------------
     def results_row(self, trainer, result) -> list:
         """``epoch train_acc train_loss eval_acc eval_loss [DEBUG_HIDDEN_N columns] seconds``,
-        seconds being cumulative since the start of training (spec §7.2)."""
+        seconds being cumulative since the start of training (docs/training.md#results-files)."""
         nan = float("nan")
         row = [result.epoch, result.train_accuracy, result.train_loss,
                nan if result.eval_accuracy is None else result.eval_accuracy,
@@ -460,8 +464,9 @@ class SHD(Experiment):
 
     # -- time constants and seed-style weight files ----------------------------------------------
     def tau_arrays(self, engine, force: bool = False) -> dict:
-        """τ arrays saved with the weights (spec §7.2): per hidden layer with hetLIF or TRAIN_TAU,
-        for the output with hetLI or TRAIN_TAU_OUTPUT (all of them with ``force``)."""
+        """τ arrays saved with the weights (docs/training.md#weight-files): per hidden layer with
+        hetLIF or TRAIN_TAU, for the output with hetLI or TRAIN_TAU_OUTPUT (all of them with
+        ``force``)."""
         p = self.params
         hidden = force or p.HIDDEN_NEURON_TYPE == "hetLIF" or p.TRAIN_TAU
         output = force or p.OUTPUT_NEURON_TYPE == "hetLI" or p.TRAIN_TAU_OUTPUT
@@ -616,11 +621,11 @@ class SHD(Experiment):
         return {}, {}, {}, {}, out["test_accuracy"]
 
     def cross_validate(self, params=None, listeners=()):
-        """Leave-one-speaker-out cross-validation over SPEAKER_LEFT (spec §6.3): per entry s a
-        fresh network trained on the other speakers and validated on speaker s, in
-        ``OUT_DIR/NAME_speaker{s}/`` with prefix ``NAME_speaker{s}``.  After every fold
+        """Leave-one-speaker-out cross-validation over SPEAKER_LEFT (docs/data.md#shd-and-ssc): per
+        entry s a fresh network trained on the other speakers and validated on speaker s, in
+        ``OUT_DIR/NAME_speaker{s}/`` with prefix ``NAME_speaker{s}``. After every fold
         ``NAME_xval_results.txt`` (``speaker train_acc eval_acc seconds`` per fold) and
-        ``NAME_xval.json`` (folds, mean and sd) are rewritten in OUT_DIR.  Returns ``(list of
+        ``NAME_xval.json`` (folds, mean and sd) are rewritten in OUT_DIR. Returns ``(list of
         [train_acc, eval_acc] per fold, list of fold wall-times in s)``."""
         if params:
             self._apply(params)

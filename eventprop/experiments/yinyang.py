@@ -1,9 +1,10 @@
-"""Yin-Yang (Kriener et al.; spec §6.1): the data is generated, so this runs anywhere.
+"""Yin-Yang (Kriener et al.; docs/data.md#yin-yang): the data is generated, so this runs anywhere.
 
 The seed's simulator API: ``YinYang(params).train()`` trains (and writes the results and weight
 files), ``test()`` evaluates the trained network on the test set.  Both return the seed's tuple
-``(spike_t, spike_ID, rec_vars_n, rec_vars_s, accuracy)`` (spec §7.1), where the recording entries
-hold what ``REC_SPIKES`` / ``REC_NEURONS`` asked for (see :mod:`eventprop.recording`).
+``(spike_t, spike_ID, rec_vars_n, rec_vars_s, accuracy)`` (docs/training.md#simulator-api), where
+the recording entries hold what ``REC_SPIKES`` / ``REC_NEURONS`` asked for (see
+:mod:`eventprop.recording`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from eventprop.experiments.base import Experiment
 #: hardly pushes the label neuron; trained that way the hidden layer falls silent and accuracy
 #: collapses to ~50 %).
 PRESETS = {
-    # the original simulator_yinyang.py table (spec §8.1), with N_TRAIN/N_TEST as the sample
-    # counts it generated (3·32000, 3·800)
+    # the original simulator_yinyang.py table (docs/presets.md#yin-yang-presets), with
+    # N_TRAIN/N_TEST as the sample counts it generated (3·32000, 3·800)
     "seed": {
         "DT_MS": 0.1,
         "N_TRAIN": 96000,
