@@ -92,7 +92,8 @@ def _params(**extra):
     base = {"NUM_INPUT": 6, "NUM_HIDDEN": 12, "NUM_OUTPUT": 3, "DT_MS": 0.5, "TRIAL_MS": 20.0,
             "N_BATCH": 3, "INPUT_HIDDEN_MEAN": 0.35, "INPUT_HIDDEN_STD": 0.15,
             "HIDDEN_OUTPUT_MEAN": 0.2, "HIDDEN_OUTPUT_STD": 0.3, "LOSS_TYPE": "sum",
-            "MODEL_SEED": 3, "GENN_BACKEND": GENN_BACKEND, "N_MAX_SPIKE": 40}
+            "MODEL_SEED": 3, "GENN_BACKEND": GENN_BACKEND, "N_MAX_SPIKE": 40,
+            "PDROP_INPUT": 0.0, "PDROP_HIDDEN": 0.0, "HIDDEN_NOISE": 0.0, "REG_TYPE": "none"}
     base.update(extra)
     return make_params("shd", base)
 
@@ -149,7 +150,7 @@ def test_eval_and_train_batches_return_batch_stats(engine):
     assert st.hidden_counts.shape == (3, engine.n_hidden_total)
     assert st.hidden_counts[:2].sum() > 0 and st.hidden_counts[2].sum() == 0
     before = engine.get_weights()
-    st2 = engine.train_batch(batch)
+    st2 = engine.train_batch(batch)  # no dropout, noise or regulariser: the same forward pass
     assert st2.objective == pytest.approx(st.objective, rel=1e-5)
     after = engine.get_weights()
     assert any(not np.array_equal(before[k], after[k]) for k in before), "no weight changed"

@@ -30,17 +30,18 @@ from eventprop.engines.cpu import ACCUMULATOR_INPUT_WEIGHT, _readout_sample  # n
 
 @njit(cache=True)
 def input_accumulator_trace(steps, n_steps, dt, tau_acc, out):
-    """Readout weights of ``sum_weigh_input`` for one sample: ``out[n] = acc(t_n)`` with
-    ``acc ← acc + (w·k_{n-1} - acc)Δ/τ_acc`` (``k_{n-1}`` input spikes at step n-1, ``w`` =
-    ACCUMULATOR_INPUT_WEIGHT, ``acc(t_0) = 0``), the CPU engine's accumulator neuron."""
+    """Readout weights of ``sum_weigh_input`` for one sample, the CPU engine's accumulator
+    neuron: step n reads ``out[n] = acc_n`` and then updates ``acc_{n+1} = acc_n + (w·k_{n-1} -
+    acc_n)Δ/τ_acc`` (``k_{n-1}``: input spikes of step n-1, arriving in step n; ``w`` =
+    ACCUMULATOR_INPUT_WEIGHT; ``acc_0 = acc_1 = 0``)."""
     counts = np.zeros(n_steps, dtype=np.int64)
     for k in range(steps.shape[0]):
         counts[steps[k]] += 1
     acc = 0.0
     for n in range(n_steps):
+        out[n] = acc
         if n > 0:
             acc += (ACCUMULATOR_INPUT_WEIGHT * counts[n - 1] - acc) * dt / tau_acc
-        out[n] = acc
 
 
 @njit(cache=True)

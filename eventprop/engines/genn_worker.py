@@ -82,9 +82,11 @@ class Worker:
         return self.process is not None and self.process.is_alive()
 
     def call(self, method: str, *args, **kwargs):
+        if self.process is not None and not self.process.is_alive():
+            self._dead(method)  # died between two calls: say how
         if not self.alive:
-            raise WorkerFailure(f"the {self.what} is not running (it was closed or died "
-                                "earlier); start the run again")
+            raise WorkerFailure(f"the {self.what} is not running (it was closed, or died "
+                                f"earlier with exit code {self.exitcode}); start the run again")
         try:
             self._conn.send((method, args, kwargs))
         except (BrokenPipeError, OSError):
