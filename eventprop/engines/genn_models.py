@@ -4,8 +4,8 @@ One GeNN model runs one trial as ``S`` forward time steps followed by ``S + 1`` 
 (the model's ``timestep`` is set to 0 at the start of every trial; ``S = round(TRIAL_MS/DT_MS)``):
 
 * GeNN time step ``n < S`` is forward step ``n``: spikes emitted in step ``n - 1`` arrive
-  (GeNN delivers a spike one step after it is emitted, exactly the CPU engine's order), then the
-  exact step ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
+  (GeNN delivers a spike one step after it is emitted, exactly the CPU engine's order; step 0
+  ignores what arrives, the last spikes of a previous trial), then the exact step ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
 * GeNN time step ``S + j`` is backward step ``j``: ``j = 0`` sets the adjoints at ``t_S``
   (the phantom injection of a silent label output); step ``j ≥ 1`` handles forward step
   ``n = S - j``: the jump of the neuron's own spike of step ``n`` (its ``R = Σ w(λ_V - λ_I)``
@@ -120,7 +120,7 @@ Emit = 0;
 if (ts == 0) {{ {reset} }}
 if (ts < S) {{
     const int n = ts;
-    I += Isyn;
+    if (n > 0) {{ I += Isyn; }}
     IRec = I;
     const scalar In = I;
     const scalar Vn = V;
@@ -200,7 +200,7 @@ Fire = 0;
 if (ts == 0) {{ V = VReset; I = 0.0; {init} }}
 if (ts < S) {{
     const int n = ts;
-    I += Isyn;
+    if (n > 0) {{ I += Isyn; }}
     IRec = I;
     {read}
     V = {eq.MEMBRANE_STEP};
