@@ -87,6 +87,11 @@ class GeNNEngine(Engine):
         if backend not in BACKENDS:
             raise ParameterError(f"GENN_BACKEND must be one of {', '.join(BACKENDS)} (got "
                                  f"{backend!r})")
+        problem = backend_problem(backend) if _pygenn_problem() is None else None
+        if problem:
+            other = [b for b in BACKENDS if b != backend][0]
+            raise ParameterError(f"GENN_BACKEND={backend!r} cannot run here: {problem}; set "
+                                 f"GENN_BACKEND={other!r} or use --engine cpu")
         if (backend == "single_threaded_cpu" and params.AVG_SNSUM and params.REG_TYPE != "none"
                 and int(params.N_BATCH) > 1):
             missing.append("AVG_SNSUM with N_BATCH > 1 on GENN_BACKEND='single_threaded_cpu' "
