@@ -125,7 +125,7 @@ class GeNNEngine(Engine):
                              timeout=float(params.GENN_TIMEOUT),
                              what=f"GeNN worker ({self.backend})")
 
-    # -- host copy of the weights -------------------------------------------------------------------
+    # -- host copy of the weights ------------------------------------------------------------------
     def _matrices(self, flat) -> dict:
         return {c.name: flat[c.offset:c.offset + c.size].reshape(c.shape)
                 for c in self.description.connections}
@@ -178,7 +178,7 @@ class GeNNEngine(Engine):
         self.learning_rate = float(meta["learning_rate"])
         self.rng.bit_generator.state = meta["model_rng"]
 
-    # -- batches --------------------------------------------------------------------------------------
+    # -- batches -----------------------------------------------------------------------------------
     def _draws(self, batch, train: bool):
         """The model generator's per-batch draws, in the CPU engine's order (input dropout mask,
         hidden-dropout seed, noise seed), so both engines' generators stay in step.  GeNN draws

@@ -5,7 +5,8 @@ One GeNN model runs one trial as ``S`` forward time steps followed by ``S + 1`` 
 
 * GeNN time step ``n < S`` is forward step ``n``: spikes emitted in step ``n - 1`` arrive
   (GeNN delivers a spike one step after it is emitted, exactly the CPU engine's order; step 0
-  ignores what arrives, the last spikes of a previous trial), then the exact step ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
+  ignores what arrives, the last spikes of a previous trial), then the exact step
+  ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
 * GeNN time step ``S + j`` is backward step ``j``: ``j = 0`` sets the adjoints at ``t_S``
   (the phantom injection of a silent label output); step ``j ≥ 1`` handles forward step
   ``n = S - j``: the jump of the neuron's own spike of step ``n`` (its ``R = Σ w(λ_V - λ_I)``
@@ -25,6 +26,7 @@ host by the functions of :mod:`eventprop.losses`, the CPU engine's own.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -431,5 +433,8 @@ def build_model(spec: ModelSpec, taus, weights: dict, params):
             for k in ("Lr", "Corr1", "Corr2"):
                 adam.set_param_dynamic(k)
             groups[f"{name}_adam"] = adam
-    model.build(cache_dir(spec))
+    path = cache_dir(spec)
+    with open(os.path.join(path, ".build-lock"), "w") as lock:  # one build at a time per folder
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        model.build(path)
     return model, groups

@@ -134,7 +134,7 @@ class GeNNSimulation:
         self.drive_tau_m = float(params.TAU_MEM)
         self.learning_rate = float(params.ETA)
 
-    # -- building and (re)loading --------------------------------------------------------------
+    # -- building and (re)loading ------------------------------------------------------------------
     def _load(self, in_capacity):
         """Build (cached) and load the model with room for ``in_capacity`` input spikes per
         device batch; a reload keeps the weights and Adam state."""
@@ -152,7 +152,7 @@ class GeNNSimulation:
         if self._adam_state is not None:
             self._push_adam(self._adam_state)
 
-    # -- weights and optimiser state ------------------------------------------------------------
+    # -- weights and optimiser state ---------------------------------------------------------------
     def get_weights(self) -> dict:
         out = {}
         for c in self.description.connections:
@@ -203,7 +203,7 @@ class GeNNSimulation:
         self._push_adam(st)
         self.adam_t = int(t)
 
-    # -- one batch --------------------------------------------------------------------------------
+    # -- one batch ---------------------------------------------------------------------------------
     def _input_arrays(self, batch, keep, elements):
         """Per (element, channel) sorted unique input steps and their multiplicities, as the
         input population's ``InStep``/``InMult`` and ``Start``/``End``."""
@@ -434,7 +434,7 @@ class GeNNSimulation:
                 cu.set_dynamic_param_value("Corr2", c2)
         self.model.custom_update("Adam")
 
-    # -- recording ----------------------------------------------------------------------------------
+    # -- recording ---------------------------------------------------------------------------------
     def record(self, batch, bi: int) -> Recording:
         """Forward and backward traces of batch element ``bi`` (run alone, pulled every step);
         the drives carry the 1/B of the whole batch, as on the CPU engine."""
@@ -478,7 +478,7 @@ class GeNNSimulation:
                                     np.asarray(spikes[p.name][1], np.int32))
         return r
 
-    # -- requests from the engine in the main process -----------------------------------------------
+    # -- requests from the engine in the main process ----------------------------------------------
     def set_learning_rate(self, lr: float) -> None:
         self.learning_rate = float(lr)
 

@@ -165,5 +165,5 @@ def _rebuild(name: str, message: str, tb: str) -> Exception:
         return kinds[name](message)
     if name == "SpikeStoreOverflow":
         return SpikeStoreOverflow(message)
-    return WorkerFailure(f"the GeNN worker failed ({name}: {message.splitlines()[0] if message else ''})"
-                         f"\n{tb}")
+    first = message.splitlines()[0] if message else ""
+    return WorkerFailure(f"the GeNN worker failed ({name}: {first})\n{tb}")
