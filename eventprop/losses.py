@@ -19,6 +19,10 @@ sum_weigh_input        ``w = avgIn(t)`` (input accumulator)    same form
 avg_xentropy           L = (Δ/T) Σ_n -log softmax(V(t_n))_l    ``A(t) = (δ_jl - s_j(t))/(τm T)``
 =====================  ====================================  ==================================
 
+The sums run over n = 0 … S-1 for ``max`` and the ``sum`` family, which sample V before each
+step's update, and over n = 1 … S for ``avg_xentropy``, which samples it after the update
+(docs/maths.md#step-order).
+
 The original carries extra scale factors in its injections (docs/differences.md#injection-scales):
 the LI losses inject ``1/τm`` times the true adjoint drive, and ``max`` also ``1/T``. We make them
 explicit: the engines minimise the objective ``J = c·mean_B(L) + L_reg`` with ``c`` from
@@ -123,10 +127,6 @@ def has_spiking_output(code: int) -> bool:
     return LOSS_ROWS[code].spiking_output
 
 
-def is_sum_family(code: int) -> bool:
-    return LOSS_ROWS[code].readout == SUM_VOLTAGE
-
-
 def objective_scale(code: int, tau_m_out: float, trial_ms: float) -> float:
     """Factor ``c`` in ``J = c·L_task + L_reg`` that reproduces the original's injection scales.
 
@@ -203,7 +203,7 @@ def first_spike_loss(t_first, fired, label, code, trial_ms, tau_0, tau_1, alpha,
     n = t_first.shape[0]
     x = np.empty(n)
     for j in range(n):
-        t = t_first[j] if fired[j] else trial_ms + 1.0
+        t = t_first[j] if fired[j] else trial_ms + NO_SPIKE_DELAY_MS
         x[j] = -t / tau_0
     loss = softmax_cross_entropy(x, label, s_out)
     t_l = t_first[label] if fired[label] else trial_ms

@@ -112,12 +112,6 @@ def membrane_step(v, i, a, c_f):
 
 
 @njit(cache=True, inline="always")
-def current_decay(i, b):
-    """Synaptic current decay over one step: ``I ← b I``."""
-    return b * i
-
-
-@njit(cache=True, inline="always")
 def adjoint_step(lambda_v, lambda_i, a, b, c_b, drive):
     """Exact backward step of ``(λ_V, λ_I)`` from t_{n+1} to t_n with a constant drive ``A``.
 
@@ -146,12 +140,6 @@ def spike_jump(lambda_v, i_minus_v, r, theta, v_reset, dj_dt):
     """
     imv = i_minus_v if i_minus_v > IMV_FLOOR else IMV_FLOOR
     return lambda_v + ((theta - v_reset) * lambda_v + r + dj_dt) / imv
-
-
-@njit(cache=True, inline="always")
-def weight_gradient_increment(tau_s_post, lambda_i_post):
-    """Contribution of one presynaptic spike to ∂J/∂w: ``-τ_{s,post} λ_{I,post}(t_k)``."""
-    return -tau_s_post * lambda_i_post
 
 
 @njit(cache=True, inline="always")

@@ -59,12 +59,6 @@ class Adam:
         self.t = int(meta["adam_t"])
 
 
-def exponential_decay(lr: float, factor: float) -> float:
-    """Yin-Yang schedule: ``η ← η·ETA_DECAY`` once per epoch
-    (docs/maths.md#learning-rate-schedules)."""
-    return lr * factor
-
-
 def ease_in(lr_effective: float, lr_target: float, factor: float) -> float:
     """SHD ease-in: ``η_eff ← min(η_eff·LR_EASE_IN_FACTOR, η_target)`` after each training batch."""
     return min(lr_effective * factor, lr_target)

@@ -34,8 +34,10 @@ def test_code_string_equations_match_the_cpu_maths(trial):
               "R", "DjDt", "ImV", "Bm", "TauRatio", "BIncr", "LambdaB", "TauS", "w")
     assert eq.evaluate(eq.MEMBRANE_STEP, **v) == pytest.approx(
         neurons.membrane_step(v["V"], v["I"], v["a"], v["c_f"]), rel=1e-12)
-    assert eq.evaluate(eq.CURRENT_DECAY, **v) == pytest.approx(
-        neurons.current_decay(v["I"], v["b"]), rel=1e-12)
+    # I(t+Δ) = I(t) e^{-Δ/τs}, with b = e^{-Δ/τs} from lif_coefficients
+    _, b, _, _ = neurons.lif_coefficients(20.0, v["b"] * 5.0, 0.1)
+    assert eq.evaluate(eq.CURRENT_DECAY, **{**v, "b": float(b)}) == pytest.approx(
+        v["I"] * math.exp(-0.1 / (v["b"] * 5.0)), rel=1e-12)
     lv, li = neurons.adjoint_step(v["LambdaV"], v["LambdaI"], v["a"], v["b"], v["c_b"], v["A"])
     assert eq.evaluate(eq.ADJOINT_V, **v) == pytest.approx(lv, rel=1e-12)
     assert eq.evaluate(eq.ADJOINT_I, **v) == pytest.approx(li, rel=1e-12)
@@ -54,8 +56,9 @@ def test_code_string_equations_match_the_cpu_maths(trial):
         assert got_v == pytest.approx(new_v, rel=1e-12)
         assert eq.evaluate(eq.ALIF_JUMP_B, **w, LambdaVNew=got_v) == pytest.approx(new_b,
                                                                                    rel=1e-12)
-    assert eq.evaluate(eq.WEIGHT_GRADIENT, **v) == pytest.approx(
-        neurons.weight_gradient_increment(v["TauS"], v["LambdaI"]), rel=1e-12)
+    # ∂J/∂w per presynaptic spike: -τs,post λ_I,post (docs/maths.md#weight-gradients)
+    assert eq.evaluate(eq.WEIGHT_GRADIENT, **v) == pytest.approx(-v["TauS"] * v["LambdaI"],
+                                                                 rel=1e-12)
     assert eq.evaluate(eq.BACKWARD_R, **v) == pytest.approx(
         v["w"] * (v["LambdaV"] - v["LambdaI"]), rel=1e-12)
 

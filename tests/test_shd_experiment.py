@@ -14,7 +14,7 @@ import json
 
 import numpy as np
 import pytest
-from test_shd_data import write_h5  # the SHD/SSC file writer of the data tests
+from conftest import write_h5
 
 from eventprop import results as res
 from eventprop.cli import main
@@ -91,7 +91,7 @@ def needs_engine(**values):
                               reason=f"waits for the engine (lead): {reason}")
 
 
-# -- train(): the seed's files ---------------------------------------------------------------------
+# -- train(): the original's files -----------------------------------------------------------------
 def test_train_writes_results_best_last_confusion_and_predictions(data_dir, tmp_path):
     exp = SHD(tiny(data_dir, tmp_path, DEBUG_HIDDEN_N=True, CHECKPOINT_BEST="validation",
                    COLLECT_CONFUSION=True, REC_PREDICTIONS=True, REC_SPIKES=["hidden0"]))
@@ -395,7 +395,7 @@ def test_cross_validation_needs_speakers(data_dir, tmp_path):
         SSC(tiny(data_dir, tmp_path)).cross_validate()
 
 
-# -- presets and the seed's JSON files -------------------------------------------------------------
+# -- presets and the original's JSON files ---------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(SHD_PRESETS))
 def test_presets_are_valid_parameter_sets(name):
     cls = SSC if SHD_PRESETS[name].get("DATA_SET") == "SSC" else SHD

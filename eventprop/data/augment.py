@@ -416,7 +416,7 @@ def build_augmentation(
     shift_fidelity: bool = True,
     frame_size: tuple | None = None,
 ) -> AugmentationPipeline:
-    """Turn the seed's AUGMENTATION dict into an :class:`AugmentationPipeline`.
+    """Turn the original's AUGMENTATION dict into an :class:`AugmentationPipeline`.
 
     Keys (values): ``random_shift`` (s), ``random_dilate`` ([f_min, f_max]), ``ID_jitter`` (σ),
     ``random_shift_xy`` (s, needs ``frame_size`` = (width, height) of an event-camera frame),
@@ -475,7 +475,7 @@ def epoch_pipeline(train_ds: SpikeDataset, eval_ds: SpikeDataset | None, params,
     """One epoch's data (docs/data.md#per-epoch-pipeline, steps 2-4); returns ``(train_ds,
     eval_ds)``.
 
-    ``params`` is a dict (or an object with attributes) with the seed's keys
+    ``params`` is a dict (or an object with attributes) with the original's keys
     BALANCE_TRAIN_CLASSES, BALANCE_EVAL_CLASSES, AUGMENTATION, N_TRAIN and TRIAL_MS (defaults
     False, False, {}, None, 1400); ``frame_size`` is the (width, height) of event-camera inputs
     (for ``random_shift_xy``). In order, all draws from ``rng``:

@@ -185,7 +185,7 @@ def leaky_output_code(loss_code: int) -> str:
     (or, for ``max``, the point injection at the sampled step)."""
     if loss_code == MAX:
         read, init = "if (V > OutX) { OutX = V; OutStep = n; }", "OutX = VReset; OutStep = 0;"
-    elif losses.is_sum_family(loss_code):
+    elif losses.readout_of(loss_code) == losses.SUM_VOLTAGE:
         read, init = "OutX += ReadW[(int)batch * S + n] * V * InvT;", "OutX = 0.0; OutStep = -1;"
     else:
         read, init = "", "OutX = 0.0; OutStep = -1;"
@@ -332,7 +332,7 @@ def build_model(spec: ModelSpec, taus, weights: dict, params):
                 init["MaxInj"] = 0.0
             else:
                 egps.append(("Drive", "scalar*"))
-            if losses.is_sum_family(spec.loss_code):
+            if losses.readout_of(spec.loss_code) == losses.SUM_VOLTAGE:
                 egps.append(("ReadW", "scalar*"))
             if spec.loss_code == AVG_XENTROPY:
                 egps.append(("VTrace", "scalar*"))

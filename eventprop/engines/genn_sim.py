@@ -246,7 +246,7 @@ class GeNNSimulation:
             inp.vars[k].view[...] = arr.reshape(inp.vars[k].view.shape)
             inp.vars[k].push_to_device()
         out = self.pops[-1]
-        if losses.is_sum_family(self.code):
+        if losses.readout_of(self.code) == losses.SUM_VOLTAGE:
             rw = np.zeros((self.device_batch, self.S), np.float64)
             for slot, bi in enumerate(elements):
                 if bi < 0:
@@ -366,7 +366,7 @@ class GeNNSimulation:
             drive = np.zeros((self.device_batch, S, C))
             vt = v_trace if v_trace is not None else np.zeros((self.device_batch, 1, C))
             rw = None
-            if losses.is_sum_family(self.code):
+            if losses.readout_of(self.code) == losses.SUM_VOLTAGE:
                 rw = self.g[out.name].extra_global_params["ReadW"].view.reshape(
                     self.device_batch, S).astype(np.float64)
             for slot, bi in enumerate(chunk):

@@ -1,7 +1,7 @@
 """Spiking Heidelberg Digits and Spiking Speech Commands end to end (docs/data.md#shd-and-ssc,
 docs/training.md, docs/presets.md#shd-presets).
 
-The seed's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
+The original's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
 
 - :meth:`SHD.train` — train on the training part and validate every epoch (``EVALUATION``
   ``random`` / ``speaker`` / ``validation_set``, :func:`~eventprop.data.shd.split_train_eval`);
@@ -60,6 +60,7 @@ from eventprop import results as res
 from eventprop.data import shd as shd_data
 from eventprop.data.augment import NormaliseSpikeNumber, epoch_pipeline, min_spike_count
 from eventprop.experiments.base import Experiment
+from eventprop.experiments.hidden_stats import HiddenSpikeStats, summary
 from eventprop.experiments.shd_presets import PRESET_MODES, SHD_PRESETS, SSC_PRESETS
 from eventprop.params import ParameterError, to_dict
 
@@ -68,38 +69,21 @@ PHASES = ("train", "eval")
 
 
 class _SHDListener:
-    """Trainer listener of one SHD run: per-sample hidden-layer totals of the training trials
-    (for DEBUG_HIDDEN_N) and the TAU_OUTPUT_EPOCH_TRIAL snapshots."""
+    """Trainer listener of one SHD run: the DEBUG_HIDDEN_N statistics of the epoch's training
+    trials (per sample) and the TAU_OUTPUT_EPOCH_TRIAL snapshots."""
 
     def __init__(self, exp: "SHD"):
         self.exp = exp
-        self.layer_totals = []  # one (n_real, n_layers) array per training batch of the epoch
+        self.hidden = None  # HiddenSpikeStats of the current epoch
 
     def on_batch_end(self, trainer, ev):
         p = self.exp.params
-        if ev.batch == 0:
-            self.layer_totals = []
         if p.DEBUG_HIDDEN_N and ev.stats is not None:
-            m = ev.stats.mask
-            counts = ev.stats.hidden_counts[m]
-            n_layers = int(p.N_HID_LAYER)
-            self.layer_totals.append(counts.reshape(len(counts), n_layers, -1).sum(axis=2))
+            if ev.batch == 0 or self.hidden is None:
+                self.hidden = self.exp.hidden_stats(trainer.engine)
+            self.hidden.add_counts(ev.stats.hidden_counts, ev.stats.mask)
         if any(int(e) == ev.epoch and int(t) == ev.batch for e, t in p.TAU_OUTPUT_EPOCH_TRIAL):
             self.exp._save_tau_snapshot(trainer, ev.epoch, ev.batch)
-
-    def totals(self) -> np.ndarray:
-        n_layers = int(self.exp.params.N_HID_LAYER)
-        if not self.layer_totals:
-            return np.zeros((0, n_layers))
-        return np.concatenate(self.layer_totals, axis=0).astype(np.float64)
-
-
-def _stats4(x) -> list:
-    """mean, std, min, max of ``x`` (NaN for an empty array)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
-        return [float("nan")] * 4
-    return [float(x.mean()), float(x.std()), float(x.min()), float(x.max())]
 
 
 def _pad_stack(rows) -> np.ndarray:
@@ -112,7 +96,7 @@ def _pad_stack(rows) -> np.ndarray:
 
 
 class SHD(Experiment):
-    """SHD (or SSC, with ``DATA_SET='SSC'``): the seed's ``SHD_model``.
+    """SHD (or SSC, with ``DATA_SET='SSC'``): the original's ``SHD_model``.
 
     ``data_dir`` (default: the DATA_DIR parameter, else :func:`~eventprop.data.shd.
     default_data_dir`) is the folder holding ``SHD/shd_*.h5`` / ``SSC/ssc_*.h5`` (or the files
@@ -193,16 +177,8 @@ class SHD(Experiment):
     def check_data(self, with_test: bool = True) -> None:
         """Raise :class:`~eventprop.data.shd.DataError` naming every missing file, and how to get
         them, before anything is trained or written."""
-        ds = self._dataset_name()
-        missing = [shd_data.h5_filename(ds, s) for s in self.required_splits(with_test)
-                   if s not in self._splits and shd_data.find_h5(self.data_dir, ds, s) is None]
-        if missing:
-            raise shd_data.DataError(
-                f"{ds} data missing: {', '.join(missing)} not found in {self.data_dir / ds} or "
-                f"{self.data_dir}; run `eventprop data download {ds.lower()}` (or point --data-dir "
-                f"/ DATA_DIR / EVENTPROP_DATA at the folder that holds them)\n"
-                + shd_data._where_to_get(self.data_dir, ds, [m.split('_')[1][:-3] for m in missing])
-            )
+        files = shd_data.SHDFiles(self.data_dir, self._dataset_name())
+        files.require([s for s in self.required_splits(with_test) if s not in self._splits])
 
     #: How to fix a label beyond the output layer (the end of that error message).
     _num_output_fix = "set NUM_OUTPUT=None (from DATA_SET) or restrict REDUCED_CLASSES"
@@ -319,6 +295,10 @@ class SHD(Experiment):
         return [(pop.layer, slice(pop.offset, pop.offset + pop.size))
                 for pop in engine.description.hidden]
 
+    def hidden_stats(self, engine) -> HiddenSpikeStats:
+        """A fresh DEBUG_HIDDEN_N accumulator for ``engine``'s hidden layers (per sample)."""
+        return HiddenSpikeStats([sl for _, sl in self._layers(engine)], per="sample")
+
     def after_epoch(self, trainer, result) -> None:
         """Cumulative time, per-layer silent neurons and DEBUG_HIDDEN_N statistics, the best
         criterion, REC_PREDICTIONS, and the silent-neuron rescue
@@ -330,13 +310,8 @@ class SHD(Experiment):
         silent = [counts[sl] == 0 for _, sl in layers]
         result.extra["n_silent_layers"] = [int(s.sum()) for s in silent]
         if p.DEBUG_HIDDEN_N:
-            totals = self.listener.totals()
-            per_neuron = result.hidden_spikes_per_neuron
-            cols = []
-            for (l, sl), sil in zip(layers, silent):
-                col = totals[:, l] if len(totals) else np.zeros(0)
-                cols += _stats4(col) + _stats4(per_neuron[sl]) + [int(sil.sum())]
-            result.extra["debug_hidden"] = cols
+            stats = self.listener.hidden or self.hidden_stats(trainer.engine)
+            result.extra["debug_hidden"] = stats.values(silent=[int(s.sum()) for s in silent])
         self._track_best(trainer, result)
         if p.REC_PREDICTIONS:
             for ph in PHASES:
@@ -428,12 +403,6 @@ class SHD(Experiment):
                     res.atomic_save_npy(Path(trainer.out_dir) / f"{p.NAME}_labels_{ph}.npy",
                                         _pad_stack(labels))
 
-    def rewrite_results(self, trainer) -> None:
-        os.makedirs(trainer.out_dir, exist_ok=True)
-        rf = res.ResultsFile(trainer.out_dir, self.params.NAME)
-        lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
-        res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
-
     def summary_extra(self, trainer) -> dict:
         """Extra summary.json entries: the mode, the best epoch, silent neurons; in train_test
         the evaluation accuracy is the test accuracy and is reported as such."""
@@ -462,7 +431,7 @@ class SHD(Experiment):
             self.rewire_rng = res.restore_rng(state["rewire_rng"])
         self._pending_rescue = state.get("pending_rescue")
 
-    # -- time constants and seed-style weight files ----------------------------------------------
+    # -- time constants and original-style weight files --------------------------------------------
     def tau_arrays(self, engine, force: bool = False) -> dict:
         """τ arrays saved with the weights (docs/training.md#weight-files): per hidden layer with
         hetLIF or TRAIN_TAU, for the output with hetLI or TRAIN_TAU_OUTPUT (all of them with
@@ -512,9 +481,9 @@ class SHD(Experiment):
         if changed:
             eng.set_taus(taus)
 
-    # -- the seed API ------------------------------------------------------------------------------
+    # -- the original's API ------------------------------------------------------------------------
     def _apply(self, values: dict):
-        """Set parameters (the seed's ``train(p)`` etc.); binned data are reloaded if needed."""
+        """Set parameters (the original's ``train(p)`` etc.); binned data are reloaded if needed."""
         super()._apply(values)
         self._splits = {}
         self._static = None
@@ -526,7 +495,7 @@ class SHD(Experiment):
 
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         """A Trainer for this experiment, with LOAD_LAST (exact resume from ``checkpoint.npz``
-        when present and CHECKPOINT_NAME is unset, else the seed's ``last`` files) or LOAD_BEST
+        when present and CHECKPOINT_NAME is unset, else the original's ``last`` files) or LOAD_BEST
         (the ``best`` files) applied.  Checks the data files first, so nothing is written when
         they are missing."""
         from eventprop.params import validate
@@ -585,7 +554,7 @@ class SHD(Experiment):
                 "predictions": acc.predictions, "labels": acc.labels, "accumulator": acc}
 
     def test(self, params=None):
-        """The seed's ``test(p)``: the test set once, without learning, with the network of the
+        """The original's ``test(p)``: the test set once, without learning, with the network of the
         last :meth:`train`/:meth:`train_test`, or the checkpoint named by LOAD_LAST / LOAD_BEST.
         Writes ``NAME_test_results.txt`` (a results line whose eval columns hold the test
         accuracy and loss) and, if asked, the test confusion matrix and predictions.  Returns
@@ -610,7 +579,7 @@ class SHD(Experiment):
             if p.DEBUG_HIDDEN_N:  # per-trial totals are not kept for the test pass
                 per_neuron = acc.hid / max(acc.n, 1)
                 for _, sl in self._layers(trainer.engine):
-                    row += [nan] * 4 + _stats4(per_neuron[sl]) + [int(np.sum(acc.hid[sl] == 0))]
+                    row += [nan] * 4 + summary(per_neuron[sl]) + [int(np.sum(acc.hid[sl] == 0))]
             row.append(out["test_seconds"])
             res.ResultsFile(d, f"{p.NAME}_test").append(row)
             if p.COLLECT_CONFUSION:

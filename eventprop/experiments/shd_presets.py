@@ -1,6 +1,6 @@
 """Named SHD/SSC settings behind the published results, for ``--preset NAME``.
 
-Each preset is a dict of the seed's keys, applied on top of the SHD/SSC code defaults;
+Each preset is a dict of the original's keys, applied on top of the SHD/SSC code defaults;
 ``--set`` and ``--config`` values override it.  Every value carries its source: a section of
 docs/presets.md (J21 base, final SHD study, paper best, SSC, SSC best).
 
@@ -8,9 +8,9 @@ Published anchors (Nowotny, Turner & Knight 2025, public abstract): **SHD 93.5 Â
 accuracy (``paper-best``, a ``train_test`` run, test accuracy at the epoch of the best training
 accuracy) and **SSC 74.1 Â± 0.9 %** (``ssc-best``, test set of the best-validation checkpoint).
 
-``PRESET_MODES`` names the seed method a preset is meant for: ``paper-best`` is the ``train_test``
-recipe (train on all 8156 training samples, test set evaluated every epoch), the others train with
-validation (``train``).
+``PRESET_MODES`` names the original's method a preset is meant for: ``paper-best`` is the
+``train_test`` recipe (train on all 8156 training samples, test set evaluated every epoch), the
+others train with validation (``train``).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ SSC_BEST = {
 SHD_PRESETS = {"j21-base": J21_BASE, "paper-best": PAPER_BEST, "ssc-best": SSC_BEST}
 #: Presets of the ``ssc`` experiment (DATA_SET is SSC there).
 SSC_PRESETS = {"ssc-best": SSC_BEST}
-#: The seed method each preset is meant for ("train" = train + validation, "train_test").
+#: The original's method each preset is meant for ("train" = train + validation, "train_test").
 PRESET_MODES = {"j21-base": "train", "paper-best": "train_test", "ssc-best": "train"}
 #: The published test accuracies (mean, sd) the presets aim at.
 PUBLISHED = {"paper-best": (0.935, 0.007), "ssc-best": (0.741, 0.009)}

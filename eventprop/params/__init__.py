@@ -6,7 +6,8 @@ bounds, the valid choices for strings, a doc string (meaning and units) and a re
 same classes are the single source of truth for
 
 - the CLI (``eventprop train shd --set NUM_HIDDEN=512``, see :func:`parse_set`),
-- seed-style JSON files (a flat dict of keys; :func:`load_params_json`, :func:`save_params_json`),
+- original-style JSON files (a flat dict of keys; :func:`load_params_json`,
+  :func:`save_params_json`),
 - the lab's parameter widgets (``pn.Param`` renders them, grouped by :data:`GROUPS`).
 
 Classes: :class:`ModelParams` (the keys every engine and the trainer use, with the SHD code
@@ -24,10 +25,11 @@ Loading rules (docs/training.md#parameter-files):
   names the parameter and the valid range, e.g. ``"TAU_MEM must be > 0 (got -1.0)"``.
 
 Keys that exist in a simulator's table but do nothing in this port (``BUILD``, ``TIMING``,
-``CUDA_VISIBLE_DEVICES``, ``PROFILE``, ``TRAINING_PLOT``, ...) are accepted so that the seed's files
-load; their doc strings say "No effect in this port".  Some keys are project additions, not seed
-keys: ``REWIRE_LIFT_MODE`` and ``SCHEDULE``, for MNIST ``DATA_SET`` and ``DATA_DIR``, and
-for SHD/SSC ``DATA_DIR``.
+``CUDA_VISIBLE_DEVICES``, ``PROFILE``, ``TRAINING_PLOT``, ...) are accepted so that the original's
+files load; their doc strings say "No effect in this port". Some keys are project additions, not
+keys of the original: ``REWIRE_LIFT_MODE`` and ``SCHEDULE``, for MNIST ``DATA_SET`` and
+``DATA_DIR``, for SHD/SSC and DVS gesture ``DATA_DIR``, for DVS gesture ``USER_LEFT`` and
+``DVS_START_MS``.
 
 Modules (one concern each; import the names from this package):
 
@@ -38,12 +40,15 @@ Modules (one concern each; import the names from this package):
 - :mod:`.yinyang`, :mod:`.mnist`, :mod:`.shd`, :mod:`.dvs_gesture`: one experiment table each
   (each default is declared once, in the table that owns it);
 - :mod:`.parsing`: text and JSON values to typed values (:func:`set_value`, :func:`parse_set`);
-- :mod:`.validation`: the cross-field rules (:func:`validate`);
+- :mod:`.validation`: the cross-field rules (:func:`validate`) and the doubtful-but-valid
+  settings the CLI warns about (:func:`advisories`);
 - :mod:`.registry`: the experiment names and :func:`make_params`;
 - :mod:`.json_io`: original-style JSON files (:func:`load_params_json`, :func:`save_params_json`,
   :func:`to_dict`);
 - :mod:`.groups`: the lab's parameter groups (:data:`GROUPS`, :func:`groups_for`,
-  :func:`describe`).
+  :func:`describe`);
+- :mod:`.reference`: the parameter reference generated from the tables (docs/parameters.md and
+  ``eventprop params EXPERIMENT [KEY]``).
 
 Importing this package is cheap: it needs only ``param`` and the standard library.
 """
@@ -57,7 +62,6 @@ from .json_io import load_params_json, save_params_json, to_dict
 from .keys import (
     AUGMENTATION_KEYS,
     DEPRECATED_ALIASES,
-    FIRST_SPIKE_LOSSES,
     HIDDEN_NEURON_TYPES,
     IGNORED_KEYS,
     LOSS_TYPES,
@@ -69,7 +73,7 @@ from .model import ModelParams, n_steps, param_keys
 from .parsing import parse_set, set_value
 from .registry import EXPERIMENTS, PARAM_CLASSES, make_params
 from .shd import SHDParams
-from .validation import validate
+from .validation import advisories, validate
 from .yinyang import YinYangParams
 
 __all__ = [
@@ -84,7 +88,6 @@ __all__ = [
     "EXPERIMENTS",
     "GROUPS",
     "LOSS_TYPES",
-    "FIRST_SPIKE_LOSSES",
     "IGNORED_KEYS",
     "AUGMENTATION_KEYS",
     "make_params",
@@ -93,6 +96,7 @@ __all__ = [
     "parse_set",
     "set_value",
     "validate",
+    "advisories",
     "to_dict",
     "param_keys",
     "groups_for",

@@ -15,7 +15,7 @@ from .registry import make_params
 __all__ = ["load_params_json", "to_dict", "save_params_json"]
 
 def load_params_json(path, experiment) -> ModelParams:
-    """Parameters from a seed-style JSON file: one flat object of KEY: value pairs."""
+    """Parameters from an original-style JSON file: one flat object of KEY: value pairs."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -42,7 +42,7 @@ def load_params_json(path, experiment) -> ModelParams:
 
 
 def to_dict(params: ModelParams) -> dict:
-    """The seed keys and values of ``params`` as a JSON-serialisable dict (no 'name')."""
+    """The keys and values of ``params`` as a JSON-serialisable dict (no 'name')."""
     out = {}
     for key in param_keys(params):
         value = getattr(params, key)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 __all__ = [
     "LOSS_TYPES",
-    "FIRST_SPIKE_LOSSES",
     "HIDDEN_NEURON_TYPES",
     "OUTPUT_NEURON_TYPES",
     "REG_TYPES",
     "AUGMENTATION_KEYS",
+    "REC_NEURON_VARIABLES",
+    "REC_SYNAPSE_VARIABLES",
     "IGNORED_KEYS",
     "DEPRECATED_ALIASES",
 ]
@@ -24,10 +25,14 @@ LOSS_TYPES = (
     "sum_weigh_input",
     "avg_xentropy",
 )
-FIRST_SPIKE_LOSSES = ("first_spike", "first_spike_exp")
 HIDDEN_NEURON_TYPES = ("LIF", "hetLIF", "ALIF")
 OUTPUT_NEURON_TYPES = ("LI", "hetLI")
 REG_TYPES = ("none", "simple", "Thomas1")
+
+#: The neuron variables ``REC_NEURONS`` can record (per step) and the synapse variables
+#: ``REC_SYNAPSES`` can record (per trial).
+REC_NEURON_VARIABLES = ("V", "I", "lambda_V", "lambda_I")
+REC_SYNAPSE_VARIABLES = ("w",)
 
 #: Augmentation keys understood in ``AUGMENTATION`` (docs/data.md#augmentations), with the expected
 #: value.

@@ -6,16 +6,7 @@ from typing import ClassVar
 
 import param
 
-from .model import (
-    CUDA_DOC,
-    REDUCED_CLASSES_DOC,
-    ModelParams,
-    choice,
-    flag,
-    inherit_doc,
-    items,
-    text,
-)
+from .model import CUDA_DOC, REDUCED_CLASSES_DOC, ModelParams, choice, flag, items, note, text
 
 __all__ = ["MNISTParams"]
 
@@ -24,19 +15,15 @@ class MNISTParams(ModelParams):
     """MNIST (the original's `simulator_MNIST.py`; docs/data.md#mnist)."""
 
     experiment: ClassVar[str] = "mnist"
+    title: ClassVar[str] = "MNIST"
 
     TRIAL_MS = param.Number(default=20.0)
     N_MAX_SPIKE = param.Integer(default=50)
     N_EPOCH = param.Integer(default=20)
-    N_TRAIN = param.Integer(
-        default=55000,
-        doc=inherit_doc("N_TRAIN", "The first N_TRAIN images of the shuffled 60k training set."),
-    )
-    N_VALIDATE = param.Integer(
-        default=5000,
-        doc=inherit_doc("N_VALIDATE",
-                        "The last N_VALIDATE images of the shuffled 60k training set."),
-    )
+    N_TRAIN = note("N_TRAIN", "The first N_TRAIN images of the shuffled 60k training set.",
+                              default=55000)
+    N_VALIDATE = note("N_VALIDATE", "The last N_VALIDATE images of the shuffled 60k training set.",
+                                    default=5000)
     N_TEST = param.Integer(default=10000)
     NUM_INPUT = param.Integer(default=784, doc="784 = 28×28 pixels, one latency-coded spike each.")
     NUM_OUTPUT = param.Integer(default=10)
@@ -53,7 +40,7 @@ class MNISTParams(ModelParams):
     NU_UPPER = param.Number(default=2.0)
     RHO_UPPER = param.Number(default=5000.0)
     GLB_UPPER = param.Number(default=1e-5)
-    ETA = param.Number(default=0.01, doc=inherit_doc("ETA", "README: 5e-3."))
+    ETA = note("ETA", "README: 5e-3.", default=0.01)
     LOSS_TYPE = param.Selector(default="avg_xentropy")
     TAU_0 = param.Number(default=0.5)
     TAU_1 = param.Number(default=6.4)
@@ -68,13 +55,13 @@ class MNISTParams(ModelParams):
     CUDA_VISIBLE_DEVICES = flag(True, "GeNN manual device", CUDA_DOC)
     # Project additions (not keys of the original's MNIST table): where the data comes from.
     DATA_SET = choice("MNIST", ["MNIST", "synthetic"], "Data set (project addition)",
-                      "Project addition, not a seed key. 'MNIST': LeCun's IDX files from "
-                      "DATA_DIR (a missing file is an error that says where to put it; "
+                      "Project addition, not a key of the original. 'MNIST': LeCun's IDX files "
+                      "from DATA_DIR (a missing file is an error that says where to put it; "
                       "`eventprop data download mnist` fetches them). 'synthetic': a small "
                       "offline stand-in of 28×28 blob images, one class per blob position "
                       "(eventprop.data.mnist.synthetic_digits), with the same latency code, "
                       "splits and seeds; chosen explicitly, never as a silent fallback.")
     DATA_DIR = text(None, "MNIST folder (project addition)",
-                    "Project addition, not a seed key. Folder holding the four MNIST IDX files "
-                    "(raw or .gz); None = the per-user folder ($EVENTPROP_DATA/mnist, else "
-                    "~/.cache/eventprop/mnist). CLI: --data-dir.", allow_None=True)
+                    "Project addition, not a key of the original. Folder holding the four MNIST "
+                    "IDX files (raw or .gz); None = the per-user folder ($EVENTPROP_DATA/mnist, "
+                    "else ~/.cache/eventprop/mnist). CLI: --data-dir.", allow_None=True)

@@ -18,6 +18,7 @@ __all__ = [
     "CUDA_DOC",
     "REDUCED_CLASSES_DOC",
     "inherit_doc",
+    "note",
     "flag",
     "text",
     "items",
@@ -28,12 +29,13 @@ __all__ = [
     "probability",
     "fraction",
     "count",
+    "normal_init",
     "params_class",
     "param_keys",
     "n_steps",
 ]
 
-NO_EFFECT = "No effect in this port (accepted so that the seed's parameter files load)."
+NO_EFFECT = "No effect in this port (accepted so that the original's parameter files load)."
 
 CUDA_DOC = "GeNN's manual GPU selection in the original. " + NO_EFFECT
 REDUCED_CLASSES_DOC = (
@@ -94,6 +96,16 @@ def fraction(default: float, label: str, doc: str, **extra) -> param.Number:
                         label=label, doc=doc, **extra)
 
 
+def normal_init(name: str, what: str, mean: float, std: float, mean_soft: tuple,
+                std_soft: tuple) -> tuple[param.Number, param.Number]:
+    """The pair ``*_MEAN``, ``*_STD`` of a weight matrix initialised from Normal(mean, std)."""
+    return (number(mean, f"{name} weight mean", f"Mean of the Normal initialisation of the {what}.",
+                   softbounds=mean_soft),
+            non_negative(std, f"{name} weight s.d.",
+                         f"Standard deviation of the Normal initialisation of the {what}.",
+                         softbounds=std_soft))
+
+
 def count(default: int | None, label: str, doc: str, minimum: int = 1, **extra) -> param.Integer:
     """A whole number >= ``minimum``."""
     return param.Integer(default=default, bounds=(minimum, None), label=label, doc=doc, **extra)
@@ -105,6 +117,8 @@ class ModelParams(param.Parameterized):
     defaults and add their own keys."""
 
     experiment: ClassVar[str] = "generic"
+    #: The experiment's name in headings (the parameter reference, the lab).
+    title: ClassVar[str] = "Generic"
     # Inherited keys that are not part of this experiment's table: hidden from the UI, left out of
     # to_dict() and unknown to the loaders.  Their value is kept consistent by the class.
     _excluded_keys: ClassVar[frozenset] = frozenset()
@@ -124,7 +138,7 @@ class ModelParams(param.Parameterized):
                    "missing).")
     MODEL_SEED = count(0, "Model seed",
                        "Seed of the model random number generator: weight initialisation, "
-                       "heterogeneous τ draws, dropout, hidden noise and re-wiring. The seed's "
+                       "heterogeneous τ draws, dropout, hidden noise and re-wiring. The original's "
                        "default is None (unseeded); this port defaults to 0 for "
                        "reproducibility. None draws a fresh seed, recorded in the results.",
                        minimum=0, allow_None=True)
@@ -142,10 +156,10 @@ class ModelParams(param.Parameterized):
     LOAD_LAST = flag(False, "Load last checkpoint",
                      "Load the weights (and τ) saved with the label 'last' from OUT_DIR at the "
                      "start of training (file prefix CHECKPOINT_NAME if given, else NAME).")
-    WRITE_TO_DISK = flag(True, "Write recordings to disk",
-                         "Write the recording files (REC_SPIKES, REC_NEURONS, REC_SYNAPSES). "
-                         "Gates the recording files only; results and checkpoints are always "
-                         "written.")
+    WRITE_TO_DISK = flag(True, "Write files to disk",
+                         "Write the run's files into OUT_DIR: the parameters (NAME.json), the "
+                         "results, the weight and checkpoint files and the recordings. False "
+                         "trains in memory only and writes nothing.")
 
     # --- Experiment --------------------------------------------------------------------------
     DT_MS = positive(1.0, "Time step Δ (ms)",
@@ -155,10 +169,12 @@ class ModelParams(param.Parameterized):
                         "Length T of one trial (one sample presentation) in ms; the trial has S "
                         "= round(T/Δ) steps.", softbounds=(10.0, 2000.0))
     N_MAX_SPIKE = count(1500, "Spike store size per neuron",
-                        "Spikes stored per neuron and batch element for the backward pass (the "
-                        "original's ring-buffer slots, which held two trials: at most "
-                        "N_MAX_SPIKE − 1 spikes). A full store raises an error naming "
-                        "N_MAX_SPIKE instead of silently dropping spikes.")
+                        "Spikes stored for the backward pass, per sample: N_MAX_SPIKE times the "
+                        "number of spiking neurons, shared by them (one neuron may fire more "
+                        "often than another). The store starts small and grows; a sample that "
+                        "fills it raises an error naming N_MAX_SPIKE instead of silently "
+                        "dropping spikes. (The original: a ring buffer of N_MAX_SPIKE slots per "
+                        "neuron holding two trials.)")
     N_BATCH = count(32, "Batch size B",
                     "Samples per mini-batch B. The loss and regulariser scalings use this "
                     "constant even for a partial last batch.", softbounds=(1, 512))
@@ -223,30 +239,15 @@ class ModelParams(param.Parameterized):
                     "Increase of the ALIF adaptation variable B at each spike.")
     B_INIT = number(0.0, "ALIF initial adaptation",
                     "Value of the ALIF adaptation variable B at the start of each trial.")
-    INPUT_HIDDEN_MEAN = number(0.02, "Input→hidden weight mean",
-                               "Mean of the Normal initialisation of the input→hidden weights.",
-                               softbounds=(-0.5, 2.0))
-    INPUT_HIDDEN_STD = non_negative(0.01, "Input→hidden weight s.d.",
-                                    "Standard deviation of the Normal initialisation of the "
-                                    "input→hidden weights.", softbounds=(0.0, 1.0))
-    HIDDEN_OUTPUT_MEAN = number(0.0, "Hidden→output weight mean",
-                                "Mean of the Normal initialisation of the hidden→output weights.",
-                                softbounds=(-1.0, 2.0))
-    HIDDEN_OUTPUT_STD = non_negative(0.3, "Hidden→output weight s.d.",
-                                     "Standard deviation of the Normal initialisation of the "
-                                     "hidden→output weights.", softbounds=(0.0, 1.0))
-    HIDDEN_HIDDEN_MEAN = number(0.0, "Recurrent weight mean",
-                                "Mean of the Normal initialisation of the recurrent "
-                                "hidden→hidden weights.", softbounds=(-0.5, 0.5))
-    HIDDEN_HIDDEN_STD = non_negative(0.02, "Recurrent weight s.d.",
-                                     "Standard deviation of the Normal initialisation of the "
-                                     "recurrent weights.", softbounds=(0.0, 0.5))
-    HIDDEN_HIDDENFWD_MEAN = number(0.02, "Hidden l→l+1 weight mean",
-                                   "Mean of the Normal initialisation of the feed-forward "
-                                   "weights between hidden layers.", softbounds=(-0.5, 0.5))
-    HIDDEN_HIDDENFWD_STD = non_negative(0.01, "Hidden l→l+1 weight s.d.",
-                                        "Standard deviation of the initialisation of the "
-                                        "weights between hidden layers.", softbounds=(0.0, 0.5))
+    INPUT_HIDDEN_MEAN, INPUT_HIDDEN_STD = normal_init(
+        "Input→hidden", "input→hidden weights", 0.02, 0.01, (-0.5, 2.0), (0.0, 1.0))
+    HIDDEN_OUTPUT_MEAN, HIDDEN_OUTPUT_STD = normal_init(
+        "Hidden→output", "hidden→output weights", 0.0, 0.3, (-1.0, 2.0), (0.0, 1.0))
+    HIDDEN_HIDDEN_MEAN, HIDDEN_HIDDEN_STD = normal_init(
+        "Recurrent", "recurrent hidden→hidden weights", 0.0, 0.02, (-0.5, 0.5), (0.0, 0.5))
+    HIDDEN_HIDDENFWD_MEAN, HIDDEN_HIDDENFWD_STD = normal_init(
+        "Hidden l→l+1", "feed-forward weights between hidden layers", 0.02, 0.01, (-0.5, 0.5),
+        (0.0, 0.5))
     PDROP_INPUT = probability(0.1, "Input dropout probability",
                               "Probability that an input spike is deleted, independently per "
                               "spike, in training trials (0 during evaluation).")
@@ -311,14 +312,14 @@ class ModelParams(param.Parameterized):
                          "re-drawn from Normal(INPUT_HIDDEN_MEAN, INPUT_HIDDEN_STD).",
                          softbounds=(0.0, 0.01))
     REWIRE_LIFT_MODE = choice("all", ["all", "silent"], "Lift mode (project addition)",
-                              "Project addition, not a seed key. 'all' (default) = the "
+                              "Project addition, not a key of the original. 'all' (default) = the "
                               "original: REWIRE_LIFT is added to every incoming weight of the "
                               "layer every epoch, whether or not any neuron is silent; 'silent' "
                               "= only the incoming columns of silent neurons are lifted.")
     SCHEDULE = choice(
         "synchronous", ["synchronous", "interleaved"], "Update schedule (project addition)",
-        "Project addition, not a seed key. 'synchronous' (default): forward, backward and "
-        "optimiser step per batch. 'interleaved': the original's schedule "
+        "Project addition, not a key of the original. 'synchronous' (default): forward, backward "
+        "and optimiser step per batch. 'interleaved': the original's schedule "
         "(docs/training.md#update-schedule), where batch k's backward pass runs during batch "
         "k+1's forward pass, so every gradient is one optimiser step stale and the last training "
         "batch's gradient is lost each epoch.",
@@ -366,19 +367,21 @@ class ModelParams(param.Parameterized):
                                    "List of [epoch, trial] pairs in which spikes are recorded.")
     REC_NEURONS = items([], "Record neuron variables",
                         "List of [population, variable] pairs recorded every step, e.g. "
-                        "['hidden0', 'V'].")
+                        "['hidden0', 'V'] (variables 'V', 'I', 'lambda_V', 'lambda_I').")
     REC_NEURONS_EPOCH_TRIAL = items([], "Neuron recording [epoch, trial]",
                                     "List of [epoch, trial] pairs in which the neuron variables "
                                     "are recorded.")
     REC_SYNAPSES = items([], "Record synapse variables",
-                         "List of [synapse population, variable] pairs recorded every step, "
-                         "e.g. ['in_to_hid', 'w'] (variables 'w', 'dw', 'in_syn').")
+                         "List of [synapse population, variable] pairs, e.g. ['in_to_hid', "
+                         "'w']: the weights after each recorded trial (constant within a trial "
+                         "here). Only 'w' is recorded; the original's 'dw' and 'in_syn' are "
+                         "refused with an error.")
     REC_SYNAPSES_EPOCH_TRIAL = items([], "Synapse recording [epoch, trial]",
                                      "List of [epoch, trial] pairs in which the synapse "
                                      "variables are recorded.")
     SPK_REC_STEPS = count(None, "Spike recording buffer (steps)",
-                          "Steps held by the spike-recording buffer; None = one trial, "
-                          "round(TRIAL_MS/DT_MS).", allow_None=True)
+                          "Steps held by the original's GeNN spike-recording buffer. " + NO_EFFECT
+                          + " Spikes are recorded for whole trials.", allow_None=True)
     W_OUTPUT_EPOCH_TRIAL = items([], "Weight snapshots [epoch, trial]",
                                  "List of [epoch, trial] pairs after which all weight matrices "
                                  "are saved (NAME_w_*_e{E}_t{T}.npy).")
@@ -389,8 +392,10 @@ class ModelParams(param.Parameterized):
                            "Save per-epoch predictions and labels (NAME_predictions_*.npy, "
                            "NAME_labels_*.npy).")
     DEBUG_HIDDEN_N = flag(False, "Hidden spike statistics",
-                          "Record the hidden spikes, print and log per-layer spike statistics "
-                          "and the number of silent neurons in the results file.")
+                          "Print and add to the results file per-layer statistics of the hidden "
+                          "spikes in the epoch's training trials (MNIST: per batch; SHD/SSC: per "
+                          "sample, and the number of silent neurons); the columns are in "
+                          "docs/training.md#debug_hidden_n-columns.")
 
     def n_classes(self) -> int:
         """Number of output neurons C actually built (NUM_OUTPUT, or as resolved by the class)."""
@@ -402,6 +407,13 @@ def inherit_doc(key: str, extra: str) -> str:
     return ModelParams.param[key].doc + " " + extra
 
 
+def note(key: str, extra: str, **slots) -> param.Parameter:
+    """An experiment's declaration of an inherited key: the generic doc text of ``key`` followed
+    by the experiment's remark ``extra`` (e.g. the original's default), with the changed
+    ``slots`` (``default=...``); every other slot (bounds, label, choices) is inherited."""
+    return type(ModelParams.param[key])(doc=inherit_doc(key, extra), **slots)
+
+
 def params_class(params_or_cls) -> type[ModelParams]:
     if isinstance(params_or_cls, type) and issubclass(params_or_cls, ModelParams):
         return params_or_cls
@@ -411,7 +423,7 @@ def params_class(params_or_cls) -> type[ModelParams]:
 
 
 def param_keys(params_or_cls) -> list[str]:
-    """The seed keys of a parameter class or instance, in declaration order (no 'name')."""
+    """The keys of a parameter class or instance, in declaration order (no 'name')."""
     cls = params_class(params_or_cls)
     return [k for k in cls.param if k != "name" and k not in cls._excluded_keys]
 

@@ -215,7 +215,7 @@ def _experiment_of(params: ModelParams) -> str:
 
 
 def set_value(params: ModelParams, key: str, value) -> ModelParams:
-    """Set one seed key from a Python/JSON value, with the loaders' key rules (aliases, ignored
+    """Set one key from a Python/JSON value, with the loaders' key rules (aliases, ignored
     keys, closest-key suggestion) and a ParameterError for a bad value.  Returns ``params``.
 
     Cross-field consistency is checked by :func:`validate`, not here."""

@@ -15,7 +15,7 @@ from .shd import SHDParams
 from .validation import validate
 from .yinyang import YinYangParams
 
-__all__ = ["PARAM_CLASSES", "EXPERIMENTS", "make_params"]
+__all__ = ["PARAM_CLASSES", "EXPERIMENTS", "EXPERIMENT_PRESETS", "make_params"]
 
 PARAM_CLASSES: dict[str, type[ModelParams]] = {
     "yinyang": YinYangParams,
@@ -26,13 +26,13 @@ PARAM_CLASSES: dict[str, type[ModelParams]] = {
 }
 EXPERIMENTS = tuple(PARAM_CLASSES)
 
-# Values an experiment name sets on top of its class defaults.
-_EXPERIMENT_PRESETS: dict[str, dict[str, Any]] = {"ssc": {"DATA_SET": "SSC"}}
+#: Values an experiment name sets on top of its table's defaults.
+EXPERIMENT_PRESETS: dict[str, dict[str, Any]] = {"ssc": {"DATA_SET": "SSC"}}
 
 
 def make_params(experiment, values: dict | None = None, **overrides) -> ModelParams:
     """Parameters of ``experiment`` (a name from :data:`PARAM_CLASSES`, or a ModelParams subclass)
-    with ``values`` (a seed-style dict) and then ``overrides`` applied, validated.
+    with ``values`` (an original-style dict) and then ``overrides`` applied, validated.
 
     Ignored keys warn (:class:`IgnoredParameterWarning`) and are dropped; ``TRAIN_TAUM`` sets
     ``TRAIN_TAU`` unless ``TRAIN_TAU`` is also given.  Raises ParameterError for an unknown
@@ -62,11 +62,11 @@ def make_params(experiment, values: dict | None = None, **overrides) -> ModelPar
             del merged[alias]
 
     params = cls()
-    for key, value in _EXPERIMENT_PRESETS.get(name, {}).items():
+    for key, value in EXPERIMENT_PRESETS.get(name, {}).items():
         setattr(params, key, value)
     for key, value in merged.items():
         set_value(params, key, value)
-    preset_data_set = _EXPERIMENT_PRESETS.get(name, {}).get("DATA_SET")
+    preset_data_set = EXPERIMENT_PRESETS.get(name, {}).get("DATA_SET")
     if preset_data_set is not None and params.DATA_SET != preset_data_set:
         raise ParameterError(
             f"experiment {name!r} requires DATA_SET={preset_data_set!r} (got {params.DATA_SET!r}); "

@@ -15,8 +15,8 @@ from .model import (
     count,
     flag,
     fraction,
-    inherit_doc,
     items,
+    note,
     positive,
     probability,
     text,
@@ -38,6 +38,7 @@ class SHDParams(ModelParams):
     """
 
     experiment: ClassVar[str] = "shd"
+    title: ClassVar[str] = "SHD and SSC"
     _excluded_keys: ClassVar[frozenset] = frozenset({"N_TEST"})
     _supports_input_weighting: ClassVar[bool] = True
 
@@ -56,19 +57,19 @@ class SHDParams(ModelParams):
         allow_None=True,
         doc="Number of output neurons = classes; None = from DATA_SET (SHD 20, SSC 35).",
     )
-    INPUT_HIDDEN_MEAN = param.Number(doc=inherit_doc("INPUT_HIDDEN_MEAN", "README: 0.078."))
-    INPUT_HIDDEN_STD = param.Number(doc=inherit_doc("INPUT_HIDDEN_STD", "README: 0.045."))
-    HIDDEN_OUTPUT_MEAN = param.Number(doc=inherit_doc("HIDDEN_OUTPUT_MEAN", "README: 0.2."))
-    HIDDEN_OUTPUT_STD = param.Number(doc=inherit_doc("HIDDEN_OUTPUT_STD", "README: 0.37."))
-    HIDDEN_HIDDEN_MEAN = param.Number(doc=inherit_doc("HIDDEN_HIDDEN_MEAN", "README: 0.2."))
-    HIDDEN_HIDDEN_STD = param.Number(doc=inherit_doc("HIDDEN_HIDDEN_STD", "README: 0.37."))
-    PDROP_INPUT = param.Number(doc=inherit_doc("PDROP_INPUT", "README: 0.2."))
-    LBD_UPPER = param.Number(doc=inherit_doc("LBD_UPPER", "README: 5e-6."))
-    LBD_LOWER = param.Number(doc=inherit_doc("LBD_LOWER", "README: 1e-3."))
-    NU_UPPER = param.Number(doc=inherit_doc("NU_UPPER", "README: 2."))
-    RHO_UPPER = param.Number(doc=inherit_doc("RHO_UPPER", "README: 5000."))
-    GLB_UPPER = param.Number(doc=inherit_doc("GLB_UPPER", "README: 1e-5."))
-    ETA = param.Number(doc=inherit_doc("ETA", "README: 5e-3."))
+    INPUT_HIDDEN_MEAN = note("INPUT_HIDDEN_MEAN", "README: 0.078.")
+    INPUT_HIDDEN_STD = note("INPUT_HIDDEN_STD", "README: 0.045.")
+    HIDDEN_OUTPUT_MEAN = note("HIDDEN_OUTPUT_MEAN", "README: 0.2.")
+    HIDDEN_OUTPUT_STD = note("HIDDEN_OUTPUT_STD", "README: 0.37.")
+    HIDDEN_HIDDEN_MEAN = note("HIDDEN_HIDDEN_MEAN", "README: 0.2.")
+    HIDDEN_HIDDEN_STD = note("HIDDEN_HIDDEN_STD", "README: 0.37.")
+    PDROP_INPUT = note("PDROP_INPUT", "README: 0.2.")
+    LBD_UPPER = note("LBD_UPPER", "README: 5e-6.")
+    LBD_LOWER = note("LBD_LOWER", "README: 1e-3.")
+    NU_UPPER = note("NU_UPPER", "README: 2.")
+    RHO_UPPER = note("RHO_UPPER", "README: 5000.")
+    GLB_UPPER = note("GLB_UPPER", "README: 1e-5.")
+    ETA = note("ETA", "README: 5e-3.")
 
     PROFILE = flag(False, "Profiling mode",
                    "The original skipped device→host copies of losses and spike counts and printed "
@@ -97,7 +98,7 @@ class SHDParams(ModelParams):
         "sets are cached beside the .h5 files instead.",
     )
     DATA_DIR = text(None, "SHD/SSC folder (project addition)",
-                    "Project addition, not a seed key. Folder holding SHD/shd_*.h5 and "
+                    "Project addition, not a key of the original. Folder holding SHD/shd_*.h5 and "
                     "SSC/ssc_*.h5 (or the files directly); None = $EVENTPROP_DATA, else "
                     "~/.cache/eventprop. `eventprop data download shd|ssc` fetches them. CLI: "
                     "--data-dir.", allow_None=True)
@@ -145,7 +146,8 @@ class SHDParams(ModelParams):
         bounds=(1.0, None),
         label="Learning-rate ease-in factor",
         doc="The effective learning rate starts at ETA/1000 and is multiplied by this after "
-        "every trial until it reaches the target learning rate.",
+        "every training batch (not after evaluation batches) until it reaches the target "
+        "learning rate; after a plateau reduction it jumps straight to the reduced target.",
     )
     EMA_WHICH = choice("validation", ["validation", "training"], "Accuracy for the plateau rule",
                        "Accuracy fed to the EMA plateau rule: 'validation' or 'training' (the "

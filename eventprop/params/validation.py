@@ -7,7 +7,7 @@ import math
 
 from .dvs_gesture import DVSGestureParams, dvs_input_channels
 from .errors import ParameterError
-from .keys import AUGMENTATION_KEYS
+from .keys import AUGMENTATION_KEYS, REC_NEURON_VARIABLES, REC_SYNAPSE_VARIABLES
 from .model import ModelParams, param_keys
 from .parsing import coerce
 from .shd import SHDParams
@@ -32,12 +32,16 @@ def _check_epoch_trial(key: str, value, problems: list[str]):
             return
 
 
-def _check_pairs(key: str, value, problems: list[str], what: str):
+def _check_pairs(key: str, value, problems: list[str], what: str, variables: tuple):
     for item in value:
         if not (isinstance(item, list | tuple) and len(item) == 2
                 and all(isinstance(v, str) for v in item)):
             problems.append(f"{key} must be a list of [{what}, variable] pairs of strings "
                             f"(got {item!r})")
+            return
+        if item[1] not in variables:
+            problems.append(f"{key} variable {item[1]!r} is not recorded by this port; "
+                            f"recordable: {', '.join(repr(v) for v in variables)}")
             return
 
 
@@ -91,6 +95,24 @@ def _check_dvs(p: DVSGestureParams, problems: list[str]):
                             "camera scrambles pixels and polarities; use random_shift_xy")
 
 
+#: Experiments whose inputs are latency-coded into [2·DT_MS, TRIAL_MS − 2·DT_MS].
+LATENCY_CODED = ("yinyang", "mnist")
+
+
+def advisories(params: ModelParams) -> list[str]:
+    """Valid but doubtful settings, one sentence each (the CLI prints them as warnings): a time
+    constant shorter than the time step, which the exact-integration step turns into a neuron
+    that forgets everything within one step."""
+    out = []
+    for key in ("TAU_MEM", "TAU_SYN"):
+        tau = getattr(params, key, None)
+        if _is_num(tau) and tau < params.DT_MS:
+            out.append(f"{key}={tau:g} ms is below DT_MS={params.DT_MS:g} ms: the neurons decay "
+                       f"by a factor e^(-DT_MS/{key}) = {math.exp(-params.DT_MS / tau):.2g} per "
+                       f"step; lower DT_MS or raise {key}")
+    return out
+
+
 def validate(params: ModelParams) -> ModelParams:
     """Check every value's range and the combinations the engines rely on; raise one
     ParameterError listing every problem (each line names the parameter).  Returns ``params``."""
@@ -121,6 +143,10 @@ def validate(params: ModelParams) -> ModelParams:
         problems.append(f"DT_MS must be < TRIAL_MS = {p.TRIAL_MS:g} (got {p.DT_MS:g})")
     if p.V_THRESH <= p.V_RESET:
         problems.append(f"V_THRESH must be > V_RESET = {p.V_RESET:g} (got {p.V_THRESH:g})")
+    if cls.experiment in LATENCY_CODED and not p.TRIAL_MS > 4 * p.DT_MS:
+        problems.append(f"DT_MS must be < TRIAL_MS/4 = {p.TRIAL_MS / 4:g} (got {p.DT_MS:g}): "
+                        "TRIAL_MS must exceed 4·DT_MS, as the latency code places its spikes in "
+                        "[2·DT_MS, TRIAL_MS − 2·DT_MS]; lower DT_MS or raise TRIAL_MS")
 
     if p.HIDDEN_NEURON_TYPE == "ALIF":
         if p.REG_TYPE != "simple":
@@ -148,8 +174,9 @@ def validate(params: ModelParams) -> ModelParams:
             _check_epoch_trial(key, getattr(p, key), problems)
     if not all(isinstance(v, str) for v in p.REC_SPIKES):
         problems.append(f"REC_SPIKES must be a list of population names (got {p.REC_SPIKES!r})")
-    _check_pairs("REC_NEURONS", p.REC_NEURONS, problems, "population")
-    _check_pairs("REC_SYNAPSES", p.REC_SYNAPSES, problems, "synapse population")
+    _check_pairs("REC_NEURONS", p.REC_NEURONS, problems, "population", REC_NEURON_VARIABLES)
+    _check_pairs("REC_SYNAPSES", p.REC_SYNAPSES, problems, "synapse population",
+                 REC_SYNAPSE_VARIABLES)
 
     if "REDUCED_CLASSES" in cls.param and p.REDUCED_CLASSES is not None:
         c = p.n_classes()
