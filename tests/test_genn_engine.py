@@ -181,6 +181,7 @@ from eventprop.losses import LOSS_TYPES  # noqa: E402
 STRUCTURES = {
     "ff-LIF": dict(recurrent=False, n_hid_layer=1, reg=False, hidden="LIF"),
     "rec-ALIF-2layers-reg": dict(recurrent=True, n_hid_layer=2, reg=True, hidden="ALIF"),
+    "ff-hetLIF": dict(recurrent=False, n_hid_layer=1, reg=False, hidden="hetLIF"),
 }
 
 
@@ -222,8 +223,10 @@ def _agreement(nets, batch):
 
 
 @needs_pygenn
-@pytest.mark.parametrize("structure", list(STRUCTURES))
-@pytest.mark.parametrize("loss", LOSS_TYPES)
+@pytest.mark.parametrize("loss, structure", [
+    *((loss, s) for s in ("ff-LIF", "rec-ALIF-2layers-reg") for loss in LOSS_TYPES),
+    *((loss, "ff-hetLIF") for loss in ("first_spike", "max", "sum_weigh_exp")),  # τ per neuron
+])
 def test_genn_matches_the_cpu_engine(loss, structure):
     nets, batch = _pair(loss, structure)
     try:

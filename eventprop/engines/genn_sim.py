@@ -4,7 +4,7 @@
 with the synchronous schedule: for each device batch (the whole batch on CUDA, one trial at a
 time on ``single_threaded_cpu``, whose generated code has batch size 1), ``S`` forward steps,
 the readout on the host with the CPU engine's own functions (:func:`eventprop.losses` and the
-CPU engine's ``_readout_sample``), the drives pushed back, ``S + 1`` backward steps.  Gradients
+CPU engine's ``readout_sample``), the drives pushed back, ``S + 1`` backward steps.  Gradients
 accumulate on the device across the device batches of one batch; one batch-reduction custom
 update sums them and, for a training batch, the Adam custom update applies them, so the weights
 stay on the device during an epoch.  The learning rate and Adam's bias corrections are dynamic
@@ -13,19 +13,16 @@ parameters (no rebuild).
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 from numba import njit
 
 from eventprop import losses
-from eventprop.engines.base import BatchStats, Recording
+from eventprop.engines.base import Recording
+from eventprop.engines.cpu import ACCUMULATOR_INPUT_WEIGHT, readout_sample
 from eventprop.engines.genn_models import AVG_XENTROPY, MAX, ModelSpec, build_model
 from eventprop.engines.genn_worker import SpikeStoreOverflow
-
-#: Weight of one input spike onto the ``sum_weigh_input`` accumulator (the CPU engine's value).
-from eventprop.engines.cpu import ACCUMULATOR_INPUT_WEIGHT, _readout_sample  # noqa: E402
 
 
 @njit(cache=True)
@@ -76,23 +73,6 @@ def avg_xentropy_loss(v_trace, label, inv_t):
             x[j] = v_trace[n, j]
         total += losses.softmax_cross_entropy(x, label, s) * inv_t
     return total
-
-
-def regulariser_injection(counts, params, n_hidden, n_batch):
-    """Per (sample, neuron) λ_V decrement at each spike, ``λ_±(N - ν)/B`` (hidden neurons only),
-    and the regulariser's value (:func:`eventprop.losses.regulariser_value`)."""
-    inj = np.zeros(counts.shape, dtype=np.float64)
-    if params.REG_TYPE == "none":
-        return inj, 0.0
-    n = counts[:, :n_hidden].astype(np.float64)
-    if params.AVG_SNSUM:
-        n = np.broadcast_to(n.sum(axis=0) / n_batch, n.shape)
-    diff = n - float(params.NU_UPPER)
-    lbd = np.where(diff > 0, float(params.LBD_UPPER), float(params.LBD_LOWER))
-    inj[:, :n_hidden] = lbd * diff / n_batch
-    reg = losses.regulariser_value(n, float(params.NU_UPPER), float(params.LBD_UPPER),
-                                   float(params.LBD_LOWER), n_batch)
-    return inj, reg
 
 
 class GeNNSimulation:
@@ -337,7 +317,7 @@ class GeNNSimulation:
             label = int(batch.labels[bi])
             xent = (avg_xentropy_loss(v_trace[slot], label, self.dt / self.trial_ms)
                     if v_trace is not None else 0.0)
-            loss[slot], pred[slot], ph = _readout_sample(
+            loss[slot], pred[slot], ph = readout_sample(
                 self.code, label, out_x[slot], out_step[slot], xent, self.dt, self.trial_ms,
                 float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), 1.0 / n_batch, s_all[slot],
                 dl_dt[slot])
@@ -345,13 +325,16 @@ class GeNNSimulation:
         if not backward:
             return loss, pred, counts[:len(chunk)], 0.0
         t0 = time.perf_counter()
-        inj, reg = regulariser_injection(counts[:len(chunk)], p, self.n_hidden, n_batch)
+        inj, reg = losses.regulariser_injection(counts[:len(chunk)], p, self.n_hidden, n_batch)
         full = np.zeros((self.device_batch, d.n_neurons))
         full[:len(chunk)] = inj
         for pop in self.pops:
             if pop.spiking and pop.layer >= 0:
                 self._push(pop.name, "RegInj", full[:, pop.offset:pop.offset + pop.size])
-        scale = 1.0 / (self.drive_tau_m * self.trial_ms * n_batch)
+        # drives carry J's scale c and the 1/B: continuous c/(T B), max's point injection
+        # c/(τm_j B) with each output's own τm (the CPU engine's loss constants)
+        c = losses.objective_scale(self.code, self.drive_tau_m, self.trial_ms)
+        scale = c / (self.trial_ms * n_batch)
         if out.spiking:
             self._push(out.name, "DlDt", dl_dt)
             self._push(out.name, "Phantom", phantom)
@@ -360,7 +343,8 @@ class GeNNSimulation:
             for slot, bi in enumerate(chunk):
                 label = int(batch.labels[bi])
                 for j in range(C):
-                    mi[slot, j] = losses.li_drive(s_all[slot, j], j == label, 1.0, scale)
+                    mi[slot, j] = losses.li_drive(s_all[slot, j], j == label, 1.0,
+                                                  c / (self.tau_m[out.offset + j] * n_batch))
             self._push(out.name, "MaxInj", mi)
         else:
             drive = np.zeros((self.device_batch, S, C))
@@ -404,7 +388,8 @@ class GeNNSimulation:
             loss[chunk], pred[chunk], counts[chunk] = l_, p_, c_
             reg += r_
         if self.params.AVG_SNSUM and backward and real:
-            reg = regulariser_injection(counts[real], self.params, self.n_hidden, n_batch)[1]
+            reg = losses.regulariser_injection(counts[real], self.params, self.n_hidden,
+                                               n_batch)[1]
         grads = None
         if backward:
             t0 = time.perf_counter()
