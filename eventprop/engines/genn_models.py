@@ -26,10 +26,12 @@ host by the functions of :mod:`eventprop.losses`, the CPU engine's own.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +78,22 @@ def cache_dir(spec: ModelSpec) -> str:
     path = os.path.join(root, spec.key())
     os.makedirs(path, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send this process's standard output (file descriptor 1, inherited by ``make``) to
+    /dev/null for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 # -- neuron models ---------------------------------------------------------------------------
@@ -436,5 +454,6 @@ def build_model(spec: ModelSpec, taus, weights: dict, params):
     path = cache_dir(spec)
     with open(os.path.join(path, ".build-lock"), "w") as lock:  # one build at a time per folder
         fcntl.flock(lock, fcntl.LOCK_EX)
-        model.build(path)
+        with _quiet_stdout():  # make's progress lines; compiler errors still go to stderr
+            model.build(path)
     return model, groups
