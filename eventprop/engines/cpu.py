@@ -195,6 +195,20 @@ class CPUEngine(Engine):
         self.learning_rate = float(meta["learning_rate"])
         self.rng.bit_generator.state = meta["model_rng"]
 
+    def array_bytes(self) -> int:
+        """Bytes held in the engine's arrays: weights, τ, optimiser state, batch buffers, scratch
+        and gradient buffers (for the memory benchmarks)."""
+        arrays = [self.W, self.tau_m, self.tau_s, *self.optimizer.m.values(),
+                  *self.optimizer.v.values()]
+        if self._buffers is not None:
+            for record in self._buffers[1:]:
+                arrays += [a for a in record if isinstance(a, np.ndarray)]
+        if self._h_scratch is not None:
+            arrays.append(self._h_scratch)
+        if self._g_key is not None:
+            arrays += [self._g_chunks, self._g_sum]
+        return int(sum(a.nbytes for a in arrays))
+
     # -- buffers kept between batches (fresh megabyte-sized arrays every batch cost page faults) --
     def _alloc(self, n_batch):
         """Spike store, readout, results and τ traces for a batch of ``n_batch``."""
