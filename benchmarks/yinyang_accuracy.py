@@ -141,7 +141,8 @@ def main(argv=None) -> int:
     ap.add_argument("--checkout", metavar="DIR", default=str(ROOT),
                     help="checkout whose eventprop the main runs use (default: this one)")
     ap.add_argument("--threads", type=int, default=2, help="numba threads per run (default 2)")
-    ap.add_argument("--timeout", type=float, default=7200.0, help="seconds per run before giving up")
+    ap.add_argument("--timeout", type=float, default=7200.0,
+                    help="seconds per run before giving up (default 7200)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
