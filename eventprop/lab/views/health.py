@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, Range1d
 
-from eventprop.lab.views._plot import SILENT, TRAIN, class_colors, new_figure
+from eventprop.lab.views._plot import (SILENT, TRAIN, class_colors, fit_range, fixed_html,
+                                       legend_html, new_figure)
 
 
 def bar_data(spikes_per_neuron) -> dict:
@@ -32,17 +33,21 @@ class HealthView:
                                      name="ep-health-counts")
         self.count_fig = new_figure("Hidden spikes per neuron and sample (silent: red)",
                                     x_label="hidden neuron",
-                                    y_label="spikes / sample", name="ep-health-counts-fig")
+                                    y_label="spikes / sample", name="ep-health-counts-fig",
+                                    y_range=Range1d(0.0, 1.0))
         self.count_fig.vbar(x="neuron", top="count", width=0.9, color="color", source=self.bars)
         self.hist_fig = new_figure("Weight histograms", x_label="weight", y_label="count",
-                                   name="ep-health-weights-fig")
+                                   name="ep-health-weights-fig", y_range=Range1d(0.0, 1.0))
+        self.hist_legend = fixed_html("", 22, margin=(0, 10))
         self.hist_sources = {}
-        self.summary = pn.pane.HTML("", css_classes=["ep-health-summary"],
-                                    sizing_mode="stretch_width")
+        self._hist_colors = {}
+        self.summary = fixed_html("", 44, css_classes=["ep-health-summary"])
         self.panel = pn.Column(
             self.summary,
             pn.Row(pn.pane.Bokeh(self.count_fig, sizing_mode="stretch_width"),
-                   pn.pane.Bokeh(self.hist_fig, sizing_mode="stretch_width"),
+                   pn.Column(self.hist_legend,
+                             pn.pane.Bokeh(self.hist_fig, sizing_mode="stretch_width"),
+                             sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width", css_classes=["ep-view-health"],
         )
@@ -62,12 +67,11 @@ class HealthView:
                                    name=f"ep-health-hist-{name}")
             color = class_colors(10)[len(self.hist_sources) % 10]
             self.hist_fig.quad(left="left", right="right", top="top", bottom=0, source=src,
-                               fill_color=color, fill_alpha=0.45, line_color=color,
-                               legend_label=name)
-            self.hist_fig.legend.label_text_font_size = "8pt"
-            self.hist_fig.legend.background_fill_alpha = 0.6
-            self.hist_fig.legend.click_policy = "hide"
+                               fill_color=color, fill_alpha=0.45, line_color=color)
             self.hist_sources[name] = src
+            self._hist_colors[name] = color
+            self.hist_legend.object = legend_html(
+                [(c, n, "box") for n, c in self._hist_colors.items()])
         return self.hist_sources[name]
 
     def update(self, delta):
@@ -76,6 +80,7 @@ class HealthView:
         h = delta.health
         if h is not None:
             self.bars.data = bar_data(h["spikes_per_neuron"])
+            fit_range(self.count_fig.y_range, h["spikes_per_neuron"], include=(0.0,))
             layers = ", ".join(f"{name} {size}" for name, _, size in h["layers"])
             self._health_text = (
                 f"<b>Silent hidden neurons</b>: <span class='ep-silent'>{h['n_silent']}</span> of "
@@ -83,13 +88,15 @@ class HealthView:
                 f"{float(np.mean(h['spikes_per_neuron'])):.3g} spikes per neuron and sample")
         w = delta.weights
         if w is not None:
-            parts = []
+            parts, tops = [], [0.0]
             for name, hist in w.items():
                 edges = np.asarray(hist["edges"], dtype=np.float64)
                 self._hist_source(name).data = {"left": edges[:-1], "right": edges[1:],
                                                 "top": np.asarray(hist["counts"], np.float64)}
+                tops.append(float(np.max(hist["counts"])) if len(hist["counts"]) else 0.0)
                 parts.append(f"{name} {tuple(hist['shape'])}: mean {hist['mean']:.3g}, "
                              f"s.d. {hist['std']:.3g}")
+            fit_range(self.hist_fig.y_range, tops)
             self._weights_text = "<b>Weights</b>: " + " · ".join(parts)
         if h is not None or w is not None:
             self.summary.object = "<br>".join(t for t in (self._health_text, self._weights_text)
