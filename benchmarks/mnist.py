@@ -9,7 +9,7 @@ Gaussian edges of σ = 0.45 px), so about 150 pixels have grey value > 1 and fir
 ``default_rng(--seed)``.
 
 It measures a few hundred training batches through the same path as the Trainer (SpikeDataset →
-batch → engine), projects the time to one epoch of the seed's 55 000 training samples (1719
+batch → engine), projects the time to one epoch of the original's 55 000 training samples (1719
 batches) and prints ms per batch, s per epoch (train, and the 5000-sample validation pass) and
 the peak resident memory.  Threads: ``--threads`` (default 2), through numba.
 """

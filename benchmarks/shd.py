@@ -1,17 +1,18 @@
 """SHD-sized training benchmark (`eventprop bench shd`).
 
-Workload: the J21 base configuration (spec §9.1: 256 hidden, ``sum_weigh_exp``, REG_TYPE
-'simple' with LBD 5e-10, ν 14, AVG_SNSUM, τ 5/20 ms) on SHD-shaped synthetic input (700
+Workload: the J21 base configuration (docs/presets.md#j21-base: 256 hidden, ``sum_weigh_exp``,
+REG_TYPE 'simple' with LBD 5e-10, ν 14, AVG_SNSUM, τ 5/20 ms) on SHD-shaped synthetic input (700
 channels, ~8000 spikes per sample, the generator of ``benchmarks/engine.py``), DT 1 ms, 1000 steps,
-batch 32.  Four networks side by side, each in a fresh worker process (so every peak memory is its
-own): feed-forward and recurrent, each without and with the 10-copy input delay line
-(N_INPUT_DELAY 10, INPUT_DELAY 30 ms: 7700 inputs, INPUT_HIDDEN 0.003/0.001 as in §9.3).  For each:
-train and eval time per batch, the projected seconds per SHD training epoch (8156 samples = 255
-batches) and the peak memory.  Then "memory flat in the number of time steps": the feed-forward
+batch 32. Four networks side by side, each in a fresh worker process (so every peak memory is its
+own): feed-forward and recurrent, each without and with the 10-copy input delay line (N_INPUT_DELAY
+10, INPUT_DELAY 30 ms: 7700 inputs, INPUT_HIDDEN 0.003/0.001 as in docs/presets.md#final-shd-study).
+For each: train and eval time per batch, the projected seconds per SHD training epoch (8156 samples
+= 255 batches) and the peak memory. Then "memory flat in the number of time steps": the feed-forward
 network at TRIAL_MS 1000 and 2000 (the same input spikes per sample), and the ratio of the peaks.
 
-Goals: ≤ 3 s per feed-forward and ≤ 5 s per recurrent epoch on 2 cores; the seed on GeNN/GPU
-takes 8.1 s (spec §9.5: 777 s for 100 epochs at 256 hidden, Δ 1 ms, recurrent).
+Goals: ≤ 3 s per feed-forward and ≤ 5 s per recurrent epoch on 2 cores; the original on
+GeNN/GPU takes 7.77 s (docs/presets.md#recorded-numbers: 777 s for 100 epochs at 256 hidden,
+Δ 1 ms, without about 28 s of build and load).
 ``--batches`` sets the measured batches per network (default 8; ``--quick`` = 3).
 """
 
@@ -33,7 +34,8 @@ import numpy as np
 SHD_TRAIN_SAMPLES = 8156
 BATCH = 32
 GOALS = {"feed-forward": 3.0, "recurrent": 5.0}
-SEED_GENN_EPOCH_S = 8.1  # spec §9.5 spyx_genn.csv: 777 s / 100 epochs (256 hidden, Δ 1 ms)
+# docs/presets.md#recorded-numbers: 777 s / 100 epochs (256 hidden, Δ 1 ms), build and load excluded
+ORIGINAL_GENN_EPOCH_S = 7.77
 
 CONFIGS = [
     ("feed-forward", False, 0),
@@ -53,13 +55,13 @@ def _engine_module():
 
 
 def params_for(recurrent: bool, n_delay: int, hidden: int, trial_ms: float) -> dict:
-    """The J21 base (spec §9.1) at DT 1 ms with the benchmark's network choices."""
+    """The J21 base (docs/presets.md#j21-base) at DT 1 ms with the benchmark's network choices."""
     from eventprop.experiments.shd_presets import J21_BASE
 
     values = dict(J21_BASE)
     values.update({"RECURRENT": recurrent, "NUM_HIDDEN": hidden, "N_BATCH": BATCH, "DT_MS": 1.0,
                    "TRIAL_MS": trial_ms, "N_INPUT_DELAY": n_delay, "INPUT_DELAY": 30.0})
-    if n_delay:  # §9.3: with the delay line the input weights are divided by 10
+    if n_delay:  # the final SHD study divided the input weights by 10 with the delay line
         values.update({"INPUT_HIDDEN_MEAN": 0.003, "INPUT_HIDDEN_STD": 0.001})
     return values
 
@@ -134,8 +136,7 @@ def worker(cfg: dict) -> dict:
         eng.eval_batch(batches[k % len(batches)])
     t_eval = (time.perf_counter() - t0) / cfg["batches"]
     rss_end = _rss_mb()
-    owned = eng.W.nbytes * 3 + sum(a.nbytes for a in (eng._buffers or {}).values()
-                                   if isinstance(a, np.ndarray))
+    owned = eng.array_bytes()
     return {
         "t_train": t_train, "t_eval": t_eval,
         "in_spikes": float(np.mean([b.spikes_per_sample().mean() for b in batches])),
@@ -198,8 +199,8 @@ def main(argv=None) -> int:
     print("(peak RSS: the whole worker process incl. Python, numba and the synthetic input; run MB: "
           "RSS added by building and training the network; engine MB: its arrays plus the peak of "
           "allocations during the training batches)")
-    print(f"(s/epoch = {per_epoch} training batches of the 8156 SHD training samples; the seed on "
-          f"GeNN/GPU: {SEED_GENN_EPOCH_S} s per epoch, recurrent, spec §9.5)")
+    print(f"(s/epoch = {per_epoch} training batches of the 8156 SHD training samples; the original "
+          f"on GeNN/GPU: {ORIGINAL_GENN_EPOCH_S} s per epoch at 256 hidden, docs/presets.md)")
     if not args.no_memory_check:
         cfg = {**base, "recurrent": False, "n_delay": 0, "batches": min(n, 3)}
         short = next(r for name, r in rows if name == "feed-forward")

@@ -1,8 +1,8 @@
 """The ``eventprop`` command (also ``python -m eventprop``).
 
     eventprop train EXPERIMENT [--preset NAME] [--set KEY=VALUE ...] [--config FILE.json]
-                               [--out DIR] [--engine cpu|genn] [--epochs N] [--no-progress]
-                               [--data-dir DIR]
+                               [--out DIR] [--overwrite] [--engine cpu|genn] [--epochs N]
+                               [--no-progress] [--data-dir DIR] [--train-test]
     eventprop test EXPERIMENT --load DIR [--data-dir DIR] [--best]
     eventprop xval EXPERIMENT [--preset NAME] [--set KEY=VALUE ...] [--config FILE.json] [--out DIR]
     eventprop gradcheck [--loss TYPE|all] [--recurrent] [--layers N] [--reg] ...
@@ -11,8 +11,18 @@
     eventprop scan table DIR | eventprop scan best DIR [--by METRIC] [--write FILE]
     eventprop data download mnist|shd|ssc|dvs_gesture
 
-Errors in the input (unknown experiment or key, bad value, missing or corrupt checkpoint) print one
-line ``eventprop: error: ...`` and exit with status 2, before any file is written.
+Errors in the input (unknown experiment or key, bad value, missing data, missing or corrupt
+checkpoint, an output folder that already holds a run) print ``eventprop: error: ...`` and exit
+with status 2, before any file is written; the message is one line, except for a failed download,
+which lists every address tried and why it failed.  A training run that diverges (NaN/Inf) prints
+one line saying where, and which checkpoint was kept, and exits with status 3
+(:data:`EXIT_DIVERGED`); Ctrl-C exits with 130.
+
+``eventprop train`` writes into ``--out``; without it (and without OUT_DIR in --set/--config),
+into a new folder ``runs/<experiment>-<YYYYmmdd-HHMMSS>``, printed at the start.  A folder that
+already holds a run is refused unless the run is resumed (``--set LOAD_LAST=True``, which keeps
+the saved settings; only N_EPOCH, OUT_DIR, DATA_DIR and the recording keys may change) or
+replaced (``--overwrite``).
 """
 
 from __future__ import annotations
@@ -28,12 +38,25 @@ class CLIError(Exception):
     pass
 
 
-def _user_errors():
-    from eventprop.params import ParameterError
-    from eventprop.results import CheckpointError
+#: Exit status of a user error (bad input; nothing written).
+EXIT_USAGE = 2
+#: Exit status of a training run that diverged (the last good checkpoint is kept).
+EXIT_DIVERGED = 3
 
-    errs = [ParameterError, CheckpointError, CLIError, FileNotFoundError]
+#: Where ``eventprop train`` writes when neither --out nor OUT_DIR is given.
+DEFAULT_RUNS = "runs"
+
+
+def _user_errors():
+    from eventprop.engines.base import EngineUnavailable
+    from eventprop.params import ParameterError
+    from eventprop.results import CheckpointError, OutputExistsError
+
+    errs = [ParameterError, CheckpointError, OutputExistsError, CLIError, FileNotFoundError,
+            EngineUnavailable]
     for mod, name in (("eventprop.data.mnist", "DataError"), ("eventprop.data.shd", "DataError"),
+                      ("eventprop.data.dvs_gesture", "DataError"),
+                      ("eventprop.data.download", "DownloadError"),
                       ("eventprop.scans.spec", "ScanError")):
         try:
             errs.append(getattr(__import__(mod, fromlist=[name]), name))
@@ -43,12 +66,16 @@ def _user_errors():
 
 
 # -- train / test -------------------------------------------------------------------------------
-def _gather_params(args) -> dict:
-    """Preset values, then the --config file, then each --set, validated; a seed-key dict."""
-    from eventprop.experiments import experiment_class
-    from eventprop.params import (ParameterError, load_params_json, make_params, parse_set,
-                                  to_dict, validate)
+def _gather_params(args, given: set | None = None) -> dict:
+    """Preset values, then the --config file, then each --set, validated; a dict of the original's keys.
 
+    ``given`` (a set, filled in place) receives the keys the user chose explicitly: the preset's,
+    the --config file's, each --set's, N_EPOCH for --epochs, OUT_DIR for --out, DATA_DIR."""
+    from eventprop.experiments import experiment_class
+    from eventprop.params import (DEPRECATED_ALIASES, ParameterError, load_params_json,
+                                  make_params, parse_set, to_dict, validate)
+
+    given = set() if given is None else given
     cls = experiment_class(args.experiment)
     values = {}
     if args.preset:
@@ -59,23 +86,31 @@ def _gather_params(args) -> dict:
                 f"{', '.join(presets) or 'none'}"
             )
         values.update(presets[args.preset])
+        given.update(presets[args.preset])
     if args.config:
         # validated by loading, but only the keys the file sets override the preset
         loaded = to_dict(load_params_json(args.config, args.experiment))
         with open(args.config, encoding="utf-8") as fh:
-            given = set(json.load(fh))
-        if "TRAIN_TAUM" in given:
-            given.add("TRAIN_TAU")
-        values.update({k: v for k, v in loaded.items() if k in given})
+            in_file = set(json.load(fh))
+        if "TRAIN_TAUM" in in_file:
+            in_file.add("TRAIN_TAU")
+        values.update({k: v for k, v in loaded.items() if k in in_file})
+        given.update(k for k in loaded if k in in_file)
     params = make_params(args.experiment, values)
+    aliases = dict(getattr(type(params), "_aliases", {}), **DEPRECATED_ALIASES)
     for assignment in args.set or []:
         parse_set(params, assignment)
+        key = assignment.partition("=")[0].strip()
+        given.add(aliases.get(key, key))
     if getattr(args, "epochs", None) is not None:
         params.N_EPOCH = args.epochs
+        given.add("N_EPOCH")
     if getattr(args, "out", None):
         params.OUT_DIR = args.out
+        given.add("OUT_DIR")
     if getattr(args, "data_dir", None):
         _set_data_dir(params, args.data_dir, args.experiment)
+        given.add("DATA_DIR")
     validate(params)
     return to_dict(params)
 
@@ -109,6 +144,11 @@ class ProgressBar:
                              lr=f"{ev.learning_rate:.2e}")
 
     def on_epoch_end(self, trainer, result):
+        self._epoch_line(trainer, result)
+        for text in trainer.warnings(result):
+            print(f"eventprop: warning: {text}", file=sys.stderr, flush=True)
+
+    def _epoch_line(self, trainer, result):
         if self.bar is not None:
             ev = "" if result.eval_accuracy is None else f" eval_acc={result.eval_accuracy:.4f}"
             self.bar.set_postfix_str(f"loss={result.train_loss:.4f} acc={result.train_accuracy:.4f}"
@@ -121,16 +161,78 @@ class ProgressBar:
                   f"{result.train_accuracy:.4f}{ev} ({result.seconds:.1f}s)", flush=True)
 
 
+def default_out_dir(experiment: str, root: str = DEFAULT_RUNS) -> str:
+    """A new folder name ``root/<experiment>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``, ... appended
+    when that exists already); not created."""
+    base = os.path.join(root, f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}")
+    path, k = base, 1
+    while os.path.exists(path):
+        k += 1
+        path = f"{base}-{k}"
+    return path
+
+
+def _warn(text: str) -> None:
+    print(f"eventprop: warning: {text}", file=sys.stderr, flush=True)
+
+
+def _train_settings(args) -> tuple[dict, str]:
+    """The settings and the output folder's ``if_exists`` of ``eventprop train``, every check
+    done before anything is written."""
+    from eventprop import results as res
+    from eventprop.training import resume_settings
+
+    given: set = set()
+    values = _gather_params(args, given)
+    resume = bool(values.get("LOAD_LAST"))
+    if args.overwrite and resume:
+        raise CLIError("--overwrite replaces the run in the folder, LOAD_LAST resumes it: "
+                       "choose one")
+    if "OUT_DIR" not in given:
+        if resume:
+            raise CLIError("LOAD_LAST resumes a run: name its folder with --out DIR")
+        values["OUT_DIR"] = default_out_dir(args.experiment)
+    out_dir = values["OUT_DIR"]
+    if_exists = "resume" if resume else ("overwrite" if args.overwrite else "refuse")
+    if values.get("WRITE_TO_DISK", True) or resume:  # WRITE_TO_DISK=False writes no files
+        res.check_out_dir(out_dir, if_exists)
+    if resume:
+        experiment, saved = res.saved_run(out_dir)
+        if experiment is not None and experiment != args.experiment:
+            raise CLIError(f"{out_dir} holds a {experiment!r} run, not {args.experiment!r}; "
+                           f"resume it with `eventprop train {experiment} --out {out_dir} "
+                           "--set LOAD_LAST=True`")
+        if saved is not None:
+            # the saved run's settings, with what this command sets explicitly on top (a key
+            # that may not change on resume is refused when the checkpoint is loaded); keys
+            # this version no longer has are dropped
+            from eventprop.params import PARAM_CLASSES, param_keys
+
+            known = set(param_keys(PARAM_CLASSES[args.experiment.lower()]))
+            saved = {k: v for k, v in saved.items() if k in known}
+            values = resume_settings(saved, {k: values[k] for k in given if k in values})
+            values["LOAD_LAST"] = True
+    return values, if_exists
+
+
 def cmd_train(args) -> int:
     from eventprop import results as res
     from eventprop.experiments import make_experiment
+    from eventprop.params import advisories
 
-    values = _gather_params(args)
+    values, if_exists = _train_settings(args)
     exp = make_experiment(args.experiment, values, engine=args.engine)
+    exp.if_exists = if_exists
     _select_mode(exp, args)
+    for text in advisories(exp.params):
+        _warn(text)
     out_dir = exp.params.OUT_DIR
     t0 = time.perf_counter()
     trainer = exp.trainer(out_dir=out_dir, listeners=[ProgressBar(not args.no_progress)])
+    if trainer.write_files:
+        print(f"output: {os.path.abspath(out_dir)}"
+              + (f" (resuming: {trainer.epoch} epochs done)" if trainer.epoch else ""),
+              flush=True)
     trainer.fit()
     if getattr(exp, "eval_is_test", False):
         test = {}  # train_test: the eval columns already hold the test set (summary has it)
@@ -211,6 +313,22 @@ def cmd_test(args) -> int:
 
 
 # -- xval -----------------------------------------------------------------------------------------
+def _check_xval_folder(out_dir) -> None:
+    """A cross-validation writes one run per fold into subfolders: refuse a folder that holds
+    one already (its folds would be refused one by one, after the first ones had trained)."""
+    import pathlib
+
+    from eventprop import results as res
+
+    out = pathlib.Path(out_dir)
+    if not out.is_dir():
+        return
+    if any(out.glob("*_xval*")) or res.holds_run(out) or any(
+            res.holds_run(d) for d in out.iterdir() if d.is_dir()):
+        raise CLIError(f"{out} already holds a run or a cross-validation; choose another --out "
+                       "(or delete that folder)")
+
+
 def cmd_xval(args) -> int:
     """Cross-validation: SHD leaves one speaker out per SPEAKER_LEFT entry, DVS gesture the users
     of each USER_LEFT entry."""
@@ -218,11 +336,16 @@ def cmd_xval(args) -> int:
 
     from eventprop.experiments import make_experiment
 
-    values = _gather_params(args)
+    given: set = set()
+    values = _gather_params(args, given)
+    if "OUT_DIR" not in given:
+        values["OUT_DIR"] = default_out_dir(f"{args.experiment}-xval")
     exp = make_experiment(args.experiment, values, engine=args.engine)
     if not hasattr(exp, "cross_validate"):
         raise CLIError(f"experiment {args.experiment!r} has no cross-validation; it exists for shd "
                        "and dvs_gesture")
+    _check_xval_folder(exp.params.OUT_DIR)
+    print(f"output: {os.path.abspath(exp.params.OUT_DIR)}", flush=True)
     accs, times = exp.cross_validate(listeners=[ProgressBar(not args.no_progress)])
     p = exp.params
     print(f"{exp.xval_kind:>7s} {'train_acc':>9s} {'eval_acc':>9s} {'seconds':>8s}")
@@ -292,7 +415,7 @@ def cmd_data(args) -> int:
         from eventprop.data.mnist import default_data_dir, download_mnist
 
         folder = args.data_dir or default_data_dir()
-        download_mnist(folder)
+        download_mnist(folder, progress=True)
         print(f"MNIST is in {folder}")
         return 0
     if args.dataset == "dvs_gesture":
@@ -310,33 +433,38 @@ def cmd_data(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from eventprop.engines.base import ENGINES
+
     ap = argparse.ArgumentParser(prog="eventprop", description="EventProp Lab command line")
     sub = ap.add_subparsers(dest="command", required=True)
 
     def run_opts(p):
         p.add_argument("experiment", help="yinyang, mnist, shd, ssc or dvs_gesture")
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="set a parameter (seed key), e.g. --set NUM_HIDDEN=200; repeatable")
-        p.add_argument("--config", metavar="FILE.json", help="seed-style JSON parameter file")
+                       help="set a parameter (a key of the original's tables), e.g. --set NUM_HIDDEN=200; repeatable")
+        p.add_argument("--config", metavar="FILE.json", help="a JSON parameter file in the original's format")
         p.add_argument("--preset", help="a named preset of the experiment (e.g. paper)")
-        p.add_argument("--engine", default="cpu", choices=["cpu", "genn"])
+        p.add_argument("--engine", default="cpu", choices=list(ENGINES))
 
     tr = sub.add_parser("train", help="train an experiment")
     run_opts(tr)
-    tr.add_argument("--out", help="output folder (default: OUT_DIR)")
+    tr.add_argument("--out", help="output folder (default: a new runs/<experiment>-<time>)")
+    tr.add_argument("--overwrite", action="store_true",
+                    help="replace the run that --out already holds (default: refuse)")
     tr.add_argument("--epochs", type=int, help="shortcut for --set N_EPOCH=...")
     tr.add_argument("--no-progress", action="store_true", help="one line per epoch, no bar")
     tr.add_argument("--data-dir", metavar="DIR",
                     help="data folder (MNIST: the IDX files; sets DATA_DIR)")
     tr.add_argument("--train-test", action="store_true",
-                    help="SHD/SSC: the seed's train_test (train on the whole training set, "
+                    help="SHD/SSC: the original's train_test (train on the whole training set, "
                          "evaluate the test set every epoch)")
     tr.set_defaults(func=cmd_train)
 
     xv = sub.add_parser("xval", help="cross-validation: leave one speaker out (shd) or groups of "
                                      "users (dvs_gesture)")
     run_opts(xv)
-    xv.add_argument("--out", help="output folder (default: OUT_DIR); one subfolder per fold")
+    xv.add_argument("--out", help="output folder (default: a new runs/<experiment>-xval-<time>); "
+                                  "one subfolder per fold")
     xv.add_argument("--epochs", type=int, help="shortcut for --set N_EPOCH=...")
     xv.add_argument("--no-progress", action="store_true", help="one line per epoch, no bar")
     xv.add_argument("--data-dir", metavar="DIR", help="data folder (sets DATA_DIR)")
@@ -345,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     te = sub.add_parser("test", help="evaluate a saved run on the test set")
     te.add_argument("experiment")
     te.add_argument("--load", required=True, metavar="DIR", help="the --out folder of a run")
-    te.add_argument("--engine", default="cpu", choices=["cpu", "genn"])
+    te.add_argument("--engine", default="cpu", choices=list(ENGINES))
     te.add_argument("--data-dir", metavar="DIR",
                     help="data folder (MNIST: the IDX files; overrides the run's DATA_DIR)")
     te.add_argument("--best", action="store_true",
@@ -381,6 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scan_parser(sub)
 
+    from eventprop.params.reference import add_parser as add_params_parser
+
+    add_params_parser(sub)
+
     da = sub.add_parser("data", help="data set management")
     dsub = da.add_subparsers(dest="action", required=True)
     dl = dsub.add_parser("download", help="download a data set")
@@ -390,17 +522,33 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def error_text(err: BaseException) -> str:
+    """``eventprop: error: MESSAGE``: one line, except for a failed download
+    (:class:`~eventprop.data.download.DownloadError`), whose further lines (every address tried
+    and why it failed, where to put the files by hand) follow."""
+    from eventprop.data.download import DownloadError
+
+    lines = [ln.rstrip() for ln in str(err).strip().splitlines()] or [type(err).__name__]
+    if not isinstance(err, DownloadError):
+        lines = lines[:1]
+    return "\n".join([f"eventprop: error: {lines[0]}", *lines[1:]])
+
+
 def main(argv=None) -> int:
+    from eventprop.training import TrainingDiverged
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("eventprop: interrupted", file=sys.stderr)
         return 130
+    except TrainingDiverged as err:
+        print(error_text(err), file=sys.stderr)
+        return EXIT_DIVERGED
     except _user_errors() as err:
-        msg = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
-        print(f"eventprop: error: {msg}", file=sys.stderr)
-        return 2
+        print(error_text(err), file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,8 +47,9 @@ FIRST_SPIKE_OUTPUT = {"HIDDEN_OUTPUT_MEAN": 0.9, "HIDDEN_OUTPUT_STD": 0.3}
 #: weights keep the maximum on a smooth peak.
 MAX_OUTPUT = {"HIDDEN_OUTPUT_MEAN": 0.4, "HIDDEN_OUTPUT_STD": 0.2}
 
-#: The regulariser's strength in the check: its surrogate gradient (spec §5.1) is a few per cent of
-#: the task gradient here, as in training where it shapes activity slowly.
+#: The regulariser's strength in the check: its surrogate gradient
+#: (docs/maths.md#spike-count-regulariser) is a few per cent of the task gradient here, as in
+#: training where it shapes activity slowly.
 REG_SETTINGS = {"REG_TYPE": "simple", "NU_UPPER": 2, "LBD_UPPER": 1e-7, "LBD_LOWER": 1e-7}
 
 
@@ -62,8 +63,8 @@ def variant_overrides(hidden_type="LIF", train_tau=False, loss_type="sum_weigh_e
                       reg=False) -> dict:
     """Parameter overrides of the gradient-check network for a hidden neuron type ('LIF',
     'hetLIF', 'ALIF') and τ training (hidden τ, plus output τ where the loss allows it).
-    ALIF and TRAIN_TAU need REG_TYPE 'simple' (spec §2.2); unless ``reg`` asks for the
-    regulariser, it is switched on with zero strength."""
+    ALIF and TRAIN_TAU need REG_TYPE 'simple' (docs/differences.md#neuron-variant-selection); unless
+    ``reg`` asks for the regulariser, it is switched on with zero strength."""
     ov = {}
     if hidden_type == "ALIF":
         ov.update(ALIF_SETTINGS)
@@ -144,15 +145,11 @@ def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, se
     τm and τs of each population are checked as well (entries ``tau_m/hidden0`` ..., step
     ``h_tau_rel·τ`` of each entry).  Returns a list of :class:`MatrixCheck`.
     """
-    from eventprop.data.batches import SpikeBatch
-
-    engine = net.engine
-    batch = SpikeBatch.from_spike_lists(inputs, labels, net.params.DT_MS, engine.n_steps,
-                                        net.description.n_input)
-    _, grads = engine.loss_and_grad(batch)
+    batch = net.batch(inputs, labels)
+    _, grads = net.loss_and_grad(batch)
 
     def objective():
-        return engine.eval_batch(batch).objective
+        return net.evaluate(batch).objective
 
     rng = np.random.default_rng(seed)
     out = []
@@ -164,23 +161,25 @@ def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, se
                                   kink_ratio))
     if "tau_m" in grads:
         # trained time constants, per population: J as a function of one neuron's τm or τs
+        original = net.get_taus()
+        taus = net.get_taus()  # perturbed in place below, then handed to the network
+
         def objective_after_tau_change():
-            engine.set_taus(engine.get_taus())  # new step coefficients for the perturbed τ
+            net.set_taus(taus)
             return objective()
 
         try:
             for pop in net.description.populations:
-                sl = slice(pop.offset, pop.offset + pop.size)
-                if not engine.tau_train[sl].any():
+                if not pop.train_tau:
                     continue
-                for key, values in (("tau_m", engine.tau_m), ("tau_s", engine.tau_s)):
-                    view = values[sl]
-                    out.append(_check_entries(f"{key}/{pop.name}", view, grads[key][sl],
+                for key in ("tau_m", "tau_s"):
+                    view = taus[key][pop.slice]
+                    out.append(_check_entries(f"{key}/{pop.name}", view, grads[key][pop.slice],
                                               objective_after_tau_change, rng,
                                               h_tau_rel * view, k_max, max_entries,
                                               kink_ratio))
         finally:
-            engine.set_taus(engine.get_taus())
+            net.set_taus(original)
     return out
 
 
@@ -221,6 +220,7 @@ def gradcheck_network(loss_type, recurrent=False, n_hid_layer=1, reg=False, over
     if reg:
         p.update(REG_SETTINGS)
     p.update(overrides or {})
+    # SHD's table: the generic one lacks sum_weigh_input (the input accumulator is SHD/SSC's)
     return Network(p, experiment="shd", precision=precision)
 
 
@@ -228,16 +228,12 @@ def regulariser_share(net, inputs, labels) -> dict:
     """||g(J_task + L_reg) - g(J_task)|| / ||g(J_task)|| per matrix: how much the regulariser's
     surrogate gradient (which finite differences cannot see: spike counts are piecewise constant
     in the weights) contributes to the gradient of ``net``."""
-    from eventprop.data.batches import SpikeBatch
-
-    eng = net.engine
-    batch = SpikeBatch.from_spike_lists(inputs, labels, net.params.DT_MS, eng.n_steps,
-                                        net.description.n_input)
-    _, g_all = eng.loss_and_grad(batch)
+    batch = net.batch(inputs, labels)
+    _, g_all = net.loss_and_grad(batch)
     reg_type = net.params.REG_TYPE
-    net.params.REG_TYPE = "none"
+    net.params.REG_TYPE = "none"  # the regulariser settings are read at every batch
     try:
-        _, g_task = eng.loss_and_grad(batch)
+        _, g_task = net.loss_and_grad(batch)
     finally:
         net.params.REG_TYPE = reg_type
     return {k: float(np.linalg.norm(g_all[k] - g_task[k]) / max(np.linalg.norm(g_task[k]), 1e-300))

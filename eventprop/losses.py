@@ -1,4 +1,5 @@
-r"""Readouts, predictions, task losses and adjoint drives of the nine loss types (spec §4).
+r"""Readouts, predictions, task losses and adjoint drives of the nine loss types
+(docs/maths.md#losses).
 
 Every loss is a cross-entropy on a per-class readout ``x_j`` of the output layer (``C`` classes,
 any number), except the time-averaged ``avg_xentropy``.  With ``s = softmax(x)`` and label ``l``:
@@ -18,28 +19,91 @@ sum_weigh_input        ``w = avgIn(t)`` (input accumulator)    same form
 avg_xentropy           L = (Δ/T) Σ_n -log softmax(V(t_n))_l    ``A(t) = (δ_jl - s_j(t))/(τm T)``
 =====================  ====================================  ==================================
 
-The original carries extra scale factors in its injections ([KEEP], spec §10 A4): the LI losses
-inject ``1/τm`` times the true adjoint drive, and ``max`` also ``1/T``.  We make them explicit: the
-engines minimise the objective ``J = c·mean_B(L) + L_reg`` with ``c`` from :func:`objective_scale`,
-so every drive above is the exact adjoint of ``J`` and finite differences of ``J`` check it.
+The sums run over n = 0 … S-1 for ``max`` and the ``sum`` family, which sample V before each
+step's update, and over n = 1 … S for ``avg_xentropy``, which samples it after the update
+(docs/maths.md#step-order).
+
+The original carries extra scale factors in its injections (docs/differences.md#injection-scales):
+the LI losses inject ``1/τm`` times the true adjoint drive, and ``max`` also ``1/T``. We make them
+explicit: the engines minimise the objective ``J = c·mean_B(L) + L_reg`` with ``c`` from
+:func:`objective_scale`, so every drive above is the exact adjoint of ``J`` and finite differences
+of ``J`` check it.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from eventprop.params import LOSS_TYPES  # the one list of loss names, shared with the tables
+from eventprop.params import LOSS_TYPES  # the names the parameter tables accept
 
-FIRST_SPIKE, FIRST_SPIKE_EXP, MAX, SUM, SUM_LINEAR, SUM_EXP, SUM_SIGMOID, SUM_INPUT, AVG_XENTROPY = (
-    range(9)
-)
-LOSS_CODE = {name: code for code, name in enumerate(LOSS_TYPES)}
+# -- readouts: what a loss reads from the output layer (kernel codes) -----------------------------
+#: First-spike time of each (spiking LIF) output.
+FIRST_SPIKE_TIME = 0
+#: Maximum of V over the trial, sampled at the step starts.
+MAX_VOLTAGE = 1
+#: Time-weighted sum of V over the step starts.
+SUM_VOLTAGE = 2
+#: Per-step cross-entropy of V, averaged over the trial (and the mean of V for the prediction).
+MEAN_CROSS_ENTROPY = 3
+
+# -- objective scales c (J = c·mean(L) + L_reg) ---------------------------------------------------
+SCALE_ONE, SCALE_TRIAL, SCALE_TAU_M = "1", "1/T", "1/tau_m"
+
+
+@dataclass(frozen=True)
+class LossType:
+    """One row of :data:`LOSS_TABLE`: a readout, the objective scale c, and what it is."""
+
+    readout: int
+    scale: str
+    doc: str
+
+    @property
+    def spiking_output(self) -> bool:
+        return self.readout == FIRST_SPIKE_TIME
+
+
+#: Every loss type: name -> row.  The row number is the loss code the kernels receive.  Adding a
+#: loss = its maths function below, its row here (and in the parameter table's LOSS_TYPES), and
+#: its tests.
+LOSS_TABLE = {
+    "first_spike": LossType(FIRST_SPIKE_TIME, SCALE_ONE,
+                            "-log softmax(-t/τ0) + α/(1.01T - t_label)"),
+    "first_spike_exp": LossType(FIRST_SPIKE_TIME, SCALE_ONE,
+                                "-log softmax(-t/τ0) + α(e^{t_label/τ1} - 1)"),
+    "max": LossType(MAX_VOLTAGE, SCALE_TRIAL, "cross-entropy of max_n V(t_n)"),
+    "sum": LossType(SUM_VOLTAGE, SCALE_TAU_M, "cross-entropy of (Δ/T) Σ_n V(t_n)"),
+    "sum_weigh_linear": LossType(SUM_VOLTAGE, SCALE_TAU_M, "sum weighted by 1 - t/T"),
+    "sum_weigh_exp": LossType(SUM_VOLTAGE, SCALE_TAU_M, "sum weighted by e^{-t/T}"),
+    "sum_weigh_sigmoid": LossType(SUM_VOLTAGE, SCALE_TAU_M,
+                                  "sum weighted by 1/(1 + e^{(t/T - 0.5)/0.2})"),
+    "sum_weigh_input": LossType(SUM_VOLTAGE, SCALE_TAU_M,
+                                "sum weighted by the input accumulator avgIn(t)"),
+    "avg_xentropy": LossType(MEAN_CROSS_ENTROPY, SCALE_TAU_M,
+                             "(Δ/T) Σ_n -log softmax(V(t_n))_label"),
+}
+if set(LOSS_TABLE) != set(LOSS_TYPES):  # pragma: no cover - a table edited on one side only
+    raise ImportError(f"losses.LOSS_TABLE {sorted(LOSS_TABLE)} and params.LOSS_TYPES "
+                      f"{sorted(LOSS_TYPES)} name different loss types")
+
+LOSS_CODE = {name: code for code, name in enumerate(LOSS_TABLE)}
+LOSS_ROWS = tuple(LOSS_TABLE.values())
+FIRST_SPIKE = LOSS_CODE["first_spike"]
+FIRST_SPIKE_EXP = LOSS_CODE["first_spike_exp"]
+MAX = LOSS_CODE["max"]
+SUM = LOSS_CODE["sum"]
+SUM_LINEAR = LOSS_CODE["sum_weigh_linear"]
+SUM_EXP = LOSS_CODE["sum_weigh_exp"]
+SUM_SIGMOID = LOSS_CODE["sum_weigh_sigmoid"]
+SUM_INPUT = LOSS_CODE["sum_weigh_input"]
+AVG_XENTROPY = LOSS_CODE["avg_xentropy"]
 
 #: Time (after the trial end, ms) assigned to an output that did not fire, for the softmax and
-#: the prediction of first-spike losses (spec §4.1).
+#: the prediction of first-spike losses (docs/maths.md#first-spike).
 NO_SPIKE_DELAY_MS = 1.0
 
 
@@ -53,24 +117,27 @@ def loss_code(loss_type: str) -> int:
         ) from None
 
 
+def readout_of(code: int) -> int:
+    """The readout (:data:`FIRST_SPIKE_TIME`, ...) of a loss code."""
+    return LOSS_ROWS[code].readout
+
+
 def has_spiking_output(code: int) -> bool:
     """First-spike losses read spike times, so their output layer is a spiking LIF."""
-    return code in (FIRST_SPIKE, FIRST_SPIKE_EXP)
-
-
-def is_sum_family(code: int) -> bool:
-    return SUM <= code <= SUM_INPUT
+    return LOSS_ROWS[code].spiking_output
 
 
 def objective_scale(code: int, tau_m_out: float, trial_ms: float) -> float:
     """Factor ``c`` in ``J = c·L_task + L_reg`` that reproduces the original's injection scales.
 
     ``1`` for first-spike losses, ``1/T`` for ``max``, ``1/τm`` for the ``sum`` family and
-    ``avg_xentropy`` (τm is the output layer's TAU_MEM).
+    ``avg_xentropy`` (τm is the output layer's TAU_MEM, one constant even when the output τm
+    differ per neuron: c only scales the objective).
     """
-    if has_spiking_output(code):
+    scale = LOSS_ROWS[code].scale
+    if scale == SCALE_ONE:
         return 1.0
-    if code == MAX:
+    if scale == SCALE_TRIAL:
         return 1.0 / trial_ms
     return 1.0 / tau_m_out
 
@@ -130,13 +197,13 @@ def first_spike_loss(t_first, fired, label, code, trial_ms, tau_0, tau_1, alpha,
     ``L = -log softmax(-t/τ0)_l + p(t_l)``; ``∂L/∂t_j = (δ_jl - s_j)/τ0 + δ_jl p'(t_l)``.
     Outputs that did not fire (``fired[j]`` False) enter the softmax at ``T + 1 ms``; their
     derivative is set to 0 (no spike carries it back), and a silent label output takes the penalty
-    at ``t = T`` (its derivative is then the "phantom spike" drive, spec §4.1).
+    at ``t = T`` (its derivative is then the "phantom spike" drive, docs/maths.md#first-spike).
     Writes ``∂L/∂t`` into ``dl_dt`` and the softmax into ``s_out``; returns L.
     """
     n = t_first.shape[0]
     x = np.empty(n)
     for j in range(n):
-        t = t_first[j] if fired[j] else trial_ms + 1.0
+        t = t_first[j] if fired[j] else trial_ms + NO_SPIKE_DELAY_MS
         x[j] = -t / tau_0
     loss = softmax_cross_entropy(x, label, s_out)
     t_l = t_first[label] if fired[label] else trial_ms
@@ -165,7 +232,7 @@ def argmax(x):
 
 
 def regulariser_value(counts, nu_upper, lbd_upper, lbd_lower, batch_size):
-    r"""Value of the spike-count regulariser (spec §5.1) for reporting.
+    r"""Value of the spike-count regulariser (docs/maths.md#spike-count-regulariser) for reporting.
 
     ``L_reg = Σ_{b,i} λ_± (N_bi - ν)^2 / (2B)`` with ``λ_+ = LBD_UPPER`` above ν and
     ``λ_- = LBD_LOWER`` below.  Its EventProp "gradient" is the per-spike injection
@@ -176,3 +243,23 @@ def regulariser_value(counts, nu_upper, lbd_upper, lbd_lower, batch_size):
     diff = counts - nu_upper
     lbd = np.where(diff > 0, lbd_upper, lbd_lower)
     return float(np.sum(lbd * diff * diff) / (2.0 * batch_size))
+
+
+def regulariser_injection(counts, params, n_hidden, batch_size):
+    r"""The regulariser's per-spike λ_V decrement for every (sample, neuron), and its value.
+
+    ``λ_V -= λ_±(N - ν)/B`` at each spike of a hidden neuron (``counts`` (B, n_neurons); the first
+    ``n_hidden`` columns are the hidden neurons; with ``AVG_SNSUM`` N is the batch mean per
+    neuron), nothing for REG_TYPE 'none'.  Returns ``(injection (B, n_neurons) float64,
+    regulariser_value)``; the settings are read from ``params`` at every call.
+    """
+    inj = np.zeros(counts.shape, dtype=np.float64)
+    if params.REG_TYPE == "none":
+        return inj, 0.0
+    n = counts[:, :n_hidden].astype(np.float64)
+    if params.AVG_SNSUM:
+        n = np.broadcast_to(n.sum(axis=0) / batch_size, n.shape)
+    nu, up, low = float(params.NU_UPPER), float(params.LBD_UPPER), float(params.LBD_LOWER)
+    diff = n - nu
+    inj[:, :n_hidden] = np.where(diff > 0, up, low) * diff / batch_size
+    return inj, regulariser_value(n, nu, up, low, batch_size)

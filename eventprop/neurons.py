@@ -1,6 +1,6 @@
 r"""Exact one-step forward and adjoint updates of the current-based LIF / LI neuron.
 
-Forward dynamics between spikes (Wunderlich & Pehle 2021, eq. 1; spec §2.1)
+Forward dynamics between spikes (Wunderlich & Pehle 2021, eq. 1; docs/maths.md#forward-step)
 
 .. math::
 
@@ -39,10 +39,11 @@ At a spike of a LIF neuron (time t_k) the adjoint jumps (W&P Table 2, generalise
     R = \sum_{post} w\,(λ_{V,post} - λ_{I,post}),
 
 where ``I - V = τm V̇^-`` at the crossing.  The weight gradient of a synapse is
-``∂J/∂w = -τ_{s,post} Σ_k λ_{I,post}(t_k)`` over the presynaptic spikes (spec §3.1).
+``∂J/∂w = -τ_{s,post} Σ_k λ_{I,post}(t_k)`` over the presynaptic spikes
+(docs/maths.md#weight-gradients).
 
-Adaptive threshold (ALIF, spec §2.3, with the corrected jumps derived here).  The threshold is
-``θ + B`` with ``τB Ḃ = -B`` and ``B ← B + β`` at each spike (β = ``B_INCR``).  With the co-state
+Adaptive threshold (ALIF, docs/maths.md#alif, with the corrected jumps derived here). The threshold
+is ``θ + B`` with ``τB Ḃ = -B`` and ``B ← B + β`` at each spike (β = ``B_INCR``). With the co-state
 ``λ_B = -μ_B/τB`` (decaying as ``λ_B ← e^{-Δ/τB} λ_B`` per backward step) the general jump of a
 hybrid system (transition V⁺ = V_r, B⁺ = B⁻ + β at the event ``V - θ - B = 0``) gives, with
 ``D = τm (V̇ - Ḃ)⁻ = (I - V) + (τm/τB) B⁻`` (the original had the sign of the B term flipped),
@@ -55,7 +56,7 @@ hybrid system (transition V⁺ = V_r, B⁺ = B⁻ + β at the event ``V - θ - B
 which reduces to the LIF jump for β = B = 0 (the original used the *updated* λ_V in a λ_B jump of
 the wrong sign and scale).
 
-Time-constant gradients (spec §3.2): with the same normalisation,
+Time-constant gradients (docs/maths.md#time-constant-gradients): with the same normalisation,
 
 .. math::
 
@@ -74,7 +75,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: |τm - τs| below which the equal-time-constant limit formulas are used (spec §2.1).
+#: |τm - τs| below which the equal-time-constant limit formulas are used
+#: (docs/maths.md#forward-step).
 EQUAL_TAU_TOL = 1e-9
 
 #: Smallest ``I - V`` used in a jump.  For a genuine threshold crossing ``I - V > 0`` always holds
@@ -110,12 +112,6 @@ def membrane_step(v, i, a, c_f):
 
 
 @njit(cache=True, inline="always")
-def current_decay(i, b):
-    """Synaptic current decay over one step: ``I ← b I``."""
-    return b * i
-
-
-@njit(cache=True, inline="always")
 def adjoint_step(lambda_v, lambda_i, a, b, c_b, drive):
     """Exact backward step of ``(λ_V, λ_I)`` from t_{n+1} to t_n with a constant drive ``A``.
 
@@ -144,12 +140,6 @@ def spike_jump(lambda_v, i_minus_v, r, theta, v_reset, dj_dt):
     """
     imv = i_minus_v if i_minus_v > IMV_FLOOR else IMV_FLOOR
     return lambda_v + ((theta - v_reset) * lambda_v + r + dj_dt) / imv
-
-
-@njit(cache=True, inline="always")
-def weight_gradient_increment(tau_s_post, lambda_i_post):
-    """Contribution of one presynaptic spike to ∂J/∂w: ``-τ_{s,post} λ_{I,post}(t_k)``."""
-    return -tau_s_post * lambda_i_post
 
 
 @njit(cache=True, inline="always")

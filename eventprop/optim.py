@@ -1,4 +1,5 @@
-r"""Adam and the learning-rate schedules of the original simulators (spec §3.3-3.4).
+r"""Adam and the learning-rate schedules of the original simulators (docs/maths.md#adam,
+docs/maths.md#learning-rate-schedules).
 
 Adam (one (m, v) pair per parameter, step counter t starting at 1):
 
@@ -58,19 +59,15 @@ class Adam:
         self.t = int(meta["adam_t"])
 
 
-def exponential_decay(lr: float, factor: float) -> float:
-    """Yin-Yang schedule: ``η ← η·ETA_DECAY`` once per epoch (spec §3.4)."""
-    return lr * factor
-
-
 def ease_in(lr_effective: float, lr_target: float, factor: float) -> float:
     """SHD ease-in: ``η_eff ← min(η_eff·LR_EASE_IN_FACTOR, η_target)`` after each training batch."""
     return min(lr_effective * factor, lr_target)
 
 
 class EMAPlateau:
-    """The SHD EMA plateau rule (spec §3.4): halve the LR when the fast EMA of the accuracy
-    falls to or below the slow EMA, at most every ``MIN_EPOCH_ETA_FIXED + 1`` epochs.
+    """The SHD EMA plateau rule (docs/maths.md#learning-rate-schedules): halve the LR when the fast
+    EMA of the accuracy falls to or below the slow EMA, at most every ``MIN_EPOCH_ETA_FIXED + 1``
+    epochs.
 
     ``fast ← α1·fast + (1-α1)·x``, ``slow ← α2·slow + (1-α2)·x``; both start at 0.
     """

@@ -1,9 +1,11 @@
-"""What to record for which epoch and trial, and the seed's recording files (spec §7.2).
+"""What to record for which epoch and trial, and the original's recording files
+(docs/training.md#recordings).
 
 A :class:`Recorder` is a Trainer listener.  For the training batches selected by
 ``REC_SPIKES_EPOCH_TRIAL`` / ``REC_NEURONS_EPOCH_TRIAL`` / ``REC_SYNAPSES_EPOCH_TRIAL`` (lists of
 ``[epoch, trial]``; "trial" is the batch index within the epoch; an empty list selects the first
-batch of every epoch) it records, with the weights the batch was trained with:
+batch of every epoch) it records, after the batch's weight update (the batch is simulated again
+with the updated weights, as the lab shows it):
 
 - ``REC_SPIKES`` (population names ``input``, ``hidden0``, ... (``hidden`` = ``hidden0``),
   ``output``): spike times and ids, remapped so that sample i of trial k lies in its own window,
@@ -12,13 +14,15 @@ batch of every epoch) it records, with the weights the batch was trained with:
 - ``REC_NEURONS`` (``[pop, var]`` with var ``V``, ``I``, ``lambda_V``, ``lambda_I``): the full
   per-step state (steps × batch × N) -> ``NAME_{var}{pop}.npy``, ``NAME_n_t.npy``,
   ``NAME_n_lbl.npy``, ``NAME_n_pred.npy``;
-- ``REC_SYNAPSES`` (``[matrix, "w"]``): the weights at the recorded trials ->
+- ``REC_SYNAPSES`` (``[matrix, "w"]``; only ``w``, the validation refuses other variables): the
+  weights after the recorded trials ->
   ``NAME_w{matrix}.npy``, ``NAME_s_lbl.npy``, ``NAME_s_pred.npy`` (per-step weights are constant
   within a trial in the synchronous schedule, so one copy per trial is stored).
 
 ``W_OUTPUT_EPOCH_TRIAL`` saves weight snapshots ``NAME_w_*_e{E}_t{T}.npy`` after the given trials.
-Files are written (atomically) when ``WRITE_TO_DISK`` is set; the arrays are also kept in memory
-(:attr:`Recorder.spikes`, :attr:`Recorder.neurons`, :attr:`Recorder.synapses`).
+Files are written (atomically) when ``WRITE_TO_DISK`` is set (it gates every file of a run); the
+arrays are also kept in memory (:attr:`Recorder.spikes`, :attr:`Recorder.neurons`,
+:attr:`Recorder.synapses`).
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from eventprop import results as res
+from eventprop.params.keys import REC_NEURON_VARIABLES
 
-NEURON_VARS = {"V": "v", "I": "i", "lambda_V": "lambda_v", "lambda_I": "lambda_i"}
+#: ``REC_NEURONS`` variable -> attribute of the engine's recording (the names the parameter
+#: validation accepts, eventprop.params.keys.REC_NEURON_VARIABLES).
+NEURON_VARS = dict(zip(REC_NEURON_VARIABLES, ("v", "i", "lambda_v", "lambda_i")))
 
 
 def _pop_name(pop: str) -> str:
@@ -43,7 +50,7 @@ def _selected(pairs, epoch, batch) -> bool:
 
 
 class Recorder:
-    """Trainer listener implementing the seed's recording controls."""
+    """Trainer listener implementing the original's recording controls."""
 
     def __init__(self, params, out_dir=None):
         self.p = params
@@ -148,7 +155,7 @@ class Recorder:
             res.atomic_save_npy(d / f"{name}_s_lbl.npy", np.concatenate(self.s_lbl))
             res.atomic_save_npy(d / f"{name}_s_pred.npy", np.concatenate(self.s_pred))
 
-    # the seed's return values: (spike_t, spike_ID, rec_vars_n, rec_vars_s)
+    # the original's return values: (spike_t, spike_ID, rec_vars_n, rec_vars_s)
     def seed_outputs(self):
         spike_t = {pop: np.concatenate(ts) if ts else np.zeros(0)
                    for pop, (ts, _) in self.spikes.items()}

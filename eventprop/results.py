@@ -1,4 +1,4 @@
-"""Output files: seed-compatible results and weight files, ``summary.json``, exact-resume checkpoints.
+"""Output files: results and weight files as the original wrote them, ``summary.json``, exact-resume checkpoints.
 
 Every write is atomic: the bytes go to a hidden temporary file in the target's directory, which is
 flushed, ``fsync``-ed and then moved over the target with ``os.replace``. A reader therefore sees
@@ -10,12 +10,12 @@ Formats
 ``NAME_results.txt``
     One line per epoch, numbers separated by single spaces: integers as integers, floats in
     Python's shortest round-trip form (``str(float)``; ``nan``/``inf`` as such). No header, as in the
-    seed; the columns are the caller's (``YINYANG_COLUMNS``, ``MNIST_COLUMNS``, ``SHD_COLUMNS``,
-    spec §7.2). Lines are appended (the file is rewritten atomically with the new line added).
-``NAME_best.txt``
+    original; the columns are the caller's (``YINYANG_COLUMNS``, ``MNIST_COLUMNS``, ``SHD_COLUMNS``,
+    docs/training.md#results-files). Lines are appended (the file is rewritten atomically with the
+new line added). ``NAME_best.txt``
     One results line, overwritten whenever the best-criterion improves.
 ``NAME.json``
-    The run's parameters under the seed's keys.
+    The run's parameters under the original's keys.
 Weight files ``NAME_w_*_{label}.npy`` / ``NAME_taum_*`` / ``NAME_tausyn_*``
     The seed's names (see :func:`seed_weight_filename`). The seed saves flat row-major arrays;
     we save weight matrices 2-D with shape ``(n_pre, n_post)`` (the same bytes in the same
@@ -38,6 +38,7 @@ import numbers
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -66,11 +67,37 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def file_mode() -> int:
+    """The permission bits a new file gets from ``open()``: ``0o666`` less the process umask.
+
+    ``tempfile.mkstemp`` creates its files ``0o600`` whatever the umask; the files written here
+    are moved into place under their final names, so they are given the mode an ordinary
+    ``open(path, "w")`` would have given them (``0o644`` with the usual umask ``022``).
+    """
+    with _UMASK_LOCK:  # os.umask can only be read by setting it
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s directory, with the mode of :func:`file_mode`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, file_mode())
+    except (AttributeError, OSError):  # no fchmod (Windows) or a file system without modes
+        pass
+    return fd, tmp
+
+
 def _atomic_write(path, write, binary: bool) -> Path:
     """Call ``write(fileobj)`` on a temp file beside ``path``, fsync it, then move it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
             write(f)
@@ -144,11 +171,13 @@ _STATS = ("mean", "std", "min", "max")
 
 
 def debug_hidden_columns(n_layers: int, shd: bool) -> list[str]:
-    """Names of the extra ``DEBUG_HIDDEN_N`` columns (spec §7.2).
+    """Names of the extra ``DEBUG_HIDDEN_N`` columns (docs/training.md#debug_hidden_n-columns).
 
-    Per hidden layer ``l``: mean/std/min/max over trials of the layer's spikes per trial
-    (``hid{l}_spikes_*``), then mean/std/min/max over neurons of the batch-mean spike count per
-    neuron (``hid{l}_neuron_*``); SHD adds ``hid{l}_n_silent``. MNIST has a single hidden layer.
+    Per hidden layer ``l``: four statistics (mean/std/min/max) of the layer's spikes per trial
+    (``hid{l}_spikes_*``), then four of the spike counts per neuron (``hid{l}_neuron_*``); SHD adds
+    ``hid{l}_n_silent``. MNIST has a single hidden layer. The experiments compute them
+    differently (MNIST per training batch, SHD per training sample and per neuron's mean); the
+    page above gives both.
     """
     n_layers = int(n_layers)
     if n_layers < 1:
@@ -165,7 +194,8 @@ def debug_hidden_columns(n_layers: int, shd: bool) -> list[str]:
 
 
 def results_columns(experiment: str, n_layers: int = 1, debug_hidden: bool = False) -> list[str]:
-    """The full column list of ``NAME_results.txt`` for an experiment (spec §7.2)."""
+    """The full column list of ``NAME_results.txt`` for an experiment
+    (docs/training.md#results-files)."""
     exp = _experiment_family(experiment)
     if exp == "yinyang":
         return list(YINYANG_COLUMNS)
@@ -212,7 +242,7 @@ class ResultsFile:
         return values
 
     def append(self, values) -> str:
-        """Append one line; the file keeps all earlier lines (append mode, as in the seed).
+        """Append one line; the file keeps all earlier lines (append mode, as in the original).
 
         The whole file is rewritten atomically, so a crash never leaves half a line.
         """
@@ -250,12 +280,12 @@ class ResultsFile:
 
 
 def write_params_json(out_dir, name: str, params: dict) -> Path:
-    """Write the parameters (seed keys) to ``OUT_DIR/NAME.json``; returns the path."""
+    """Write the parameters (the original's keys) to ``OUT_DIR/NAME.json``; returns the path."""
     return atomic_write_json(Path(out_dir) / f"{name}.json", dict(params))
 
 
 # ---------------------------------------------------------------------------------------------
-# Seed-compatible weight files
+# Weight files with the original's names
 # ---------------------------------------------------------------------------------------------
 
 _EXPERIMENTS = {
@@ -288,7 +318,7 @@ def _check_layer(l: int, n_hid_layer: int, matrix: str) -> None:
 
 
 def _seed_stem(matrix: str, n_hid_layer: int, experiment: str) -> str:
-    """The seed's file stem (without NAME prefix and label) for one of our array names."""
+    """The original's file stem (without NAME prefix and label) for one of our array names."""
     family = _experiment_family(experiment)
     n_hid_layer = int(n_hid_layer)
     if matrix == "in_to_hid":
@@ -327,7 +357,7 @@ def _seed_stem(matrix: str, n_hid_layer: int, experiment: str) -> str:
 
 def seed_weight_filename(name: str, matrix: str, label: str, n_hid_layer: int = 1,
                          experiment: str = "shd") -> str:
-    """The seed's checkpoint file name for one of our arrays (spec §7.2).
+    """The original's checkpoint file name for one of our arrays (docs/training.md#weight-files).
 
     ``in_to_hid`` → ``NAME_w_input_hidden_{label}.npy``, ``hid_to_out`` →
     ``NAME_w_hidden_output_{label}.npy``, ``hid_to_hid`` → ``NAME_w_hidden_hidden_{label}.npy``
@@ -341,9 +371,10 @@ def seed_weight_filename(name: str, matrix: str, label: str, n_hid_layer: int = 
 
 
 def seed_snapshot_filename(name: str, matrix: str, epoch: int, trial: int, n_hid_layer: int = 1) -> str:
-    """File name of a ``W_OUTPUT_EPOCH_TRIAL`` / ``TAU_OUTPUT_EPOCH_TRIAL`` snapshot (spec §7.2).
+    """File name of a ``W_OUTPUT_EPOCH_TRIAL`` / ``TAU_OUTPUT_EPOCH_TRIAL`` snapshot
+    (docs/training.md#weight-files).
 
-    These use the seed's other spellings: recurrent ``w_hidden_hidden{l}``, and ``tau_m_`` /
+    These use the original's other spellings: recurrent ``w_hidden_hidden{l}``, and ``tau_m_`` /
     ``tau_syn_`` for time constants, with the tag ``e{E}_t{T}``.
     """
     tag = f"e{int(epoch)}_t{int(trial)}"
@@ -365,7 +396,7 @@ def seed_snapshot_filename(name: str, matrix: str, epoch: int, trial: int, n_hid
 
 def save_weights(out_dir, name: str, arrays: dict, label: str = "last", experiment: str = "shd",
                  n_hid_layer: int = 1) -> list[Path]:
-    """Save each array under its seed file name in ``out_dir`` (atomically); returns the paths.
+    """Save each array under the original's file name in ``out_dir`` (atomically); returns the paths.
 
     Weight matrices are written as given, 2-D ``(n_pre, n_post)``; τ arrays 1-D.
     """
@@ -378,11 +409,11 @@ def save_weights(out_dir, name: str, arrays: dict, label: str = "last", experime
 
 def load_weights(out_dir_or_prefix, name: str, label: str, expected: dict, experiment: str = "shd",
                  n_hid_layer: int = 1) -> dict[str, np.ndarray]:
-    """Load the arrays named in ``expected`` (``{matrix: shape}``) from the seed's file names.
+    """Load the arrays named in ``expected`` (``{matrix: shape}``) from the original's file names.
 
     Files are looked up as ``out_dir_or_prefix / seed_weight_filename(name, ...)``; ``name`` is
     ``NAME`` or ``CHECKPOINT_NAME`` and may carry a relative directory part. A file may hold the
-    array flat (the seed's row-major layout) or already shaped. Returns float32 arrays of the
+    array flat (the original's row-major layout) or already shaped. Returns float32 arrays of the
     expected shapes; a missing, unreadable or wrongly sized file raises :class:`CheckpointError`.
     """
     out = {}
@@ -515,7 +546,7 @@ def save_checkpoint(run_dir, state: dict) -> tuple[Path, Path]:
     tmps = []
     try:
         for target, data in ((npz_path, buf.getvalue()), (json_path, to_json_text(doc).encode())):
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=run_dir)
+            fd, tmp = _temp_beside(target)
             tmps.append(tmp)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -536,17 +567,24 @@ def save_checkpoint(run_dir, state: dict) -> tuple[Path, Path]:
 _REDO = "delete checkpoint.npz and checkpoint.json to start afresh, or restore them from a backup"
 
 
-def load_checkpoint(run_dir) -> dict:
+#: What a missing checkpoint file's message advises when the caller gives no advice of its own.
+LOAD_ADVICE = ("give the folder of a run that holds one (`eventprop test --load DIR`; to resume "
+               "training, `eventprop train --out DIR --set LOAD_LAST=True`)")
+
+
+def load_checkpoint(run_dir, advice: str | None = None) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint`: ``{"arrays": ..., "meta": ...}``.
 
     Raises :class:`CheckpointError` (one line, naming the file) when a file is missing, is not a
     valid npz/json, the arrays fail their digest, or the two files come from different saves.
+    ``advice`` is what the message about a missing file tells the user to do (default
+    :data:`LOAD_ADVICE`).
     """
     run_dir = Path(run_dir)
     npz_path, json_path = run_dir / CHECKPOINT_NPZ, run_dir / CHECKPOINT_JSON
     for p in (npz_path, json_path):
         if not p.is_file():
-            raise CheckpointError(f"{p}: file missing; point --load at a run directory that holds a checkpoint")
+            raise CheckpointError(f"{p}: file missing; {advice or LOAD_ADVICE}")
     try:
         with np.load(npz_path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -616,3 +654,101 @@ def update_summary(run_dir, **fields) -> dict:
     write_summary(run_dir, summary)
     return summary
 
+
+
+# ---------------------------------------------------------------------------------------------
+# An output folder that may already hold a run
+# ---------------------------------------------------------------------------------------------
+
+#: What a training run does with an output folder that already holds a run: ``"refuse"`` (the
+#: default: stop with one line before anything is written), ``"overwrite"`` (remove the earlier
+#: run's files first) or ``"resume"`` (continue it from its checkpoint, LOAD_LAST).
+IF_EXISTS = ("refuse", "overwrite", "resume")
+
+
+class OutputExistsError(RuntimeError):
+    """The output folder already holds a run and the caller did not say what to do with it."""
+
+
+#: File names (glob patterns) a training run writes; their presence marks a folder as holding a
+#: run, and ``overwrite`` removes them.  ``NAME.json`` is matched for the run's own NAME.
+RUN_FILE_PATTERNS = (CHECKPOINT_NPZ, CHECKPOINT_JSON, SUMMARY_FILE, "*_results.txt", "*_best.txt",
+                     "*_w_*.npy", "*_taum_*.npy", "*_tausyn_*.npy", "*_tau_m_*.npy",
+                     "*_tau_syn_*.npy", "*_confusion_*.npy", "*_test_results.txt")
+#: The files whose presence means "a run was here" (weights alone may be files of the original a user keeps there).
+_RUN_MARKERS = (CHECKPOINT_NPZ, CHECKPOINT_JSON, SUMMARY_FILE, "*_results.txt")
+
+
+def run_files(out_dir, name: str | None = None) -> list[Path]:
+    """The files of an earlier training run in ``out_dir`` (sorted; empty if none or no folder)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+    found = set()
+    for pattern in RUN_FILE_PATTERNS + ((f"{name}.json",) if name else ()):
+        found.update(f for f in out_dir.glob(pattern) if f.is_file())
+    return sorted(found)
+
+
+def holds_run(out_dir) -> bool:
+    """True when ``out_dir`` holds what a training run leaves: a checkpoint, a summary or a
+    results file."""
+    out_dir = Path(out_dir)
+    return out_dir.is_dir() and any(any(out_dir.glob(m)) for m in _RUN_MARKERS)
+
+
+def check_out_dir(out_dir, if_exists: str = "refuse", flag: str = "--out") -> str:
+    """Decide, before anything is written, how a training run uses ``out_dir``.
+
+    Returns ``"fresh"`` (nothing of an earlier run is there), ``"overwrite"`` (there is a run and
+    ``if_exists`` is ``"overwrite"``: call :func:`clear_run` once every other check has passed)
+    or ``"resume"`` (``if_exists`` is ``"resume"``; the checkpoint itself is read by the
+    trainer).  Raises :class:`OutputExistsError` when the folder holds a run and ``if_exists``
+    is ``"refuse"``, and :class:`CheckpointError` when ``"resume"`` names a folder that does not
+    exist.  Creates nothing.  ``flag`` is how the message names the folder's option.
+    """
+    if if_exists not in IF_EXISTS:
+        raise ValueError(f"if_exists must be one of {', '.join(IF_EXISTS)} (got {if_exists!r})")
+    out_dir = Path(out_dir)
+    if if_exists == "resume":
+        if not out_dir.is_dir():
+            raise CheckpointError(
+                f"LOAD_LAST: {out_dir} does not exist, so there is no run to resume; give "
+                f"{flag} the folder of an earlier run, or train without LOAD_LAST")
+        return "resume"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputExistsError(f"{out_dir} is a file, not a folder; give {flag} a folder")
+    if not holds_run(out_dir):
+        return "fresh"
+    if if_exists == "overwrite":
+        return "overwrite"
+    raise OutputExistsError(
+        f"{out_dir} already holds a run; resume it with --set LOAD_LAST=True, replace it with "
+        f"--overwrite, or choose another {flag}")
+
+
+def clear_run(out_dir, name: str | None = None) -> list[Path]:
+    """Remove the earlier run's files (:func:`run_files`) from ``out_dir``; returns them.
+    Other files (a parameter file the user keeps there, data) stay."""
+    removed = run_files(out_dir, name)
+    for f in removed:
+        f.unlink(missing_ok=True)
+    return removed
+
+
+def saved_run(run_dir) -> tuple[str | None, dict | None]:
+    """``(experiment, parameters)`` of the run in ``run_dir`` as it was trained (the original's keys):
+    the checkpoint's own copy, else ``summary.json``'s; ``(None, None)`` when neither says."""
+    run_dir = Path(run_dir)
+    try:
+        meta = json.loads((run_dir / CHECKPOINT_JSON).read_text(encoding="utf-8"))["meta"]
+        if isinstance(meta.get("params"), dict):
+            return meta.get("experiment"), meta["params"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    try:
+        summary = read_summary(run_dir)
+    except (OSError, ValueError):
+        return None, None
+    params = summary.get("params")
+    return summary.get("experiment"), (params if isinstance(params, dict) else None)

@@ -14,11 +14,21 @@ Stop and pause requests (from another thread) are honoured between batches.  A N
 weight stops the run with :class:`TrainingDiverged`; the last checkpoint (written atomically at the
 end of each epoch) stays the last good one.  Resuming from a checkpoint continues the exact same
 sequence of random draws, so an interrupted and resumed run ends with the same weights as an
-uninterrupted one.
+uninterrupted one.  A resumed run keeps the settings it was trained with: only the keys of
+:data:`RESUME_MAY_CHANGE` may differ (:func:`check_resume`).
+
+Before anything is written, the trainer decides what to do with an output folder that already
+holds a run (``if_exists``, see :func:`eventprop.results.check_out_dir`): refuse (the default),
+overwrite it, or resume it (LOAD_LAST).
+
+Each :class:`EpochResult` names what looked wrong in its epoch (:func:`epoch_warnings`): a
+hidden layer none of whose neurons spiked (no gradient reaches the weights before it), or a
+training loss that did not change at all.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -31,7 +41,31 @@ from eventprop.optim import EMAPlateau, ease_in
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the weights became NaN/Inf."""
+    """The loss or the weights became NaN/Inf in training batch ``batch`` of epoch ``epoch``.
+
+    ``kept_epoch`` is the last completed epoch whose checkpoint stays in ``out_dir`` (None: no
+    checkpoint was kept).  The message is one line saying all of that."""
+
+    def __init__(self, epoch: int, batch: int, objective=float("nan"), kept_epoch=None,
+                 out_dir=None):
+        self.epoch, self.batch, self.objective = int(epoch), int(batch), objective
+        self.kept_epoch, self.out_dir = kept_epoch, out_dir
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        if self.kept_epoch is None:
+            kept = "no checkpoint was kept (no epoch had completed)"
+        else:
+            kept = f"kept checkpoint of epoch {self.kept_epoch}"
+            if self.out_dir is not None:
+                kept += f" in {self.out_dir}"
+        return (f"diverged at epoch {self.epoch} batch {self.batch} (the loss or the weights "
+                f"became NaN/Inf, objective {self.objective}); {kept}. Lower ETA or check the "
+                "initial weights.")
+
+    def __reduce__(self):  # picklable (scan workers send exceptions back)
+        return (type(self), (self.epoch, self.batch, self.objective, self.kept_epoch,
+                             self.out_dir))
 
 
 class RunStopped(Exception):
@@ -66,10 +100,16 @@ class EpochResult:
     confusion_eval: np.ndarray = field(repr=False, default=None)
     hidden_spikes_per_neuron: np.ndarray = field(repr=False, default=None)  # mean per sample
     n_silent: int = 0
-    # spikes per hidden neuron summed over every train and eval trial of the epoch (spec §5.4)
+    # spikes per hidden neuron summed over every train and eval trial of the epoch
+    # (docs/training.md#silent-neuron-rescue)
     hidden_counts_all: np.ndarray = field(repr=False, default=None)
     # experiment-specific values (JSON-serialisable; kept in checkpoints with the history)
     extra: dict = field(default_factory=dict)
+    # hidden layers none of whose neurons spiked in the epoch's training batches
+    silent_layers: list = field(default_factory=list)
+    # the training loss did not change: every batch of the epoch had the same loss, or the
+    # epoch's mean loss equals the previous epoch's
+    flat_loss: bool = False
 
     def row(self) -> dict:
         d = asdict(self)
@@ -79,13 +119,125 @@ class EpochResult:
         return d
 
 
+#: Settings a resumed run (LOAD_LAST) may change: how long it trains, where it writes, what it
+#: records and reports, and where its data lie.  Every other key (the network, its
+#: initialisation, the loss, the optimiser and its learning-rate schedule, the data and their
+#: seeds, the results columns) is what the checkpoint was trained with and must stay so.
+RESUME_MAY_CHANGE = frozenset({
+    "N_EPOCH", "OUT_DIR", "LOAD_LAST", "LOAD_BEST", "WRITE_TO_DISK", "DATA_DIR",
+    "DATA_BUFFER_NAME", "BUILD", "TIMING", "PROFILE", "CUDA_VISIBLE_DEVICES", "FANCY_PLOTS",
+    "TRAINING_PLOT", "TRAINING_PLOT_INTERVAL", "W_REPORT_INTERVAL", "W_EPOCH_INTERVAL",
+    "REC_SPIKES", "REC_NEURONS", "REC_SYNAPSES", "REC_SPIKES_EPOCH_TRIAL",
+    "REC_NEURONS_EPOCH_TRIAL", "REC_SYNAPSES_EPOCH_TRIAL", "REC_PREDICTIONS", "SPK_REC_STEPS",
+    "W_OUTPUT_EPOCH_TRIAL", "TAU_OUTPUT_EPOCH_TRIAL", "TEST_ST_INTEGRITY",
+})
+
+
+def _comparable(values: dict) -> dict:
+    """Parameters as they read back from JSON (tuples as lists, NumPy scalars as numbers)."""
+    return json.loads(res.to_json_text(dict(values)))
+
+
+def resume_conflicts(saved: dict, current: dict) -> list[tuple[str, object, object]]:
+    """``(key, saved value, current value)`` for every key outside :data:`RESUME_MAY_CHANGE`
+    whose value differs between the saved run's settings and the current ones (keys the saved
+    run does not have are not compared)."""
+    saved, current = _comparable(saved), _comparable(current)
+    return [(k, saved[k], current[k]) for k in sorted(current)
+            if k in saved and k not in RESUME_MAY_CHANGE and saved[k] != current[k]]
+
+
+def check_resume(saved: dict, current: dict, run_dir) -> None:
+    """Refuse (ParameterError, one line) a resume whose settings differ from the saved run's in a
+    key that may not change on resume."""
+    from eventprop.params import ParameterError
+
+    conflicts = resume_conflicts(saved, current)
+    if not conflicts:
+        return
+    shown = ", ".join(f"{k} (saved {old!r}, now {new!r})" for k, old, new in conflicts[:4])
+    more = f" and {len(conflicts) - 4} more" if len(conflicts) > 4 else ""
+    raise ParameterError(
+        f"{conflicts[0][0]}: LOAD_LAST resumes the run in {run_dir} with the settings it was "
+        f"trained with, which {shown}{more} would change; only "
+        "N_EPOCH, OUT_DIR, DATA_DIR and the recording and reporting keys may change on resume. "
+        "Drop those --set options, or train a new run into another --out", conflicts[0][0])
+
+
+def resume_settings(saved: dict, given: dict) -> dict:
+    """The settings of a resumed run: the saved run's, with the keys the user gave explicitly
+    (``given``) on top.  A given key that may not change on resume and differs from the saved
+    value is refused by :func:`check_resume` when the checkpoint is loaded."""
+    merged = dict(saved)
+    merged.update(given)
+    return merged
+
+
+def silent_layers(hidden_counts, layers) -> list[str]:
+    """Names of the hidden layers whose every neuron has a zero spike count.
+
+    ``hidden_counts`` are spike counts per hidden neuron (all layers, in order); ``layers`` the
+    hidden populations (objects with ``name`` and ``size``)."""
+    counts = np.asarray(hidden_counts)
+    out, offset = [], 0
+    for pop in layers:
+        size = int(pop.size)
+        if size and not np.any(counts[offset:offset + size] > 0):
+            out.append(pop.name)
+        offset += size
+    return out
+
+
+def loss_is_flat(batch_losses, previous_loss=None, epoch_loss=None, rtol: float = 1e-9) -> bool:
+    """True when the training loss did not move: every finite batch loss of the epoch equals the
+    first (|l_k − l_0| ≤ rtol·max(1, |l_0|), at least two batches), or the epoch's loss
+    (``epoch_loss``, default the mean of the batch losses) equals ``previous_loss`` (the previous
+    epoch's) to the same tolerance."""
+    losses = np.asarray([x for x in batch_losses if math.isfinite(x)], dtype=np.float64)
+    if len(losses) == 0:
+        return False
+    tol = rtol * max(1.0, abs(float(losses[0])))
+    if len(losses) >= 2 and float(np.max(np.abs(losses - losses[0]))) <= tol:
+        return True
+    if previous_loss is not None and math.isfinite(previous_loss):
+        current = float(np.mean(losses)) if epoch_loss is None else float(epoch_loss)
+        return abs(current - float(previous_loss)) <= tol
+    return False
+
+
+def epoch_warnings(result: "EpochResult", experiment=None) -> list[str]:
+    """What looked wrong in an epoch, one sentence each (empty when nothing did): layers that
+    were silent throughout, and a loss that did not change.  ``experiment`` (an experiment or
+    its class) selects the remedies named: REWIRE_SILENT where it rescues silent neurons
+    (``rewire``), the j21-base preset where the experiment has it."""
+    out = []
+    if result.silent_layers:
+        remedies = []
+        if hasattr(experiment, "rewire"):
+            remedies.append("REWIRE_SILENT=True")
+        remedies.append("a larger INPUT_HIDDEN_MEAN")
+        if "j21-base" in getattr(experiment, "presets", {}):
+            remedies.append("the j21-base preset")
+        layers = ", ".join(result.silent_layers)
+        out.append(f"epoch {result.epoch}: every neuron of {layers} was silent, so "
+                   "no gradient reaches the input weights; try "
+                   + (", ".join(remedies[:-1]) + " or " + remedies[-1] if len(remedies) > 1
+                      else remedies[0]))
+    if result.flat_loss:
+        out.append(f"epoch {result.epoch}: the training loss did not change "
+                   f"({result.train_loss:.6g}); the network is not learning (a silent layer, "
+                   "or steps too large: try a smaller ETA)")
+    return out
+
+
 class LRSchedule:
     """The learning-rate rules of the original simulators, chosen by which keys the parameters
-    have (spec §3.4): ``ETA_DECAY`` (Yin-Yang, ×factor after each epoch — the original also decayed
-    before the first epoch, [FIX]); ``LR_EASE_IN_FACTOR`` (SHD: start at ETA/1000, ×factor after
-    each training batch up to the target, [FIX] not during evaluation) with the EMA plateau rule
-    (fed with validation accuracy, or training accuracy when EMA_WHICH is "training" or there is
-    no validation set — never the test set, [FIX])."""
+    have (docs/maths.md#learning-rate-schedules): ``ETA_DECAY`` (Yin-Yang, ×factor after each epoch
+    — the original also decayed before the first epoch, fixed here); ``LR_EASE_IN_FACTOR`` (SHD:
+    start at ETA/1000, ×factor after each training batch up to the target, not during evaluation as
+    in the original) with the EMA plateau rule (fed with validation accuracy, or training accuracy
+    when EMA_WHICH is "training" or there is no validation set — never the test set, which the
+    original used)."""
 
     def __init__(self, params):
         self.target = float(params.ETA)
@@ -130,7 +282,8 @@ class LRSchedule:
 
 
 def confusion(pred, label, n_classes) -> np.ndarray:
-    """``conf[pred, label]`` counts (spec §7.2); predictions of -1 (no output spike) are skipped."""
+    """``conf[pred, label]`` counts (docs/training.md#files); predictions of -1 (no output spike)
+    are skipped."""
     m = (label >= 0) & (pred >= 0)
     c = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(c, (pred[m], label[m]), 1)
@@ -182,14 +335,19 @@ class Trainer:
     arrays saved beside the weights), ``summary_extra(trainer)`` (entries merged into the
     summary).  ``trainer.phases`` holds the last epoch's accumulators (predictions, labels)."""
 
-    def __init__(self, experiment, engine=None, out_dir=None, listeners=(), write_files=True):
+    def __init__(self, experiment, engine=None, out_dir=None, listeners=(), write_files=True,
+                 if_exists: str | None = None):
         self.experiment = experiment
         self.params = experiment.params
+        self.out_dir = out_dir if out_dir is not None else self.params.OUT_DIR
+        self.write_files = write_files
+        # decided before the engine is built and before anything is written
+        self.start = self._decide_out_dir(if_exists) if write_files else "fresh"
         if engine is None:
             engine = experiment.build_engine()
         self.engine = engine
-        self.out_dir = out_dir if out_dir is not None else self.params.OUT_DIR
-        self.write_files = write_files
+        if self.start == "overwrite":
+            res.clear_run(self.out_dir, self.params.NAME)
         self.listeners = list(listeners)
         self.schedule = LRSchedule(self.params)
         self.data_rng = np.random.default_rng(self.params.TRAIN_DATA_SEED)
@@ -205,6 +363,19 @@ class Trainer:
         self.batch_in_epoch = 0
         self.n_batches = 0
         self.phases = {}  # the last epoch's phase accumulators ("train", "eval"), for experiments
+
+    def _decide_out_dir(self, if_exists: str | None) -> str:
+        """``if_exists`` (default: the experiment's ``if_exists`` attribute, else "resume" when
+        LOAD_LAST/LOAD_BEST is set and "refuse" otherwise) applied to the output folder; see
+        :func:`eventprop.results.check_out_dir`."""
+        p = self.params
+        loading = bool(getattr(p, "LOAD_LAST", False) or getattr(p, "LOAD_BEST", False))
+        if if_exists is None:
+            if_exists = getattr(self.experiment, "if_exists", None) or (
+                "resume" if loading else "refuse")
+        if if_exists == "resume" and getattr(p, "CHECKPOINT_NAME", None):
+            return "resume"  # the weights come from CHECKPOINT_NAME's files, wherever they are
+        return res.check_out_dir(self.out_dir, if_exists)
 
     # -- listeners and control (thread-safe) -----------------------------------------------------
     def add_listener(self, listener) -> None:
@@ -277,6 +448,7 @@ class Trainer:
         train = self.experiment.train_set(epoch, self.data_rng)
         order = self.data_rng.permutation(len(train)) if p.SHUFFLE else np.arange(len(train))
         acc = _PhaseAccumulator(self.n_classes, self.n_hidden)
+        acc.batch_losses = []
         self.n_batches = math.ceil(len(train) / p.N_BATCH)
         for k, idx in enumerate(self._batches(len(train), order, p.N_BATCH)):
             self._between_batches()
@@ -286,13 +458,10 @@ class Trainer:
             self.engine.learning_rate = self.schedule.lr
             stats = self.engine.train_batch(batch)
             self.schedule.after_batch()
-            if not math.isfinite(stats.objective) or not np.all(np.isfinite(self.engine.W)):
-                raise TrainingDiverged(
-                    f"epoch {epoch} batch {k}: the loss or the weights became NaN/Inf (objective "
-                    f"{stats.objective}); the run stops here and the last checkpoint is the last "
-                    "good state. Lower ETA or check the initial weights."
-                )
+            if not math.isfinite(stats.objective) or not np.all(np.isfinite(self.engine.get_flat_weights())):
+                raise TrainingDiverged(epoch, k, stats.objective)
             acc.add(stats)
+            acc.batch_losses.append(float(stats.mean_loss))
             dt = time.perf_counter() - t0
             self._emit("on_batch_end", BatchEvent(
                 epoch, k, self.n_batches, stats.mean_loss, stats.accuracy, stats.objective,
@@ -326,9 +495,14 @@ class Trainer:
                     tr.conf, ev.conf if ev else None, hid,
                     int(np.sum((tr.hid + (ev.hid if ev else 0)) == 0)),
                     tr.hid + (ev.hid if ev else 0),
+                    silent_layers=silent_layers(tr.hid, self.engine.description.hidden),
+                    flat_loss=loss_is_flat(tr.batch_losses,
+                                           self.history[-1].train_loss if self.history else None,
+                                           tr.loss),
                 )
-                # the plateau rule never sees test accuracy ([FIX] spec §3.4): when the evaluation
-                # set is the test set (train_test), it falls back to the training accuracy
+                # the plateau rule never sees test accuracy
+                # (docs/differences.md#learning-rate-schedule-data): when the evaluation set is the
+                # test set (train_test), it falls back to the training accuracy
                 sched_eval = None if getattr(self.experiment, "eval_is_test", False) else (
                     ev.accuracy if ev else None)
                 self.schedule.after_epoch(self.epoch, tr.accuracy, sched_eval)
@@ -340,12 +514,36 @@ class Trainer:
                 self._emit("on_epoch_end", result)
         except RunStopped:
             stopped = "stopped"
+        except TrainingDiverged as err:
+            kept = self._kept_checkpoint_epoch()
+            err = TrainingDiverged(err.epoch, err.batch, err.objective, kept,
+                                   self.out_dir if kept is not None else None)
+            summary = self.summary()
+            summary.update(status="diverged", diverged={"epoch": err.epoch, "batch": err.batch})
+            if self.write_files:
+                res.write_summary(self.out_dir, summary)
+            raise err from None
         summary = self.summary()
         summary["status"] = stopped or "completed"
         if self.write_files:
             res.write_summary(self.out_dir, summary)
         self._emit("on_run_end", summary)
         return self.history
+
+    def _kept_checkpoint_epoch(self) -> int | None:
+        """The last completed epoch whose checkpoint is on disk (None: none is)."""
+        if not (self.write_files and getattr(self.params, "CHECKPOINT", True)):
+            return None
+        try:
+            meta = res.load_checkpoint(self.out_dir)["meta"]
+        except res.CheckpointError:
+            return None
+        epochs = int(meta.get("epoch", 0))
+        return epochs - 1 if epochs > 0 else None
+
+    def warnings(self, result: EpochResult) -> list[str]:
+        """:func:`epoch_warnings` for one of this run's epochs."""
+        return epoch_warnings(result, self.experiment)
 
     def summary(self) -> dict:
         last = self.history[-1] if self.history else None
@@ -385,7 +583,7 @@ class Trainer:
             res.atomic_save_npy(f"{self.out_dir}/{p.NAME}_confusion_eval.npy", ev)
 
     def _seed_weight_arrays(self) -> dict:
-        """The arrays of the seed's checkpoint files: the weights, plus the time constants the
+        """The arrays of the original's checkpoint files: the weights, plus the time constants the
         experiment saves (``tau_arrays``, e.g. SHD with hetLIF or TRAIN_TAU)."""
         arrays = self.engine.get_weights()
         taus = getattr(self.experiment, "tau_arrays", None)
@@ -394,9 +592,10 @@ class Trainer:
         return arrays
 
     def checkpoint_state(self) -> dict:
+        from eventprop.params import to_dict
+
         opt_arrays, opt_meta = self.engine.get_optimizer_state()
-        arrays = {"W": self.engine.W.copy(), "tau_m": self.engine.tau_m.copy(),
-                  "tau_s": self.engine.tau_s.copy()}
+        arrays = {"W": self.engine.get_flat_weights(), **self.engine.get_taus()}
         arrays.update(opt_arrays)
         meta = {
             "epoch": self.epoch,
@@ -407,27 +606,37 @@ class Trainer:
             "experiment": self.experiment.name,
             "experiment_state": self.experiment.state(),
             "history": [r.row() for r in self.history],
+            "params": _comparable(to_dict(self.params)),
         }
         return {"arrays": arrays, "meta": meta}
 
     def save_checkpoint(self) -> None:
         res.save_checkpoint(self.out_dir, self.checkpoint_state())
 
-    def load_checkpoint(self, run_dir) -> None:
-        """Restore weights, τ, optimiser, schedule, RNG states and history from ``run_dir``."""
-        state = res.load_checkpoint(run_dir)
+    def load_checkpoint(self, run_dir, advice: str | None = None) -> None:
+        """Restore weights, τ, optimiser, schedule, RNG states and history from ``run_dir``.
+
+        The current settings must match the ones the checkpoint was trained with, except for the
+        keys of :data:`RESUME_MAY_CHANGE` (:func:`check_resume`).  ``advice`` is what the message
+        about a missing checkpoint file says to do."""
+        from eventprop.params import to_dict
+
+        state = res.load_checkpoint(run_dir, advice)
         arrays, meta = state["arrays"], state["meta"]
         if meta.get("experiment") != self.experiment.name:
             raise res.CheckpointError(
                 f"checkpoint in {run_dir} is for experiment {meta.get('experiment')!r}, not "
                 f"{self.experiment.name!r}"
             )
-        if arrays["W"].shape != self.engine.W.shape:
+        if isinstance(meta.get("params"), dict):
+            check_resume(meta["params"], to_dict(self.params), run_dir)
+        n_weights = self.engine.description.n_weights
+        if arrays["W"].shape != (n_weights,):
             raise res.CheckpointError(
                 f"checkpoint in {run_dir} holds {arrays['W'].size} weights but this network has "
-                f"{self.engine.W.size}: the network parameters differ from the saved run"
+                f"{n_weights}: the network parameters differ from the saved run"
             )
-        self.engine.W[:] = arrays["W"]
+        self.engine.set_flat_weights(arrays["W"])
         self.engine.set_taus({"tau_m": arrays["tau_m"], "tau_s": arrays["tau_s"]})
         self.engine.set_optimizer_state(arrays, meta["optimizer"])
         self.schedule.load_state(meta["schedule"])

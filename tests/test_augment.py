@@ -1,5 +1,5 @@
-"""SHD/SSC augmentations and the per-epoch pipeline (spec §6.3 steps 2-4, §10 item 21), each
-against hand-computed results with fixed seeds."""
+"""SHD/SSC augmentations and the per-epoch pipeline (docs/data.md#per-epoch-pipeline steps 2-4,
+docs/differences.md#random-shift), each against hand-computed results with fixed seeds."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from eventprop.data import dvs_gesture as dvs
 from eventprop.data.augment import epoch_pipeline
 from eventprop.experiments import experiment_class, make_experiment
 from eventprop.experiments.dvs_gesture import DVSGesture
-from eventprop.experiments.dvs_gesture_presets import DVS_BASE, DVS_PRESETS, SEED
+from eventprop.experiments.dvs_gesture_presets import DVS_BASE, DVS_PRESETS, ORIGINAL
 from eventprop.params import ParameterError, make_params, n_steps, param_keys, to_dict
 
 N_CLASSES = 6
@@ -48,20 +48,20 @@ def tiny(data_dir, out, **kw):
 
 
 # -- parameters and presets ------------------------------------------------------------------------
-def test_the_defaults_are_dvs_base_and_seed_restores_the_original_table():
+def test_the_defaults_are_dvs_base_and_original_restores_the_original_table():
     dflt = to_dict(make_params("dvs_gesture"))
     assert {k: dflt[k] for k in DVS_BASE} == DVS_BASE
-    seed = make_params("dvs_gesture", SEED)
-    assert (seed.DT_MS, seed.TRIAL_MS, seed.N_MAX_SPIKE, seed.N_TRAIN, seed.N_VALIDATE) == (
+    orig = make_params("dvs_gesture", ORIGINAL)
+    assert (orig.DT_MS, orig.TRIAL_MS, orig.N_MAX_SPIKE, orig.N_TRAIN, orig.N_VALIDATE) == (
         0.1, 18000.0, 3000, 1045, 32)
-    assert n_steps(seed) == 180000  # why the seed preset is impractical on a CPU
-    # every other key of the seed preset is at the SHD simulator's code default
+    assert n_steps(orig) == 180000  # why the original preset is impractical on a CPU
+    # every other key of the original preset is at the SHD simulator's code default
     shd = to_dict(make_params("shd"))
     table = {"DT_MS", "TRIAL_MS", "N_MAX_SPIKE", "N_TRAIN", "N_VALIDATE", "NUM_INPUT",
              "NUM_OUTPUT"}
-    differ = {k for k, v in to_dict(seed).items() if k in shd and shd[k] != v}
+    differ = {k for k, v in to_dict(orig).items() if k in shd and shd[k] != v}
     assert differ == table
-    assert set(DVS_PRESETS) == {"dvs-base", "seed"}
+    assert set(DVS_PRESETS) == {"dvs-base", "original"}
     assert experiment_class("dvs_gesture") is DVSGesture
 
 
@@ -107,7 +107,7 @@ def test_random_shift_xy_is_refused_for_shd():
         make_params("shd", {"AUGMENTATION": {"random_shift_xy": 2}})
 
 
-# -- the seed API ----------------------------------------------------------------------------------
+# -- the original's API ----------------------------------------------------------------------------
 def test_train_writes_the_shd_simulators_files_and_test_reads_the_test_users(data_dir, tmp_path):
     exp = DVSGesture(tiny(data_dir, tmp_path, COLLECT_CONFUSION=True, CHECKPOINT_BEST="validation"))
     *_, train_acc, eval_acc = exp.train()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import holoviews as hv
 import pytest
+from conftest import YINYANG_TINY
 
 from eventprop.lab.runner import RunController
 from eventprop.lab.scans import ScansPage, accuracy_plot, list_scans
@@ -13,7 +14,7 @@ from eventprop.scans import expand, scan_from_document
 from eventprop.scans.folders import run_folder, write_manifest, write_status
 from eventprop.scans.task import run_task
 
-TINY = {"N_TRAIN": 96, "N_TEST": 32, "DT_MS": 0.5, "N_BATCH": 32, "N_EPOCH": 2}
+TINY = YINYANG_TINY
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""MNIST files, download, splits and encodings (spec §6.2), on small hand-made IDX files.
+"""MNIST files, download, splits and encodings (docs/data.md#mnist), on small hand-made IDX files.
 
 No test touches the network: downloads come from file:// URLs or a server on 127.0.0.1.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import idx_bytes
 
 from eventprop.data import mnist
 from eventprop.data.batches import SpikeDataset
@@ -32,17 +33,6 @@ from eventprop.data.mnist import (
 )
 
 N_SMALL_TRAIN, N_SMALL_TEST = 20, 12
-
-_TYPE_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C,
-               np.float32: 0x0D, np.float64: 0x0E}
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """IDX encoding written independently of the reader: magic, big-endian dims, data."""
-    code = _TYPE_CODES[array.dtype.type]
-    header = bytes([0, 0, code, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
-    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-
 
 def small_mnist(seed=0):
     rng = np.random.default_rng(seed)
@@ -172,7 +162,7 @@ def test_load_mnist_without_files_and_no_download_lists_missing_files_and_comman
     msg = str(info.value)
     for name in MNIST_FILES[1:]:
         assert name in msg
-    listed = msg.split("\n")[0].split(": ", 1)[1].rstrip(".").split(", ")
+    listed = msg.split("\n")[0].split(": ", 1)[1].split(" not found in ")[0].split(", ")
     assert listed == list(MNIST_FILES[1:])  # exactly the missing ones, not the present one
     assert str(tmp_path) in msg
     assert "eventprop data download mnist" in msg

@@ -1,15 +1,15 @@
 """The MNIST experiment end to end: IDX files written here (raw and gzip) go through the splits,
-the latency code and the Trainer; results columns, the seed API, REDUCED_CLASSES, first-spike
+the latency code and the Trainer; results columns, the original's API, REDUCED_CLASSES, first-spike
 outputs, errors through the CLI, and a learning test that must beat chance clearly."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 
 import numpy as np
 import pytest
+from conftest import write_idx
 
 from eventprop import results as res
 from eventprop.cli import main
@@ -20,19 +20,6 @@ from eventprop.experiments.mnist import PRESETS, HiddenSpikeStats, synthetic_ite
 #: A tiny network and data set (a training epoch takes milliseconds).
 TINY = {"N_TRAIN": 160, "N_VALIDATE": 40, "N_TEST": 60, "NUM_HIDDEN": 16, "N_EPOCH": 2,
         "N_BATCH": 16, "INPUT_HIDDEN_MEAN": 0.16}
-
-
-def write_idx(path, array, gz=False):
-    """An IDX file (module docstring of eventprop.data.mnist): 0, 0, type 0x08, ndim, sizes."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape)
-    data = header + array.tobytes()
-    if gz:
-        path = path.with_name(path.name + ".gz")
-        data = gzip.compress(data)
-    path.write_bytes(data)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +127,9 @@ def test_presets():
     assert (paper.NUM_INPUT, paper.NUM_HIDDEN, paper.NUM_OUTPUT) == (784, 350, 10)
     assert paper.LOSS_TYPE == "max" and paper.TRIAL_MS == 20.0 and paper.DT_MS == 1.0
     assert paper.N_TRAIN == 60000 and paper.N_VALIDATE == 0 and paper.N_TEST == 10000
-    seed = make_experiment("mnist", preset="seed").params
-    assert seed.LOSS_TYPE == "avg_xentropy" and seed.NUM_HIDDEN == 128 and seed.ETA == 0.01
-    assert set(PRESETS) == {"seed", "paper", "synthetic"}
+    orig = make_experiment("mnist", preset="original").params
+    assert orig.LOSS_TYPE == "avg_xentropy" and orig.NUM_HIDDEN == 128 and orig.ETA == 0.01
+    assert set(PRESETS) == {"original", "paper", "synthetic"}
 
 
 def test_cli_trains_and_tests_from_a_data_folder(mnist_dir, tmp_path, capsys):

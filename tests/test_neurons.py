@@ -95,7 +95,8 @@ def test_spike_jump_matches_wunderlich_pehle_table_2():
     # V_r = 0: λ_V^- = λ_V^+ + (θ λ_V^+ + R + ∂J/∂t) / (I - V)
     lv, imv, r, theta, dj = 0.7, 2.5, -0.3, 1.0, 0.05
     assert spike_jump(lv, imv, r, theta, 0.0, dj) == pytest.approx(lv + (theta * lv + r + dj) / imv)
-    # general reset: (θ - V_r) multiplies λ_V (the original used θ, spec §10 B6)
+    # general reset: (θ - V_r) multiplies λ_V (the original used θ;
+    # docs/differences.md#reset-in-the-jump)
     assert spike_jump(lv, imv, r, theta, 0.2, 0.0) == pytest.approx(lv + (0.8 * lv + r) / imv)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from eventprop.optim import Adam, EMAPlateau, ease_in, exponential_decay
+from eventprop.optim import Adam, EMAPlateau, ease_in
 
 
 def test_adam_matches_the_bias_corrected_update():
@@ -38,7 +38,6 @@ def test_adam_state_round_trip_continues_identically():
 
 
 def test_schedule_helpers():
-    assert exponential_decay(1.0, 0.95) == pytest.approx(0.95)
     assert ease_in(1e-6, 1e-3, 1.05) == pytest.approx(1.05e-6)
     assert ease_in(9.9e-4, 1e-3, 1.05) == pytest.approx(1e-3)
     e = EMAPlateau(0.8, 0.95, 0.5, 0)

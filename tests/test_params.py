@@ -1,4 +1,5 @@
-"""Parameter tables: defaults from spec §8, loading rules, validation and the UI metadata."""
+"""Parameter tables: the original's defaults (docs/presets.md#original-tables), loading rules,
+validation and the UI metadata."""
 
 import json
 import subprocess
@@ -32,9 +33,9 @@ def _make(experiment, **values):
 
 
 # ---------------------------------------------------------------------------------------------
-# Defaults equal the spec tables
+# Defaults equal the original's tables
 
-SPEC_DEFAULTS = {
+ORIGINAL_DEFAULTS = {
     "yinyang": {
         "NAME": "test", "OUT_DIR": ".", "DT_MS": 0.1, "TRIAL_MS": 30.0, "N_MAX_SPIKE": 400,
         "N_BATCH": 32, "N_EPOCH": 10, "N_TRAIN": 96000, "N_TEST": 2400, "NUM_INPUT": 5,
@@ -93,17 +94,17 @@ SPEC_DEFAULTS = {
 }
 
 
-@pytest.mark.parametrize("experiment", sorted(SPEC_DEFAULTS))
-def test_defaults_equal_the_spec_tables(experiment):
-    # Yin-Yang's and DVS gesture's defaults are tuned for the CPU; their "seed" preset is the
+@pytest.mark.parametrize("experiment", sorted(ORIGINAL_DEFAULTS))
+def test_defaults_equal_the_original_tables(experiment):
+    # Yin-Yang's and DVS gesture's defaults are tuned for the CPU; their "original" preset is the
     # original table
     if experiment in ("yinyang", "dvs_gesture"):
         from eventprop.experiments import experiment_class
 
-        p = _make(experiment, **experiment_class(experiment).presets["seed"])
+        p = _make(experiment, **experiment_class(experiment).presets["original"])
     else:
         p = _make(experiment)
-    mismatches = {k: (getattr(p, k), v) for k, v in SPEC_DEFAULTS[experiment].items()
+    mismatches = {k: (getattr(p, k), v) for k, v in ORIGINAL_DEFAULTS[experiment].items()
                   if getattr(p, k) != v or type(getattr(p, k)) is not type(v)}
     assert not mismatches
 
@@ -202,7 +203,8 @@ def test_to_dict_holds_seed_keys_only_and_is_json_serialisable():
 
 
 def test_published_base_configuration_loads_with_its_legacy_keys(tmp_path):
-    # Spec §9.1 (J21_scan_322) plus keys such files carry that HEAD ignores (§8.3).
+    # J21_scan_322 (docs/presets.md#j21-base) plus keys such files carry that the original ignores
+    # (docs/training.md#parameter-files).
     cfg = {
         "DT_MS": 1, "TRIAL_MS": 1400, "N_MAX_SPIKE": 1500, "N_BATCH": 32, "N_TRAIN": 7644,
         "N_VALIDATE": 512, "N_EPOCH": 300, "SHUFFLE": True, "NUM_HIDDEN": 256,
@@ -367,6 +369,8 @@ BAD_VALUES = [
     ("shd", {"AUGMENTATION": {"random_dilate": [1.2, 0.8]}}, "AUGMENTATION"),
     ("shd", {"REDUCED_CLASSES": [0, 20]}, "REDUCED_CLASSES"),
     ("shd", {"REC_NEURONS": ["hidden0"]}, "REC_NEURONS"),
+    ("shd", {"REC_NEURONS": [["hidden0", "U"]]}, "REC_NEURONS"),
+    ("shd", {"REC_SYNAPSES": [["in_to_hid", "dw"]]}, "REC_SYNAPSES"),  # no longer silently w
     ("shd", {"W_OUTPUT_EPOCH_TRIAL": [[1]]}, "W_OUTPUT_EPOCH_TRIAL"),
     ("shd", {"V_THRESH": 0.0}, "V_THRESH"),
     ("shd", {"ADAM_BETA2": 1.0}, "ADAM_BETA2"),
@@ -411,14 +415,22 @@ def test_validate_reports_every_problem_at_once():
     assert "TRAIN_TAU" in str(e.value) and "DT_MS" in str(e.value)
 
 
-def test_valid_combinations_pass():
-    _make("shd", HIDDEN_NEURON_TYPE="ALIF", REG_TYPE="simple")
-    _make("shd", TRAIN_TAU=True, REG_TYPE="simple", TRAIN_TAU_OUTPUT=True)
-    _make("shd", LOSS_TYPE="sum_weigh_input")
-    _make("ssc", LOSS_TYPE="sum_weigh_input", EVALUATION="validation_set", NUM_OUTPUT=35)
-    _make("yinyang", LOSS_TYPE="first_spike_exp", PDROP=0.5)
-    _make("shd", AUGMENTATION={"random_shift": 40, "random_dilate": [0.9, 1.1], "ID_jitter": 2,
-                               "blend": [0.5, 0.5], "NORMALISE_SPIKE_NUMBER": True})
+@pytest.mark.parametrize("experiment, values", [
+    ("shd", {"HIDDEN_NEURON_TYPE": "ALIF", "REG_TYPE": "simple"}),
+    ("shd", {"TRAIN_TAU": True, "REG_TYPE": "simple", "TRAIN_TAU_OUTPUT": True}),
+    ("shd", {"LOSS_TYPE": "sum_weigh_input"}),
+    ("ssc", {"LOSS_TYPE": "sum_weigh_input", "EVALUATION": "validation_set", "NUM_OUTPUT": 35}),
+    ("yinyang", {"LOSS_TYPE": "first_spike_exp", "PDROP": 0.5}),
+    ("shd", {"AUGMENTATION": {"random_shift": 40, "random_dilate": [0.9, 1.1], "ID_jitter": 2,
+                              "blend": [0.5, 0.5], "NORMALISE_SPIKE_NUMBER": True}}),
+    ("dvs_gesture", {"EVALUATION": "user", "AUGMENTATION": {"random_shift_xy": 3}}),
+])
+def test_valid_combinations_pass(experiment, values):
+    p = _make(experiment, **values)
+    assert validate(p) is p
+    assert {k: getattr(p, k) for k in values} == values
+    if "PDROP" in values:  # Yin-Yang's name of the probability the engine reads
+        assert p.PDROP_HIDDEN == values["PDROP"]
 
 
 def test_direct_invalid_assignment_is_still_rejected_by_param():
@@ -579,4 +591,4 @@ def test_yinyang_cpu_defaults_differ_from_the_seed_only_where_documented():
     assert (p.DT_MS, p.N_TRAIN, p.N_EPOCH, p.NUM_HIDDEN, p.LOSS_TYPE, p.SHUFFLE) == (
         0.05, 20000, 30, 200, "sum_weigh_exp", True)
     for key in ("DT_MS", "N_EPOCH", "NUM_HIDDEN", "LOSS_TYPE", "HIDDEN_OUTPUT_MEAN"):
-        assert "Seed default" in type(p).param[key].doc
+        assert "Original default" in type(p).param[key].doc

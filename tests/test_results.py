@@ -206,7 +206,7 @@ def test_weights_round_trip_and_accept_flat_seed_files(tmp_path):
     assert sorted(p.name for p in paths) == ["run_taum_hidden0_best.npy", "run_w_hidden_output_best.npy",
                                              "run_w_input_hidden_best.npy"]
     assert np.load(tmp_path / "run_w_input_hidden_best.npy").shape == (5, 4)  # saved 2-D
-    # The seed's flat row-major layout loads into the same matrix.
+    # The original's flat row-major layout loads into the same matrix.
     np.save(tmp_path / "run_w_hidden_output_best.npy", w["hid_to_out"].ravel())
     shapes = {k: v.shape for k, v in w.items()}
     back = load_weights(tmp_path, "run", "best", shapes, "shd", 1)
@@ -411,3 +411,66 @@ def test_edited_array_with_valid_zip_fails_digest_check(tmp_path):
     np.savez(p, **arrays)  # header kept, contents changed
     with pytest.raises(CheckpointError, match=r"checkpoint\.npz: array contents fail their SHA-256"):
         load_checkpoint(tmp_path)
+
+
+# -- output folders that hold a run; file modes ---------------------------------------------------
+def test_check_out_dir_decides_before_anything_is_written(tmp_path):
+    fresh = tmp_path / "new"
+    assert R.check_out_dir(fresh) == "fresh" and not fresh.exists()
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")  # not a run
+    assert R.check_out_dir(run) == "fresh"
+    R.atomic_write_text(run / "x_results.txt", "0 0.5 1.0 2.0\n")
+    with pytest.raises(R.OutputExistsError, match="already holds a run") as info:
+        R.check_out_dir(run)
+    assert "LOAD_LAST" in str(info.value) and "--overwrite" in str(info.value)
+    assert R.check_out_dir(run, "overwrite") == "overwrite"
+    assert R.check_out_dir(run, "resume") == "resume"
+    with pytest.raises(R.CheckpointError, match="does not exist"):
+        R.check_out_dir(fresh, "resume")
+    assert not fresh.exists()
+    with pytest.raises(ValueError, match="if_exists"):
+        R.check_out_dir(run, "merge")
+
+
+def test_clear_run_removes_only_the_run_files(tmp_path):
+    R.atomic_write_text(tmp_path / "x_results.txt", "0 1\n")
+    R.atomic_write_json(tmp_path / "x.json", {"NAME": "x"})
+    R.atomic_save_npy(tmp_path / "x_w_input_hidden_last.npy", np.zeros(3))
+    R.save_checkpoint(tmp_path, {"arrays": {"W": np.zeros(2)}, "meta": {"epoch": 1}})
+    R.write_summary(tmp_path, {k: None for k in R.SUMMARY_KEYS})
+    (tmp_path / "my_params.json").write_text("{}")
+    R.clear_run(tmp_path, "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_params.json"]
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        assert R.file_mode() == mode
+        R.atomic_write_text(tmp_path / "a.txt", "x")
+        R.save_checkpoint(tmp_path, {"arrays": {"W": np.zeros(2)}, "meta": {"epoch": 1}})
+    finally:
+        os.umask(old)
+    for name in ("a.txt", R.CHECKPOINT_NPZ, R.CHECKPOINT_JSON):
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode, name
+
+
+def test_a_missing_checkpoint_gives_the_callers_advice(tmp_path):
+    with pytest.raises(R.CheckpointError, match="--load DIR"):
+        R.load_checkpoint(tmp_path)
+    with pytest.raises(R.CheckpointError) as info:
+        R.load_checkpoint(tmp_path, advice="give --out the folder of an earlier run")
+    assert str(info.value).endswith("give --out the folder of an earlier run")
+
+
+def test_saved_run_reads_the_checkpoint_settings_then_the_summary(tmp_path):
+    assert R.saved_run(tmp_path) == (None, None)
+    R.write_summary(tmp_path, {**{k: None for k in R.SUMMARY_KEYS}, "experiment": "yinyang",
+                               "params": {"ETA": 1.0}})
+    assert R.saved_run(tmp_path) == ("yinyang", {"ETA": 1.0})
+    R.save_checkpoint(tmp_path, {"arrays": {"W": np.zeros(2)},
+                                 "meta": {"experiment": "mnist", "params": {"ETA": 2.0}}})
+    assert R.saved_run(tmp_path) == ("mnist", {"ETA": 2.0})

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import YINYANG_TINY
 
 from eventprop import cli
 from eventprop import results as res
@@ -28,7 +29,7 @@ from eventprop.scans.runner import run_scan
 
 pytest.importorskip("distributed")
 
-TINY = {"N_TRAIN": 96, "N_TEST": 32, "DT_MS": 0.5, "N_BATCH": 32, "N_EPOCH": 2}
+TINY = YINYANG_TINY
 GRID = {"experiment": "yinyang", "set": TINY, "grid": {"NUM_HIDDEN": [8, 16], "ETA": [2e-3, 5e-3]},
         "seeds": [0, 11]}
 

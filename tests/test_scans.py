@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import YINYANG_TINY
 
 from eventprop import cli
 from eventprop import results as res
@@ -22,7 +23,7 @@ from eventprop.scans.table import by_setting, collect, csv_text, write_tables
 from eventprop.scans.task import run_task
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = {"N_TRAIN": 96, "N_TEST": 32, "DT_MS": 0.5, "N_BATCH": 32, "N_EPOCH": 2}
+TINY = YINYANG_TINY
 
 
 def doc(**kw):

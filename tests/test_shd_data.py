@@ -1,5 +1,6 @@
-"""SHD/SSC files, binning, cache, splits and delay line (spec §6.3, §2.4c) on small HDF5 files
-written here in the Zenke lab's layout. No test touches the network: tonic is replaced by fakes.
+"""SHD/SSC files, binning, cache, splits and delay line (docs/data.md#shd-and-ssc,
+docs/data.md#delay-line) on small HDF5 files written here in the Zenke lab's layout. No test touches
+the network: tonic is replaced by fakes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import write_h5
 
 from eventprop.data import shd
 from eventprop.data.batches import SpikeDataset, times_to_steps
@@ -25,24 +27,6 @@ from eventprop.data.shd import (
     reduce_classes,
     split_train_eval,
 )
-
-
-def write_h5(path, samples, labels, speakers=None, time_dtype=np.float64):
-    """An SHD/SSC-layout file: vlen float times (s), vlen uint16 units, labels, extra/speaker."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    times = np.empty(len(samples), dtype=object)
-    units = np.empty(len(samples), dtype=object)
-    for i, (t, u) in enumerate(samples):
-        times[i] = np.asarray(t, dtype=time_dtype)
-        units[i] = np.asarray(u, dtype=np.uint16)
-    with h5py.File(path, "w") as f:
-        f.create_dataset("spikes/times", data=times, dtype=h5py.vlen_dtype(np.dtype(time_dtype)))
-        f.create_dataset("spikes/units", data=units, dtype=h5py.vlen_dtype(np.uint16))
-        f.create_dataset("labels", data=np.asarray(labels, dtype=np.uint8))
-        if speakers is not None:
-            f.create_dataset("extra/speaker", data=np.asarray(speakers, dtype=np.uint8))
-            f.create_dataset("extra/keys", data=np.array([b"a", b"b"]))
-    return path
 
 
 def random_samples(n, seed, max_t_s=0.02, n_units=700, max_len=60):

@@ -1,7 +1,8 @@
-"""The SHD/SSC experiment end to end (spec §6.3, §7, §5.4, §9) on tiny HDF5 files in the Zenke
-lab's layout, written here: train / test / train_test / cross_validate, the files of §7.2,
-checkpoints and resume, the silent-neuron rescue, the LR schedule in train_test, the presets and
-the CLI, and a learning test on a synthetic 700-channel task.
+"""The SHD/SSC experiment end to end (docs/data.md#shd-and-ssc, docs/training.md,
+docs/presets.md#shd-presets) on tiny HDF5 files in the Zenke lab's layout, written here: train /
+test / train_test / cross_validate, the files of docs/training.md#files, checkpoints and resume, the
+silent-neuron rescue, the LR schedule in train_test, the presets and the CLI, and a learning test on
+a synthetic 700-channel task.
 
 Tests marked ``needs_engine(...)`` wait for engine features the lead is adding (ALIF,
 TRAIN_TAU, HIDDEN_NOISE): they run as soon as the CPU engine stops refusing them.
@@ -13,7 +14,7 @@ import json
 
 import numpy as np
 import pytest
-from test_shd_data import write_h5  # the SHD/SSC file writer of the data tests
+from conftest import write_h5
 
 from eventprop import results as res
 from eventprop.cli import main
@@ -90,7 +91,7 @@ def needs_engine(**values):
                               reason=f"waits for the engine (lead): {reason}")
 
 
-# -- train(): the seed's files ---------------------------------------------------------------------
+# -- train(): the original's files -----------------------------------------------------------------
 def test_train_writes_results_best_last_confusion_and_predictions(data_dir, tmp_path):
     exp = SHD(tiny(data_dir, tmp_path, DEBUG_HIDDEN_N=True, CHECKPOINT_BEST="validation",
                    COLLECT_CONFUSION=True, REC_PREDICTIONS=True, REC_SPIKES=["hidden0"]))
@@ -120,7 +121,7 @@ def test_train_writes_results_best_last_confusion_and_predictions(data_dir, tmp_
     conf = np.load(tmp_path / "test_confusion_train.npy")
     assert conf.shape == (2, N_CLASSES, N_CLASSES) and conf[0].sum() == 128
     assert np.load(tmp_path / "test_confusion_eval.npy")[1].sum() == 32
-    # REC_PREDICTIONS keeps every phase ([FIX]: the original only the last one)
+    # REC_PREDICTIONS keeps every phase (fixed: the original kept only the last one)
     for ph, n in (("train", 128), ("eval", 32)):
         pred = np.load(tmp_path / f"test_predictions_{ph}.npy")
         lab = np.load(tmp_path / f"test_labels_{ph}.npy")
@@ -268,12 +269,12 @@ def test_tau_output_snapshots_hold_the_output_time_constants(data_dir, tmp_path)
     exp.train()
     eng = exp._trainer.engine
     out = np.load(tmp_path / "test_tau_m_output_e0_t1.npy")
-    np.testing.assert_allclose(out, eng.get_taus()["tau_m"][24:])  # [FIX]: not the hidden τ
+    np.testing.assert_allclose(out, eng.get_taus()["tau_m"][24:])  # fixed: not the hidden τ
     assert np.load(tmp_path / "test_tau_syn_hidden0_e0_t1.npy").shape == (24,)
     assert (tmp_path / "test_w_input_hidden_e0_t2.npy").is_file()
 
 
-# -- the silent-neuron rescue (spec §5.4) ----------------------------------------------------------
+# -- the silent-neuron rescue (docs/training.md#silent-neuron-rescue) --------------------------
 def _rescue(data_dir, tmp_path, **kw):
     exp = SHD(tiny(data_dir, tmp_path, REWIRE_SILENT=True, **kw))
     eng = exp.build_engine()
@@ -363,7 +364,8 @@ def test_train_test_evaluates_the_test_set_but_the_schedule_reads_training_accur
     *_, train_acc, test_acc = exp.train_test()
     hist = exp._trainer.history
     assert len(exp.data["train"]) == 192  # the whole training split
-    assert [h.train_accuracy for h in hist] == seen  # never the test accuracy ([FIX] §3.4)
+    # never the test accuracy (docs/differences.md#learning-rate-schedule-data)
+    assert [h.train_accuracy for h in hist] == seen
     direct = exp._trainer.evaluate(exp.test_set())
     assert test_acc == pytest.approx(direct.accuracy)
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -393,7 +395,7 @@ def test_cross_validation_needs_speakers(data_dir, tmp_path):
         SSC(tiny(data_dir, tmp_path)).cross_validate()
 
 
-# -- presets and the seed's JSON files -------------------------------------------------------------
+# -- presets and the original's JSON files ---------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(SHD_PRESETS))
 def test_presets_are_valid_parameter_sets(name):
     cls = SSC if SHD_PRESETS[name].get("DATA_SET") == "SSC" else SHD

@@ -156,3 +156,111 @@ def test_seed_api_train_and_test_with_recordings(tmp_path):
         assert (tmp_path / f).exists(), f
     *_, test_acc = exp.test()
     assert 0.0 <= test_acc <= 1.0
+
+
+# -- output folders, resume policy, divergence, epoch warnings ------------------------------------
+def test_a_trainer_refuses_a_folder_that_holds_a_run_before_writing(tmp_path):
+    tiny(tmp_path).trainer().fit(n_epochs=1)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(res.OutputExistsError, match="already holds a run"):
+        tiny(tmp_path, MODEL_SEED=5).trainer()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    (tmp_path / "keep.txt").write_text("mine")
+    exp = tiny(tmp_path, MODEL_SEED=5)
+    exp.if_exists = "overwrite"
+    t = exp.trainer()
+    assert not (tmp_path / "test_results.txt").exists()  # the old run's files are gone
+    assert (tmp_path / "keep.txt").read_text() == "mine"  # other files stay
+    t.fit(n_epochs=1)
+    assert len((tmp_path / "test_results.txt").read_text().splitlines()) == 1
+
+
+def test_resume_refuses_a_setting_the_checkpoint_cannot_honour(tmp_path):
+    tiny(tmp_path, ETA=2e-3).trainer().fit(n_epochs=1)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    from eventprop.params import ParameterError
+
+    with pytest.raises(ParameterError, match="ETA") as info:
+        tiny(tmp_path, ETA=1e38, LOAD_LAST=True).trainer()
+    assert info.value.key == "ETA" and "\n" not in str(info.value)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    t = tiny(tmp_path, ETA=2e-3, N_EPOCH=3, LOAD_LAST=True).trainer()  # N_EPOCH may change
+    assert t.epoch == 1 and t.params.N_EPOCH == 3
+
+
+def test_resume_policy_compares_only_keys_that_may_not_change():
+    from eventprop.training import RESUME_MAY_CHANGE, resume_conflicts, resume_settings
+
+    saved = {"ETA": 1e-3, "N_EPOCH": 5, "NUM_HIDDEN": 10, "REC_SPIKES": ["hid"], "OLD": 1}
+    now = {"ETA": 1e-3, "N_EPOCH": 9, "NUM_HIDDEN": 12, "REC_SPIKES": [], "NEW": 2}
+    assert resume_conflicts(saved, now) == [("NUM_HIDDEN", 10, 12)]
+    assert {"N_EPOCH", "OUT_DIR", "LOAD_LAST", "DATA_DIR"} <= RESUME_MAY_CHANGE
+    assert not {"ETA", "NUM_HIDDEN", "MODEL_SEED", "LOSS_TYPE", "DT_MS"} & RESUME_MAY_CHANGE
+    assert resume_settings(saved, {"N_EPOCH": 9}) == {**saved, "N_EPOCH": 9}
+
+
+def test_divergence_says_where_and_which_checkpoint_was_kept(tmp_path):
+    exp = tiny(tmp_path, N_EPOCH=3)
+    tr = exp.trainer()
+
+    class Poison:
+        def on_batch_end(self, trainer, ev):
+            if ev.epoch == 1 and ev.batch == 2:
+                trainer.engine.W[0] = np.nan
+
+    tr.add_listener(Poison())
+    with pytest.raises(TrainingDiverged) as info:
+        tr.fit()
+    err = info.value
+    assert (err.epoch, err.batch, err.kept_epoch) == (1, 3, 0)  # poisoned after batch 2
+    assert str(err).startswith("diverged at epoch 1 batch 3")
+    assert f"kept checkpoint of epoch 0 in {tmp_path}" in str(err) and "\n" not in str(err)
+    summary = res.read_summary(tmp_path)
+    assert summary["status"] == "diverged" and summary["epochs"] == 1
+    import pickle
+
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == str(err)
+
+
+def test_silent_layers_and_flat_loss_are_found():
+    from types import SimpleNamespace
+
+    from eventprop.training import loss_is_flat, silent_layers
+
+    layers = [SimpleNamespace(name="hidden0", size=3), SimpleNamespace(name="hidden1", size=2)]
+    assert silent_layers([0, 0, 0, 1, 0], layers) == ["hidden0"]
+    assert silent_layers([0, 2, 0, 0, 0], layers) == ["hidden1"]
+    assert silent_layers([1, 1, 1, 1, 1], layers) == []
+    assert loss_is_flat([0.7, 0.7, 0.7])
+    assert not loss_is_flat([0.7, 0.69, 0.7])
+    assert not loss_is_flat([0.7])  # one batch says nothing ...
+    assert loss_is_flat([0.7], previous_loss=0.7)  # ... unless the previous epoch agrees
+    assert not loss_is_flat([0.6, 0.8], previous_loss=0.69)
+
+
+def test_a_silent_shd_layer_names_rewire_silent_and_the_j21_preset():
+    from eventprop.experiments.shd import SHD
+    from eventprop.experiments.yinyang import YinYang
+    from eventprop.training import EpochResult, epoch_warnings
+
+    r = EpochResult(3, 1.0, 0.05, None, None, 1.0, 1e-3, silent_layers=["hidden0"])
+    (text,) = epoch_warnings(r, SHD)
+    assert text.startswith("epoch 3: every neuron of hidden0 was silent")
+    assert "no gradient reaches the input weights" in text
+    for remedy in ("REWIRE_SILENT", "a larger INPUT_HIDDEN_MEAN", "the j21-base preset"):
+        assert remedy in text
+    (text,) = epoch_warnings(r, YinYang)
+    assert "REWIRE_SILENT" not in text and "j21-base" not in text
+
+
+def test_an_epoch_with_every_hidden_neuron_silent_is_marked(tmp_path):
+    tr = tiny(tmp_path, INPUT_HIDDEN_MEAN=-1.0, INPUT_HIDDEN_STD=0.01).trainer(write_files=False)
+    tr.fit(n_epochs=2)
+    first, second = tr.history
+    assert first.silent_layers == ["hidden0"] and second.silent_layers == ["hidden0"]
+    assert second.flat_loss
+    assert any("silent" in w for w in tr.warnings(first))
+    fine = tiny(tmp_path / "b").trainer(write_files=False)
+    fine.fit(n_epochs=1)
+    assert fine.history[0].silent_layers == [] and fine.warnings(fine.history[0]) == []

@@ -1,4 +1,4 @@
-"""Yin-Yang generation, class rule, seeding and latency encoding (spec §6.1)."""
+"""Yin-Yang generation, class rule, seeding and latency encoding (docs/data.md#yin-yang)."""
 
 import numpy as np
 import pytest

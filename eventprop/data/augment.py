@@ -1,5 +1,5 @@
-"""Per-epoch data augmentation for SHD/SSC (spec §6.3, per-epoch pipeline steps 2-4) and DVS
-gesture.
+"""Per-epoch data augmentation for SHD/SSC (docs/data.md#augmentations,
+docs/data.md#per-epoch-pipeline steps 2-4) and DVS gesture.
 
 Each augmentation is a small dataclass holding its parameters; calling it as
 ``aug(ds, rng) -> SpikeDataset`` draws everything it needs from the numpy Generator ``rng``
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eventprop.data.batches import SpikeDataset
+from eventprop.params.keys import AUGMENTATION_KEYS
 
 __all__ = [
     "AUGMENTATION_KEYS",
@@ -46,10 +47,6 @@ __all__ = [
     "epoch_pipeline",
 ]
 
-AUGMENTATION_KEYS = (
-    "random_shift", "random_dilate", "ID_jitter", "random_shift_xy", "blend",
-    "NORMALISE_SPIKE_NUMBER",
-)
 
 # Spikes handled per numpy pass in Blend and RandomShiftXY; bounds their temporary arrays.
 _BLEND_CHUNK_SPIKES = 4_000_000
@@ -91,7 +88,7 @@ class RandomShift:
     """Shift all channels of a sample by one integer ``k`` (``random_shift: s``).
 
     ``fidelity=True`` (the original): ``k = trunc(U(-s, s))``, so ``k ∈ {-(s-1), …, s-1}`` for
-    integer s, with ``k = 0`` twice as likely as any other value (spec §10 item 21).
+    integer s, with ``k = 0`` twice as likely as any other value (docs/differences.md#random-shift).
     ``fidelity=False``: ``k`` uniform on the integers ``{-s, …, s}``. One draw per sample
     (``rng.uniform(-s, s, n)`` or ``rng.integers(-s, s+1, n)``). Channels outside
     ``[0, n_channels)`` are dropped.
@@ -393,10 +390,11 @@ def balance_classes(ds: SpikeDataset, rng: np.random.Generator) -> SpikeDataset:
 
 @dataclass
 class AugmentationPipeline:
-    """The training-set augmentations of an AUGMENTATION dict (spec §6.3 step 4), in the dict's
-    order; calling it applies them one after the other. ``normalise_spike_number`` records the
-    NORMALISE_SPIKE_NUMBER flag, which :func:`epoch_pipeline` applies as step 3 to the training
-    and evaluation data (it needs the training set's smallest count, so it is not a step here)."""
+    """The training-set augmentations of an AUGMENTATION dict (docs/data.md#per-epoch-pipeline, step
+    4), in the dict's order; calling it applies them one after the other. ``normalise_spike_number``
+    records the NORMALISE_SPIKE_NUMBER flag, which :func:`epoch_pipeline` applies as step 3 to the
+    training and evaluation data (it needs the training set's smallest count, so it is not a step
+    here)."""
 
     steps: list = field(default_factory=list)
     normalise_spike_number: bool = False
@@ -418,12 +416,12 @@ def build_augmentation(
     shift_fidelity: bool = True,
     frame_size: tuple | None = None,
 ) -> AugmentationPipeline:
-    """Turn the seed's AUGMENTATION dict into an :class:`AugmentationPipeline`.
+    """Turn the original's AUGMENTATION dict into an :class:`AugmentationPipeline`.
 
     Keys (values): ``random_shift`` (s), ``random_dilate`` ([f_min, f_max]), ``ID_jitter`` (σ),
     ``random_shift_xy`` (s, needs ``frame_size`` = (width, height) of an event-camera frame),
     ``blend`` ([p_1..p_m], needs ``n_train`` = N_TRAIN), ``NORMALISE_SPIKE_NUMBER`` (bool).
-    ``shift_fidelity=False`` selects the uniform-integer shift (spec §10 item 21).
+    ``shift_fidelity=False`` selects the uniform-integer shift (docs/differences.md#random-shift).
     """
     pipeline = AugmentationPipeline()
     for key, value in (aug_dict or {}).items():
@@ -474,9 +472,10 @@ def _param(params, key, default):
 
 def epoch_pipeline(train_ds: SpikeDataset, eval_ds: SpikeDataset | None, params, rng,
                    frame_size: tuple | None = None):
-    """One epoch's data (spec §6.3 steps 2-4); returns ``(train_ds, eval_ds)``.
+    """One epoch's data (docs/data.md#per-epoch-pipeline, steps 2-4); returns ``(train_ds,
+    eval_ds)``.
 
-    ``params`` is a dict (or an object with attributes) with the seed's keys
+    ``params`` is a dict (or an object with attributes) with the original's keys
     BALANCE_TRAIN_CLASSES, BALANCE_EVAL_CLASSES, AUGMENTATION, N_TRAIN and TRIAL_MS (defaults
     False, False, {}, None, 1400); ``frame_size`` is the (width, height) of event-camera inputs
     (for ``random_shift_xy``). In order, all draws from ``rng``:

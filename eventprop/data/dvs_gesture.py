@@ -63,8 +63,8 @@ import numpy as np
 
 from eventprop.data import cache as binned_cache
 from eventprop.data.batches import SpikeDataset
-from eventprop.data.mnist import DataError
-from eventprop.data.shd import default_data_dir
+from eventprop.data.base import DataError, Dataset, seeded_rng
+from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
 
 __all__ = [
     "DataError",
@@ -75,6 +75,7 @@ __all__ = [
     "FOLDER",
     "SPLIT_FOLDERS",
     "ARCHIVES",
+    "DVSGestureFiles",
     "default_data_dir",
     "frame_size",
     "n_input_channels",
@@ -176,8 +177,14 @@ def _check_split(split) -> str:
     return split
 
 
+def default_data_dir() -> Path:
+    """The data root (:func:`~eventprop.data.base.data_root`); the recordings are below it in
+    ``DVSGesture/``."""
+    return DVSGestureFiles.default_folder()
+
+
 def _root(data_dir) -> Path:
-    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    return DVSGestureFiles(data_dir).folder
 
 
 def split_folder(data_dir, split: str) -> Path:
@@ -191,30 +198,30 @@ def has_split(data_dir, split: str) -> bool:
     return folder.is_dir() and any(folder.glob("user*_*/*.npy"))
 
 
-def _fix(data_dir, splits) -> str:
-    root = _root(data_dir)
-    archives = " and ".join(ARCHIVES[s] for s in splits)
-    return (
-        f"run `eventprop data download dvs_gesture` (tonic fetches and unpacks {archives} in "
-        f"{root / FOLDER}), or point --data-dir / DATA_DIR / EVENTPROP_DATA at the folder that "
-        f"holds {FOLDER}/"
-    )
+class DVSGestureFiles(Dataset):
+    """The unpacked recordings below ``DATA_DIR/DVSGesture``; the items are the splits, each a
+    folder of ``user*_*/*.npy`` files."""
+
+    title = "DVS gesture data"
+    command = "eventprop data download dvs_gesture"
+
+    def expected(self, item: str) -> str:
+        return f"{SPLIT_FOLDERS[_check_split(item)]}/ (the {item} split)"
+
+    def present(self, item: str) -> bool:
+        return has_split(self.folder, item)
+
+    def where(self) -> str:
+        return str(self.folder / FOLDER)
 
 
 def missing_message(data_dir, splits) -> str:
     """One line naming the missing split folders, where they were looked for, and the fix."""
-    splits = list(splits)
-    folders = ", ".join(f"{SPLIT_FOLDERS[s]}/ (the {s} split)" for s in splits)
-    return (f"DVS gesture data missing: {folders} not found in {_root(data_dir) / FOLDER}; "
-            + _fix(data_dir, splits))
+    return DVSGestureFiles(data_dir).missing_message(list(splits))
 
 
 def _damaged(path: Path, split: str, data_dir, why: str) -> DataError:
-    folder = split_folder(data_dir, split)
-    return DataError(
-        f"DVS gesture file {path} is damaged ({why}); delete the folder {folder} and run "
-        f"`eventprop data download dvs_gesture` to unpack it again"
-    )
+    return DVSGestureFiles.damaged(path, why, remove=split_folder(data_dir, split))
 
 
 def list_recordings(data_dir, split: str) -> list[Recording]:
@@ -420,14 +427,23 @@ def _tonic_download(root: Path, split: str) -> None:
                         "automatically (pip install tonic); or " + _manual(root, split)) from exc
     try:
         root.mkdir(parents=True, exist_ok=True)
-        tonic_datasets.DVSGesture(save_to=str(root), train=(split == "train"))
+        with timeout_sockets(DEFAULT_TIMEOUT_S):  # tonic takes no timeout of its own
+            tonic_datasets.DVSGesture(save_to=str(root), train=(split == "train"))
     except Exception as exc:  # network, checksum, archive and disk errors all mean the same here
-        raise DataError(f"downloading the DVS gesture {split} split failed "
-                        f"({type(exc).__name__}: {exc}); " + _manual(root, split)) from exc
+        url = getattr(tonic_datasets.DVSGesture, f"{split}_url", None) or ARCHIVES[split]
+        raise DVSDownloadError(
+            f"downloading the DVS gesture {split} split failed (tonic tried {url}: "
+            f"{failure_reason(exc, DEFAULT_TIMEOUT_S)}); " + _manual(root, split)
+        ) from exc
+
+
+class DVSDownloadError(DataError, DownloadError):
+    """tonic could not fetch a DVS gesture archive; the message says what was tried and the
+    manual fix."""
 
 
 # -- splits ----------------------------------------------------------------------------------------
-def leave_users_out(ds: SpikeDataset, users, n_train: int, seed=123):
+def leave_users_out(ds: SpikeDataset, users, n_train: int, seed=None):
     """``(train, eval)``: eval = every gesture of the given users (data-set order); train = the
     others, permuted with ``default_rng(seed)`` (or the Generator ``seed``) and cut to
     ``n_train``.  The users are ids (``user07`` is 7); one that the data lack is an error."""
@@ -440,7 +456,7 @@ def leave_users_out(ds: SpikeDataset, users, n_train: int, seed=123):
         raise ValueError(f"USER_LEFT names user {absent[0]}, but the training split holds the "
                          f"users {sorted(set(have.tolist()))}")
     left = np.isin(have, users)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = seeded_rng(seed, "the user split (TRAIN_DATA_SEED)")
     train_idx = np.flatnonzero(~left)
     train_idx = train_idx[rng.permutation(len(train_idx))][: int(n_train)]
     return ds.subset(train_idx), ds.subset(np.flatnonzero(left))

@@ -1,4 +1,5 @@
-"""MNIST: the IDX files, their download, the seed's splits and its latency code (spec §6.2).
+"""MNIST: the IDX files, their download, the original's splits and its latency code
+(docs/data.md#mnist).
 
 Files
 -----
@@ -18,7 +19,7 @@ Splits (seed behaviour, overlap fixed)
 --------------------------------------
 The 60k training images are permuted with ``default_rng(TRAIN_DATA_SEED)``: training is the first
 ``N_TRAIN`` of the permutation, validation the **last** ``N_VALIDATE``; ``N_TRAIN + N_VALIDATE``
-may not exceed 60000 (the seed silently let them overlap). The 10k test images are permuted with
+may not exceed 60000 (the original silently let them overlap). The 10k test images are permuted with
 ``default_rng(TEST_DATA_SEED)`` and the first ``N_TEST`` kept.
 
 Latency code
@@ -29,7 +30,7 @@ pixel of grey value ``g > 1`` fires one spike at
 .. math:: t(g) = \\frac{255 - g}{255}\\,(T - 4Δ) + 2Δ \\quad [\\mathrm{ms}],
 
 so white (255) fires at ``2Δ`` and the faintest firing pixel just before ``T - 2Δ``; ``g ≤ 1``
-is silent. The seed's unused alternative ("log") is ``t = 10·ln(g'/(g' - 0.2))`` ms with
+is silent. The original's unused alternative ("log") is ``t = 10·ln(g'/(g' - 0.2))`` ms with
 ``g' = 10·g/255``: only pixels with ``g' > 0.2`` (``g ≥ 6``) can fire, and a spike whose time
 falls at or after ``T`` is dropped (the neuron would not reach threshold within the trial).
 """
@@ -38,22 +39,23 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.client
 import os
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from eventprop.data.base import DataError, Dataset, check_count
 from eventprop.data.batches import SpikeDataset
+from eventprop.data.download import (DEFAULT_TIMEOUT_S, DownloadError, Fetcher, Progress,
+                                     VerifyError, attempts_text)
 
 __all__ = [
     "DataError",
     "MNIST_FILES",
     "MNIST_MD5",
     "MNIST_MIRRORS",
+    "MNISTFiles",
     "default_data_dir",
     "read_idx",
     "download_mnist",
@@ -62,10 +64,6 @@ __all__ = [
     "mnist_splits",
     "synthetic_digits",
 ]
-
-
-class DataError(RuntimeError):
-    """A data file is missing, unreadable or inconsistent; the message says how to fix it."""
 
 
 MNIST_FILES = (
@@ -106,25 +104,38 @@ _IDX_TYPES = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def default_data_dir() -> Path:
-    """The per-user MNIST folder.
+class MNISTFiles(Dataset):
+    """The four IDX files in one folder (raw or ``.gz``); the items are the file names."""
 
-    ``$EVENTPROP_DATA/mnist`` if ``EVENTPROP_DATA`` is set (the root of all EventProp data sets),
-    else ``$XDG_CACHE_HOME/eventprop/mnist``, else ``~/.cache/eventprop/mnist``.
-    """
-    root = os.environ.get("EVENTPROP_DATA")
-    if root:
-        return Path(root).expanduser() / "mnist"
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
-    return base / "eventprop" / "mnist"
+    title = "MNIST files"
+    command = DOWNLOAD_COMMAND
+    subfolder = "mnist"
+    alternative = ("to train offline on the synthetic stand-in use --set DATA_SET=synthetic (or "
+                   "--preset synthetic)")
+
+    def expected(self, item: str) -> str:
+        return item
+
+    def present(self, item: str) -> bool:
+        return _find(self.folder, item) is not None
+
+    def how_to_get(self, items) -> str:
+        listing = "\n".join(f"  {n}.gz  (or the decompressed {n})" for n in items)
+        urls = "\n".join(f"  {m}" for m in MNIST_MIRRORS)
+        return (
+            f"Put these files into the folder {self.folder}:\n{listing}\n"
+            f"They can be downloaded from any of these mirrors (file name appended):\n{urls}\n"
+            f"or fetched automatically with `{DOWNLOAD_COMMAND}` (needs internet access)."
+        )
+
+
+def default_data_dir() -> Path:
+    """The per-user MNIST folder: ``mnist/`` below the data root (:func:`~.base.data_root`)."""
+    return MNISTFiles.default_folder()
 
 
 def _corrupt(path, problem: str) -> DataError:
-    return DataError(
-        f"{path}: {problem}. The file is truncated or corrupt: delete it and download it "
-        f"again (for MNIST: `{DOWNLOAD_COMMAND}`)."
-    )
+    return MNISTFiles.damaged(path, problem)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -188,25 +199,22 @@ def _find(data_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _where_to_get(data_dir: Path, names) -> str:
-    listing = "\n".join(f"  {n}.gz  (or the decompressed {n})" for n in names)
-    urls = "\n".join(f"  {m}" for m in MNIST_MIRRORS)
-    return (
-        f"Put these files into the folder {data_dir}:\n{listing}\n"
-        f"They can be downloaded from any of these mirrors (file name appended):\n{urls}\n"
-        f"or fetched automatically with `{DOWNLOAD_COMMAND}` (needs internet access)."
-    )
+class MNISTDownloadError(DataError, DownloadError):
+    """No mirror delivered an MNIST file; the message lists every attempt and the manual fix."""
 
 
-def download_mnist(data_dir=None, timeout: float = 30, mirrors=None, checksums=None) -> dict:
+def download_mnist(data_dir=None, timeout: float = DEFAULT_TIMEOUT_S, mirrors=None,
+                   checksums=None, progress: bool = False) -> dict:
     """Download the MNIST files missing from ``data_dir``; return ``{name: path}`` for all four.
 
     Each missing ``NAME`` is fetched as ``mirror + NAME.gz`` from ``mirrors`` (default
-    :data:`MNIST_MIRRORS`) in order, with ``timeout`` seconds per connection. A download is
-    written to ``NAME.gz.part``, its MD5 checked against ``checksums[NAME]`` (default
-    :data:`MNIST_MD5`; a value of None skips that check), its IDX structure checked with
-    :func:`read_idx`, and only then renamed to ``NAME.gz``. A failed mirror is reported and the
-    next one tried; if all fail, :class:`DataError` lists every attempt and the manual fix.
+    :data:`MNIST_MIRRORS`) in order by :class:`~eventprop.data.download.Fetcher`, with
+    ``timeout`` seconds per connection and per read; a mirror that does not answer is not asked
+    again for the other files. A download is written to ``NAME.gz.part``, its MD5 checked
+    against ``checksums[NAME]`` (default :data:`MNIST_MD5`; a value of None skips that check),
+    its IDX structure checked with :func:`read_idx`, and only then renamed to ``NAME.gz``.
+    ``progress`` prints each download's progress on stderr. If a file cannot be fetched from any
+    mirror, :class:`MNISTDownloadError` lists every attempt and the manual fix.
     """
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     mirrors = tuple(mirrors) if mirrors is not None else MNIST_MIRRORS
@@ -217,62 +225,43 @@ def download_mnist(data_dir=None, timeout: float = 30, mirrors=None, checksums=N
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"cannot create the data folder {data_dir} ({exc})") from exc
+    fetcher = Fetcher(timeout, Progress() if progress else None)
     paths, failures = {}, []
     for name in MNIST_FILES:
         found = _find(data_dir, name)
         if found is not None:
             paths[name] = found
             continue
-        errors = []
-        for base in mirrors:
-            url = base.rstrip("/") + "/" + name + ".gz"
-            try:
-                paths[name] = _fetch_verified(url, data_dir / f"{name}.gz", timeout, checksums.get(name))
-                break
-            except _FetchError as exc:
-                errors.append(f"{url}: {exc}")
+        urls = [base.rstrip("/") + "/" + name + ".gz" for base in mirrors]
+        got, attempts = fetcher.fetch(urls, data_dir / f"{name}.gz",
+                                      lambda part, n=name: _verify(part, checksums.get(n)))
+        if got is None:
+            failures.append((name, attempts))
         else:
-            failures.append((name, errors))
+            paths[name] = got
     if failures:
-        tried = "\n".join(f"  {e}" for _, errs in failures for e in errs)
-        raise DataError(
-            f"could not download {', '.join(n for n, _ in failures)} (offline, or no mirror "
-            f"answered correctly). Attempts:\n{tried}\n"
-            + _where_to_get(data_dir, [n for n, _ in failures])
+        tried = "\n".join(attempts_text(a) for _, a in failures)
+        raise MNISTDownloadError(
+            f"could not download {', '.join(n + '.gz' for n, _ in failures)} into {data_dir} "
+            f"(offline, or no mirror answered correctly). Attempts:\n{tried}\n"
+            + MNISTFiles(data_dir).how_to_get([n for n, _ in failures])
         )
     return paths
 
 
-class _FetchError(Exception):
-    pass
-
-
-def _fetch_verified(url: str, target: Path, timeout: float, md5: str | None) -> Path:
-    """Download ``url`` to ``target`` atomically after checking its MD5 and IDX structure."""
-    part = target.with_name(target.name + ".part")
-    digest = hashlib.md5(usedforsecurity=False)
+def _verify(part: Path, md5: str | None) -> None:
+    """Reject a downloaded ``.gz`` whose MD5 differs from ``md5`` or that is not an IDX file."""
+    if md5 is not None:
+        digest = hashlib.md5(usedforsecurity=False)
+        with open(part, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != md5.lower():
+            raise VerifyError(f"MD5 {digest.hexdigest()} does not match the published {md5}")
     try:
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-                while True:
-                    chunk = response.read(1 << 20)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    out.write(chunk)
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-            raise _FetchError(f"download failed ({exc})") from exc
-        if md5 is not None and digest.hexdigest() != md5.lower():
-            raise _FetchError(f"MD5 {digest.hexdigest()} does not match the published {md5}")
-        try:
-            read_idx(part)
-        except DataError as exc:
-            raise _FetchError(f"downloaded data is not a valid IDX file ({exc})") from exc
-        os.replace(part, target)
-        return target
-    finally:
-        if part.exists():
-            part.unlink()
+        read_idx(part)
+    except DataError as exc:
+        raise VerifyError(f"downloaded data is not a valid IDX file ({exc})") from exc
 
 
 def load_mnist(data_dir=None, download: bool = False):
@@ -282,14 +271,11 @@ def load_mnist(data_dir=None, download: bool = False):
     uint8 ``(N,)`` in 0…9. Missing files are downloaded when ``download`` is true; otherwise a
     :class:`DataError` lists the missing files, the folder and the download command.
     """
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    missing = [n for n in MNIST_FILES if _find(data_dir, n) is None]
-    if missing:
+    files = MNISTFiles(data_dir)
+    data_dir = files.folder
+    if files.missing(MNIST_FILES):
         if not download:
-            raise DataError(
-                f"MNIST files missing from {data_dir}: {', '.join(missing)}.\n"
-                + _where_to_get(data_dir, missing)
-            )
+            files.require(MNIST_FILES)
         download_mnist(data_dir)
     arrays = {n: read_idx(_find(data_dir, n)) for n in MNIST_FILES}
     for split, img_name, lbl_name in (
@@ -313,12 +299,6 @@ def load_mnist(data_dir=None, download: bool = False):
     return tuple(arrays[n] for n in MNIST_FILES)
 
 
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
 def mnist_splits(
     train_images,
     train_labels,
@@ -331,15 +311,15 @@ def mnist_splits(
     test_seed,
     reduced_classes=None,
 ) -> dict:
-    """The seed's training/validation/test selection (module docstring), without overlap.
+    """The original's training/validation/test selection (module docstring), without overlap.
 
     Returns ``{"train": (images, labels), "validation": (...), "test": (...)}``. The training
-    permutation is ``np.arange(N)`` shuffled by ``default_rng(train_seed)`` (the seed's own
+    permutation is ``np.arange(N)`` shuffled by ``default_rng(train_seed)`` (the original's own
     call, so the selected images match the original); validation is its last ``n_validate``
     entries. ``n_train + n_validate > N`` raises :class:`DataError`. With ``reduced_classes``
     (a list of class ids) each split then keeps only samples of those classes, in order and with
     their original labels, so the splits shrink to roughly ``len(reduced_classes)/10`` of their
-    size. A seed of None draws fresh OS entropy (the seed's behaviour for a None seed).
+    size. A seed of None draws fresh OS entropy (the original's behaviour for a None seed).
     """
     train_images, train_labels = np.asarray(train_images), np.asarray(train_labels)
     test_images, test_labels = np.asarray(test_images), np.asarray(test_labels)
@@ -348,9 +328,9 @@ def mnist_splits(
             f"mnist_splits: {len(train_images)} training images vs {len(train_labels)} labels, "
             f"{len(test_images)} test images vs {len(test_labels)} labels; they must match"
         )
-    n_train = _check_count("N_TRAIN", n_train)
-    n_validate = _check_count("N_VALIDATE", n_validate)
-    n_test = _check_count("N_TEST", n_test)
+    n_train = check_count("N_TRAIN", n_train)
+    n_validate = check_count("N_VALIDATE", n_validate)
+    n_test = check_count("N_TEST", n_test)
     n_full, n_full_test = len(train_labels), len(test_labels)
     if n_train + n_validate > n_full:
         raise DataError(
@@ -405,7 +385,7 @@ def latency_encode(
 
     ``images`` is uint8-valued ``(N, H, W)`` (or ``(N, H·W)``, then ``H·W`` channels); channel
     ``row·W + col`` carries pixel (row, col), so MNIST has 784 channels. ``encoding`` is
-    ``"latency"`` (the seed's code) or ``"log"`` (its unused alternative). Within a sample the
+    ``"latency"`` (the original's code) or ``"log"`` (its unused alternative). Within a sample the
     spikes are ordered by channel. ``labels`` (length N) default to -1, i.e. unlabelled, which
     batches treat as padding: pass the labels for training or evaluation.
     """
@@ -464,7 +444,7 @@ def synthetic_digits(n: int, seed, n_classes: int = 10):
     code). Labels are balanced (``i mod n_classes``) and shuffled. Everything is drawn from
     ``default_rng(seed)``, so equal arguments give equal data.
     """
-    n = _check_count("n", n)
+    n = check_count("n", n)
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or not (
         2 <= n_classes <= 10
     ):

@@ -1,5 +1,5 @@
 """Spiking Heidelberg Digits (SHD) and Spiking Speech Commands (SSC): files, binning, splits
-(spec §6.3) and the input delay line (spec §2.4c).
+(docs/data.md#shd-and-ssc) and the input delay line (docs/data.md#delay-line).
 
 Files
 -----
@@ -15,7 +15,7 @@ They are looked for in ``DATA_DIR/SHD/`` (or ``DATA_DIR/SSC/``), the folder toni
 and then in ``DATA_DIR`` itself. :func:`download_shd` fetches them through tonic's own data set
 classes (``tonic.datasets.SHD`` / ``SSC``).
 
-Binning (spec §6.3, tonic path of the original)
+Binning (docs/data.md#shd-and-ssc; the original's tonic path)
 -----------------------------------------------
 With step ``Δ`` (DT_MS), trial length ``T`` (TRIAL_MS), and rescale factors ``r_t`` (RESCALE_T)
 and ``r_x`` (RESCALE_X), every spike ``(t_s, x)`` of a sample becomes:
@@ -38,7 +38,6 @@ source size and mtime).
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +47,8 @@ import numpy as np
 from eventprop.data import cache as binned_cache
 from eventprop.data.augment import spike_sample_ids
 from eventprop.data.batches import SpikeDataset
-from eventprop.data.mnist import DataError
+from eventprop.data.base import DataError, Dataset, check_count, seeded_rng
+from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
 
 __all__ = [
     "DataError",
@@ -57,6 +57,7 @@ __all__ = [
     "SHD_PAGE",
     "SHD_DOWNLOAD_BASE",
     "RawSpikes",
+    "SHDFiles",
     "default_data_dir",
     "h5_filename",
     "find_h5",
@@ -85,17 +86,9 @@ _BIN_TOL = 1e-9
 
 
 def default_data_dir() -> Path:
-    """Root folder of the SHD/SSC files (tonic adds ``SHD/`` or ``SSC/`` below it).
-
-    ``$EVENTPROP_DATA`` if set, else ``$XDG_CACHE_HOME/eventprop``, else ``~/.cache/eventprop``
-    (the same root as the MNIST loader's).
-    """
-    root = os.environ.get("EVENTPROP_DATA")
-    if root:
-        return Path(root).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
-    return base / "eventprop"
+    """Root folder of the SHD/SSC files (tonic adds ``SHD/`` or ``SSC/`` below it): the data root
+    (:func:`~eventprop.data.base.data_root`)."""
+    return SHDFiles.default_folder()
 
 
 def _check_dataset(dataset) -> str:
@@ -135,18 +128,44 @@ def find_h5(data_dir, dataset: str, split: str) -> Path | None:
     return None
 
 
+class SHDFiles(Dataset):
+    """The ``.h5`` files of SHD or SSC; the items are the splits."""
+
+    title = "SHD data"
+    command = "eventprop data download shd"
+
+    def __init__(self, data_dir=None, dataset: str = "SHD"):
+        super().__init__(data_dir)
+        self.dataset = _check_dataset(dataset)
+        self.title = f"{self.dataset} data"
+        self.command = f"eventprop data download {self.dataset.lower()}"
+
+    def expected(self, item: str) -> str:
+        return h5_filename(self.dataset, item)
+
+    def present(self, item: str) -> bool:
+        return find_h5(self.folder, self.dataset, item) is not None
+
+    def where(self) -> str:
+        return f"{self.folder / self.dataset} or {self.folder}"
+
+    def how_to_get(self, items) -> str:
+        data_dir, dataset = self.folder, self.dataset
+        files = "\n".join(
+            f"  {SHD_DOWNLOAD_BASE}{h5_filename(dataset, s)}.zip  ->  unzip to "
+            f"{data_dir / dataset / h5_filename(dataset, s)}"
+            for s in items
+        )
+        return (
+            f"Download the files from the Zenke lab's page {SHD_PAGE}:\n{files}\n"
+            f"(the folder {data_dir} itself is also searched), or let tonic fetch them with "
+            f"eventprop.data.shd.download_shd({str(data_dir)!r}, {dataset!r}) or "
+            f"load_shd(..., download=True) (needs internet access)."
+        )
+
+
 def _where_to_get(data_dir: Path, dataset: str, splits) -> str:
-    files = "\n".join(
-        f"  {SHD_DOWNLOAD_BASE}{h5_filename(dataset, s)}.zip  ->  unzip to "
-        f"{data_dir / dataset / h5_filename(dataset, s)}"
-        for s in splits
-    )
-    return (
-        f"Download the files from the Zenke lab's page {SHD_PAGE}:\n{files}\n"
-        f"(the folder {data_dir} itself is also searched), or let tonic fetch them with "
-        f"eventprop.data.shd.download_shd({str(data_dir)!r}, {dataset!r}) or "
-        f"load_shd(..., download=True) (needs internet access)."
-    )
+    return SHDFiles(data_dir, dataset).how_to_get(splits)
 
 
 def download_shd(data_dir=None, dataset: str = "SHD", splits=None) -> dict:
@@ -188,15 +207,22 @@ def _tonic_download(data_dir: Path, dataset: str, split: str) -> None:
         ) from exc
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        if dataset == "SHD":
-            tonic_datasets.SHD(save_to=str(data_dir), train=(split == "train"))
-        else:
-            tonic_datasets.SSC(save_to=str(data_dir), split=split)
+        with timeout_sockets(DEFAULT_TIMEOUT_S):  # tonic takes no timeout of its own
+            if dataset == "SHD":
+                tonic_datasets.SHD(save_to=str(data_dir), train=(split == "train"))
+            else:
+                tonic_datasets.SSC(save_to=str(data_dir), split=split)
     except Exception as exc:  # network, checksum, zip and disk errors all mean the same here
-        raise DataError(
-            f"downloading {h5_filename(dataset, split)} failed ({type(exc).__name__}: {exc}).\n"
+        url = f"{SHD_DOWNLOAD_BASE}{h5_filename(dataset, split)}.zip"
+        raise SHDDownloadError(
+            f"could not download {h5_filename(dataset, split)} into {data_dir / dataset}. "
+            f"Attempts (with tonic):\n  {url}: {failure_reason(exc, DEFAULT_TIMEOUT_S)}\n"
             + _where_to_get(data_dir, dataset, [split])
         ) from exc
+
+
+class SHDDownloadError(DataError, DownloadError):
+    """tonic could not fetch an SHD/SSC file; the message says what was tried and the manual fix."""
 
 
 @dataclass
@@ -433,10 +459,7 @@ def load_shd(
     path = find_h5(data_dir, dataset, split)
     if path is None:
         if not download:
-            raise DataError(
-                f"{dataset} {split} file {h5_filename(dataset, split)} not found in "
-                f"{data_dir / dataset} or {data_dir}.\n" + _where_to_get(data_dir, dataset, [split])
-            )
+            SHDFiles(data_dir, dataset).require([split])
         path = download_shd(data_dir, dataset, [split])[split]
     key = _cache_key(path, dataset, split, dt_ms, trial_ms, rescale_t, rescale_x)
     cpath = cache_path_for(path, key)
@@ -454,22 +477,17 @@ def load_shd(
     return _to_dataset(steps, chans, offsets, raw.labels, speakers, dt_ms)
 
 
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
-
-
 def split_train_eval(
     ds: SpikeDataset,
     evaluation: str,
     n_train: int,
     n_validate: int,
     speaker_left: int = 0,
-    seed=123,
+    seed=None,
     eval_ds: SpikeDataset | None = None,
 ) -> tuple[SpikeDataset, SpikeDataset]:
-    """The training/validation split of spec §6.3 (``EVALUATION``); returns ``(train, eval)``.
+    """The training/validation split (``EVALUATION``, docs/data.md#shd-and-ssc); returns ``(train,
+    eval)``.
 
     - ``"random"``: ``p = default_rng(seed).permutation(len(ds))``; training ``p[:n_train]``,
       validation ``p[n_train:n_train+n_validate]`` (shorter, with a warning, if the set runs out;
@@ -483,10 +501,10 @@ def split_train_eval(
     ``seed`` is TRAIN_DATA_SEED, or a Generator to draw from (the original shares one data RNG
     between split, shuffling and augmentation).
     """
-    n_train = _count("N_TRAIN", n_train)
-    n_validate = _count("N_VALIDATE", n_validate)
+    n_train = check_count("N_TRAIN", n_train)
+    n_validate = check_count("N_VALIDATE", n_validate)
     if evaluation == "random":
-        perm = _rng(seed).permutation(len(ds))
+        perm = seeded_rng(seed, "the random split (TRAIN_DATA_SEED)").permutation(len(ds))
         train_idx = perm[:n_train]
         eval_idx = perm[n_train : n_train + n_validate]
         if n_validate > 0 and len(eval_idx) == 0:
@@ -520,7 +538,8 @@ def split_train_eval(
             )
         left = ordered[speaker_left]
         train_idx = np.flatnonzero(speakers != left)
-        train_idx = train_idx[_rng(seed).permutation(len(train_idx))][:n_train]
+        rng = seeded_rng(seed, "the speaker split (TRAIN_DATA_SEED)")
+        train_idx = train_idx[rng.permutation(len(train_idx))][:n_train]
         eval_idx = np.flatnonzero(speakers == left)
         return ds.subset(train_idx), ds.subset(eval_idx)
     if evaluation == "validation_set":
@@ -533,12 +552,6 @@ def split_train_eval(
     raise ValueError(
         f"EVALUATION must be 'random', 'speaker' or 'validation_set', got {evaluation!r}"
     )
-
-
-def _count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
 
 
 def reduce_classes(ds: SpikeDataset, classes) -> SpikeDataset:
@@ -568,7 +581,7 @@ def apply_delay_line(
     with ``t + c·d >= T`` are dropped. Within a sample the spikes come copy by copy. ``D = 0``
     returns ``ds`` itself.
     """
-    n_delay = _count("N_INPUT_DELAY", n_delay)
+    n_delay = check_count("N_INPUT_DELAY", n_delay)
     delay_ms, trial_ms = float(delay_ms), float(trial_ms)
     if not delay_ms >= 0:
         raise ValueError(f"INPUT_DELAY must be >= 0 ms, got {delay_ms}")

@@ -16,18 +16,18 @@ Geometry (coordinates in :math:`[-1,1]^2`, big radius :math:`r_B = 1`, dot radiu
 (The clause :math:`d_+ \le r_s` only matters on the dot's rim; it is kept as the original
 writes it.)
 
-Generation (spec §6.1): each sample draws a goal class uniformly from {0, 1, 2}, then points
-uniform in the square, kept inside the disk :math:`x^2 + y^2 \le r_B^2`, until one has the goal
-class. The point is mapped to :math:`[0,1]^2` by :math:`x \leftarrow (x+1)/2`,
+Generation (docs/data.md#yin-yang): each sample draws a goal class uniformly from {0, 1, 2}, then
+points uniform in the square, kept inside the disk :math:`x^2 + y^2 \le r_B^2`, until one has the
+goal class. The point is mapped to :math:`[0,1]^2` by :math:`x \leftarrow (x+1)/2`,
 :math:`y \leftarrow (y+1)/2`. Here ``N`` counts samples: the original's ``N_TRAIN·3`` is a naming
-bug we fix (spec §10 F18).
+bug we fix (docs/differences.md#yin-yang-sample-counts).
 
 Encoding: five input channels, each firing exactly one spike per trial at
 
 .. math::  t = v\,(T - 4\Delta) + 2\Delta \quad \text{ms after the trial start,}
 
 where :math:`v` is the channel's value, :math:`T` = ``TRIAL_MS`` and :math:`\Delta` = ``DT_MS``.
-Channel order (our choice; the spec fixes only the set): ``0`` bias (value 0, so it always fires
+Channel order (our choice; the original fixes only the set): ``0`` bias (value 0, so it always fires
 at :math:`2\Delta`), ``1`` :math:`x`, ``2`` :math:`y`, ``3`` :math:`1-x`, ``4`` :math:`1-y`.
 """
 

@@ -1,5 +1,20 @@
-"""Simulation engines: the numba CPU engine (default) and the optional GeNN engine."""
+"""Simulation engines behind one contract (:mod:`eventprop.engines.base`): the numba CPU engine
+(default) and the optional GeNN engine, found through the registry."""
 
-from eventprop.engines.base import BatchStats, Recording, available_engines, make_engine
+from eventprop.engines.base import (
+    ENGINES,
+    BatchStats,
+    Engine,
+    EngineUnavailable,
+    InitialState,
+    Recording,
+    available_engines,
+    check_supported,
+    engine_class,
+    make_engine,
+    supported_problem,
+)
 
-__all__ = ["BatchStats", "Recording", "available_engines", "make_engine"]
+__all__ = ["ENGINES", "BatchStats", "Engine", "EngineUnavailable",
+           "InitialState", "Recording", "available_engines",
+           "check_supported", "engine_class", "make_engine", "supported_problem"]

@@ -1,4 +1,4 @@
-"""The experiments (the seed's simulators): each a subclass of :class:`base.Experiment`."""
+"""The experiments (the original's simulators): each a subclass of :class:`base.Experiment`."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def experiment_class(name: str):
 
 
 def make_experiment(name: str, params=None, preset: str | None = None, engine: str = "cpu"):
-    """Build experiment ``name`` from a dict of seed keys, optionally on top of a named preset."""
+    """Build experiment ``name`` from a dict of parameter keys, optionally on top of a named
+    preset."""
     from eventprop.params import ParameterError
 
     cls = experiment_class(name)

@@ -1,4 +1,4 @@
-"""What every experiment provides to the Trainer, and the seed-style simulator API built on it.
+"""What every experiment provides to the Trainer, and the original-style simulator API built on it.
 
 An experiment owns its parameters and data: ``train_set(epoch, rng)`` (the per-epoch training set,
 augmented where the experiment does that), ``eval_set()`` (validation, or None) and
@@ -11,14 +11,33 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
+
 from eventprop import results as res
 from eventprop.engines import make_engine
-from eventprop.network import NetworkDescription
+from eventprop.description import NetworkDescription
 from eventprop.params import make_params, to_dict
+
+
+#: What a missing checkpoint's message advises when LOAD_LAST resumes a training run.
+RESUME_ADVICE = ("LOAD_LAST resumes the run in OUT_DIR (--out): give --out the folder of an "
+                 "earlier run, or train without LOAD_LAST")
+
+
+def fix_fresh_model_seed(params) -> None:
+    """``MODEL_SEED = None`` asks for a fresh seed: draw it once, here, from the operating system's
+    entropy and store it in the parameters, so that the engine, the rescue stream and the run's
+    ``NAME.json`` all use and record the same value (and the run can be repeated from its files)."""
+    if getattr(params, "MODEL_SEED", 0) is None:
+        params.MODEL_SEED = int(np.random.SeedSequence().entropy % (1 << 63))
 
 
 class Experiment:
     name = "base"
+    #: What a trainer that writes files does with an output folder that already holds a run
+    #: ("refuse", "overwrite" or "resume"; None: resume with LOAD_LAST, else refuse); see
+    #: :func:`eventprop.results.check_out_dir`.
+    if_exists: str | None = None
 
     def __init__(self, params=None, engine: str = "cpu", **overrides):
         if params is None or isinstance(params, dict):
@@ -29,6 +48,7 @@ class Experiment:
             for k, v in overrides.items():
                 set_value(params, k, v)
         self.params = params
+        fix_fresh_model_seed(params)
         self.engine_name = engine
         self._data = None
 
@@ -57,22 +77,43 @@ class Experiment:
         desc = NetworkDescription.from_params(self.params)
         return make_engine(self.engine_name, desc, self.params)
 
-    # -- hooks for the trainer ---------------------------------------------------------------------
+    # -- hooks the Trainer calls: each is declared here with what it does by default ---------------
+    @property
+    def eval_is_test(self) -> bool:
+        """True while the evaluation set is the test set (``train_test``): the learning-rate
+        schedule must then not read its accuracy."""
+        return False
+
+    def before_epoch(self, trainer, epoch: int) -> None:
+        """Work on the network before epoch ``epoch``'s first batch (SHD: the silent-neuron
+        rescue due from the previous epoch); default none."""
+
     def after_epoch(self, trainer, result) -> None:
-        """Experiment-specific work after each epoch (rewiring, snapshots); default none."""
+        """Experiment-specific work after each epoch (statistics, best epoch, snapshots); default
+        none."""
+
+    def summary_extra(self, trainer) -> dict:
+        """Entries the experiment adds to ``summary.json``; default none."""
+        return {}
+
+    def tau_arrays(self, engine, force: bool = False) -> dict:
+        """The time constants saved with the weights in the original's checkpoint files; default
+        none (only SHD/SSC and DVS gesture save them)."""
+        return {}
 
     def state(self) -> dict:
+        """What the experiment must restore on an exact resume (stored in the checkpoint)."""
         return {}
 
     def load_state(self, state: dict) -> None:
-        pass
+        """Restore :meth:`state` from a checkpoint."""
 
     def results_columns(self) -> list:
         return res.results_columns(self.name, int(getattr(self.params, "N_HID_LAYER", 1) or 1),
                                    bool(getattr(self.params, "DEBUG_HIDDEN_N", False)))
 
     def results_row(self, trainer, result) -> list:
-        """One ``NAME_results.txt`` line (spec §7.2)."""
+        """One ``NAME_results.txt`` line (docs/training.md#results-files)."""
         ev_acc = result.eval_accuracy if result.eval_accuracy is not None else float("nan")
         ev_loss = result.eval_loss if result.eval_loss is not None else float("nan")
         return [result.epoch, result.train_accuracy, result.train_loss, ev_acc, ev_loss]
@@ -89,30 +130,33 @@ class Experiment:
         lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
         res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
 
-    # -- the seed's simulator API ------------------------------------------------------------------
+    # -- the original's simulator API --------------------------------------------------------------
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         from eventprop.training import Trainer
 
         p = self.params
         out_dir = out_dir if out_dir is not None else p.OUT_DIR
         write = bool(getattr(p, "WRITE_TO_DISK", True)) if write_files is None else write_files
-        if write:
-            os.makedirs(out_dir, exist_ok=True)
-            res.write_params_json(out_dir, p.NAME, to_dict(p))
         from eventprop.recording import Recorder
 
+        if write:
+            self.data  # noqa: B018 - missing or bad data stop the run here, before any file is written
         recorder = Recorder(p, out_dir)
         listeners = list(listeners) + ([recorder] if recorder.active else [])
+        # the Trainer checks the output folder (if_exists) before it writes anything
         t = Trainer(self, out_dir=out_dir, listeners=listeners, write_files=write)
         t.recorder = recorder
         if getattr(p, "LOAD_LAST", False):
-            t.load_checkpoint(out_dir)
+            t.load_checkpoint(out_dir, advice=RESUME_ADVICE)
+        if write:  # settings, data, output folder and checkpoint are good: now write
+            os.makedirs(out_dir, exist_ok=True)
+            res.write_params_json(out_dir, p.NAME, to_dict(p))
         return t
 
     def train(self, params=None, listeners=()):
-        """The seed's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep the
-        trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,
-        final_train_accuracy[, final_eval_accuracy])`` (spec §7.1)."""
+        """The original's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep
+        the trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,
+        final_train_accuracy[, final_eval_accuracy])`` (docs/training.md#simulator-api)."""
         if params:
             self._apply(params)
         self._trainer = self.trainer(listeners=listeners)
@@ -125,7 +169,7 @@ class Experiment:
         return (*out, *acc)
 
     def test(self, params=None):
-        """The seed's ``test(p)``: one pass over the test set without learning, with the network
+        """The original's ``test(p)``: one pass over the test set without learning, with the network
         of the last :meth:`train` (or loaded with LOAD_LAST); returns ``(spike_t, spike_ID,
         rec_vars_n, rec_vars_s, test_accuracy)``."""
         if params:
@@ -141,6 +185,7 @@ class Experiment:
         for k, v in dict(values).items():
             set_value(self.params, k, v)
         validate(self.params)
+        fix_fresh_model_seed(self.params)
         self._data = None
 
     def run_test(self, trainer) -> dict:

@@ -57,10 +57,8 @@ class DVSGesture(SHD):
     def check_data(self, with_test: bool = True) -> None:
         """Raise :class:`~eventprop.data.dvs_gesture.DataError` naming every missing split folder
         and the download command."""
-        missing = [s for s in self.required_splits(with_test)
-                   if s not in self._splits and not dvs_data.has_split(self.data_dir, s)]
-        if missing:
-            raise dvs_data.DataError(dvs_data.missing_message(self.data_dir, missing))
+        files = dvs_data.DVSGestureFiles(self.data_dir)
+        files.require([s for s in self.required_splits(with_test) if s not in self._splits])
 
     def frame_size(self) -> tuple:
         """(W, H) of the down-sampled event frame."""
@@ -105,7 +103,7 @@ class DVSGesture(SHD):
     def _epoch_pipeline(self, train, ev, rng):
         return epoch_pipeline(train, ev, self.params, rng, frame_size=self.frame_size())
 
-    # -- the seed API ------------------------------------------------------------------------------
+    # -- the original's API ------------------------------------------------------------------------
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         """As :meth:`SHD.trainer`; a trainer that writes files first reads and bins the splits of
         the run, so that a missing or damaged file stops it before anything is written."""

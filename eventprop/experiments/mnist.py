@@ -1,4 +1,5 @@
-"""Latency-coded MNIST (spec §6.2, §7.1, §7.2, §8.2): the original ``mnist_model`` on the Trainer.
+"""Latency-coded MNIST (docs/data.md#mnist, docs/training.md#simulator-api): the original
+``mnist_model`` on the Trainer.
 
 Data
 ----
@@ -13,7 +14,7 @@ offline.  The synthetic training pool (``N_TRAIN + N_VALIDATE`` images) is drawn
 10 000 if N_TEST is None) from ``default_rng([TEST_DATA_SEED, 2, chunk])``
 (:func:`synthetic_pool`), so training and test images are different draws even when the two seeds
 are equal.  The blobs have fewer bright pixels than MNIST digits (about 100 spikes per image, most
-of them late), so the hidden layer needs stronger input weights than the seed's: the
+of them late), so the hidden layer needs stronger input weights than the original's: the
 ``synthetic`` preset sets them (INPUT_HIDDEN_MEAN 0.2) with small set sizes.
 
 Either way :func:`~eventprop.data.mnist.mnist_splits` selects training (first ``N_TRAIN`` of the
@@ -23,15 +24,15 @@ Either way :func:`~eventprop.data.mnist.mnist_splits` selects training (first ``
 :func:`~eventprop.data.mnist.latency_encode` turns each pixel of grey value ``g > 1`` into one
 input spike at ``(255 − g)/255·(T − 4Δ) + 2Δ`` ms.
 
-API (spec §7.1)
+API (docs/training.md#simulator-api)
 ---------------
 ``MNIST(params).train()`` trains on the training set and evaluates the validation set after every
 epoch; ``test()`` evaluates the trained network on the test set; ``train_test()`` trains on the
 training set (typically ``N_TRAIN=60000, N_VALIDATE=0``) and evaluates the **test** set after every
-epoch, reported in the eval columns.  All three return the seed's tuples
+epoch, reported in the eval columns.  All three return the original's tuples
 ``(spike_t, spike_ID, rec_vars_n, rec_vars_s, final_train_acc[, final_eval_acc])``.
 
-Results file (spec §7.2)
+Results file (docs/training.md#results-files)
 ------------------------
 ``NAME_results.txt``: ``epoch train_acc train_loss eval_acc eval_loss`` (NaN for eval without a
 validation set); with ``DEBUG_HIDDEN_N`` eight more columns over the epoch's training trials
@@ -47,15 +48,15 @@ import numpy as np
 
 from eventprop.data.batches import SpikeDataset
 from eventprop.data.mnist import (
-    MNIST_MIRRORS,
     DataError,
-    default_data_dir,
     latency_encode,
     load_mnist,
     mnist_splits,
     synthetic_digits,
 )
 from eventprop.experiments.base import Experiment
+from eventprop.experiments.hidden_stats import HiddenSpikeStats
+from eventprop.experiments.presets import PresetTable
 
 #: Images encoded at a time (bounds the float64 temporaries of the latency code to ~30 MB).
 ENCODE_CHUNK = 5000
@@ -69,10 +70,10 @@ SYNTHETIC_CHUNK = 5000
 #: Stream ids that separate the synthetic training and test pools (module docstring).
 TRAIN_STREAM, TEST_STREAM = 1, 2
 
-PRESETS = {
-    # The original simulator_MNIST.py table (spec §8.2), written out so that the preset stays the
-    # seed's even if this port's defaults change.
-    "seed": {
+PRESETS = PresetTable({
+    # The original simulator_MNIST.py table (docs/presets.md#mnist-presets), written out so that
+    # the preset stays the original's even if this port's defaults change.
+    "original": {
         "DT_MS": 1.0,
         "TRIAL_MS": 20.0,
         "N_MAX_SPIKE": 50,
@@ -98,15 +99,16 @@ PRESETS = {
     },
     # Wunderlich & Pehle (2021), latency-coded MNIST, published 97.58 ± 0.12 % test accuracy.
     # From the paper: the 784-350-10 architecture and the loss, a cross-entropy on the output
-    # neurons' maximum membrane voltages (LOSS_TYPE "max", spec §4.3).  From the spec: the seed's
-    # latency code with T = 20 ms (§6.2), its LIF constants τm = 20 ms, τs = 5 ms, θ = 1 and its
-    # initial weights (§8.2), DT 1 ms (§8.2), and the settings of the original's example scripts
-    # for the `max` loss (§9.5: ETA 1e-2, PDROP_INPUT 0.2, batch 32, within its B = 32-128).
+    # neurons' maximum membrane voltages (LOSS_TYPE "max", docs/maths.md#max).  From the original:
+    # its latency code with T = 20 ms (docs/data.md#mnist), its LIF constants τm = 20 ms,
+    # τs = 5 ms, θ = 1 and its initial weights and DT 1 ms (its table), and the settings of its
+    # example scripts for the `max` loss (docs/presets.md#recorded-numbers: ETA 1e-2, PDROP_INPUT
+    # 0.2, batch 32, within its B = 32-128).
     # Training uses all 60 000 training images (the paper's test figure is for the standard
     # 60k/10k split), so there is no validation set and the CLI reports the test accuracy at the
-    # end; use train_test() to follow the test accuracy epoch by epoch.  N_EPOCH is the seed's 20.
-    # Not from the paper: DT (the paper simulated event by event), ETA, dropout, batch size and
-    # epochs, which the spec does not record for the paper's run.
+    # end; use train_test() to follow the test accuracy epoch by epoch. N_EPOCH is the original's
+    # 20. Not from the paper: DT (the paper simulated event by event), ETA, dropout, batch size and
+    # epochs, which the original's repository does not record for the paper's run.
     "paper": {
         "NUM_HIDDEN": 350,
         "LOSS_TYPE": "max",
@@ -126,7 +128,7 @@ PRESETS = {
         "RECURRENT": False,
     },
     # Offline: the synthetic stand-in (DATA_SET "synthetic"), small sets, and input weights strong
-    # enough for its dimmer images (with the seed's 0.078 the hidden layer stays silent).
+    # enough for its dimmer images (with the original's 0.078 the hidden layer stays silent).
     "synthetic": {
         "DATA_SET": "synthetic",
         "N_TRAIN": 5000,
@@ -135,7 +137,7 @@ PRESETS = {
         "N_EPOCH": 5,
         "INPUT_HIDDEN_MEAN": 0.2,
     },
-}
+})
 
 
 def synthetic_pool(n: int, seed: int, stream: int, n_classes: int = 10):
@@ -165,84 +167,10 @@ def synthetic_item(index: int, n: int, seed: int, stream: int, n_classes: int = 
 
 
 def read_mnist(folder=None):
-    """:func:`~eventprop.data.mnist.load_mnist` of ``folder`` (None = the default folder), with
-    the missing-files error in one line that carries the whole fix (the CLI prints one line)."""
-    folder = folder if folder else default_data_dir()
-    try:
-        return load_mnist(folder)
-    except DataError as exc:
-        if "missing from" not in str(exc):
-            raise
-        missing = str(exc).splitlines()[0]
-        raise DataError(
-            f"{missing} Put the four files (raw or .gz) into {folder} (mirrors: "
-            f"{', '.join(MNIST_MIRRORS)}), or run `eventprop data download mnist` (needs "
-            f"internet), or point --data-dir (DATA_DIR) at the folder that holds them; to train "
-            f"offline on the synthetic stand-in use --set DATA_SET=synthetic (or --preset "
-            f"synthetic)."
-        ) from exc
-
-
-class HiddenSpikeStats:
-    """Running ``DEBUG_HIDDEN_N`` statistics over the training trials of one epoch (spec §7.2).
-
-    A trial is one training batch.  For trial ``k`` with ``B_k`` real samples and per-sample,
-    per-neuron hidden spike counts ``c[b, i]``:
-
-    - ``S_k = (1/B_k) Σ_b Σ_i c[b, i]``: the layer's spikes per trial, as a mean per sample so that
-      the numbers do not depend on the batch size; the first four columns are the mean, standard
-      deviation (population, ``ddof=0``), minimum and maximum of ``S_k`` over the epoch's trials;
-    - ``n_k[i] = (1/B_k) Σ_b c[b, i]``: the batch-mean spike count of neuron ``i``; the last four
-      columns are the mean, standard deviation, minimum and maximum of ``n_k[i]`` over all
-      (trial, neuron) pairs.
-
-    Both are accumulated as count, sum, sum of squares, min and max (no per-trial storage); the
-    standard deviation is ``sqrt(max(E[x²] − E[x]², 0))`` in float64.  Padding samples (label -1)
-    are left out.  An epoch without trials gives NaN everywhere.
-    """
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self) -> None:
-        self._trial = [0, 0.0, 0.0, math.inf, -math.inf]  # count, sum, sum², min, max
-        self._neuron = [0, 0.0, 0.0, math.inf, -math.inf]
-
-    @staticmethod
-    def _add(acc, values) -> None:
-        values = np.asarray(values, dtype=np.float64).ravel()
-        if values.size == 0:
-            return
-        acc[0] += values.size
-        acc[1] += float(values.sum())
-        acc[2] += float(np.dot(values, values))
-        acc[3] = min(acc[3], float(values.min()))
-        acc[4] = max(acc[4], float(values.max()))
-
-    def add_counts(self, counts, mask) -> None:
-        """Add one trial: ``counts`` (batch, n_hidden) spike counts, ``mask`` the real samples."""
-        counts = np.asarray(counts, dtype=np.float64)[np.asarray(mask, dtype=bool)]
-        if counts.shape[0] == 0:
-            return
-        per_neuron = counts.mean(axis=0)
-        self._add(self._trial, [per_neuron.sum()])
-        self._add(self._neuron, per_neuron)
-
-    def on_batch_end(self, trainer, event) -> None:  # Trainer listener hook
-        if event.stats is not None:
-            self.add_counts(event.stats.hidden_counts, event.stats.mask)
-
-    @staticmethod
-    def _summary(acc) -> list:
-        n, s, s2, lo, hi = acc
-        if n == 0:
-            return [math.nan] * 4
-        mean = s / n
-        return [mean, math.sqrt(max(s2 / n - mean * mean, 0.0)), lo, hi]
-
-    def values(self) -> list:
-        """The eight results-file values: trial stats, then neuron stats (mean, std, min, max)."""
-        return self._summary(self._trial) + self._summary(self._neuron)
+    """:func:`~eventprop.data.mnist.load_mnist` of ``folder`` (None = the default folder); a
+    missing file is a :class:`DataError` whose first line carries the whole fix (the CLI prints
+    one line), including the offline synthetic stand-in."""
+    return load_mnist(folder if folder else None)
 
 
 class MNIST(Experiment):
@@ -294,8 +222,8 @@ class MNIST(Experiment):
         return data
 
     def encode(self, images, labels) -> SpikeDataset:
-        """The latency code of ``images`` (spec §6.2), in chunks of :data:`ENCODE_CHUNK` images to
-        keep the encoder's temporaries small; the result equals one call of
+        """The latency code of ``images`` (docs/data.md#mnist), in chunks of :data:`ENCODE_CHUNK`
+        images to keep the encoder's temporaries small; the result equals one call of
         :func:`~eventprop.data.mnist.latency_encode` on all images."""
         p = self.params
         images, labels = np.asarray(images), np.asarray(labels).astype(np.int32)
@@ -317,8 +245,14 @@ class MNIST(Experiment):
                             np.concatenate(offsets), np.concatenate([d.labels for d in parts]),
                             parts[0].n_channels)
 
+    @property
+    def eval_is_test(self) -> bool:
+        """During :meth:`train_test` the evaluation set is the test set."""
+        return self._eval_on_test
+
     def eval_set(self):
-        """The validation set; during :meth:`train_test` the test set (spec §7.1)."""
+        """The validation set; during :meth:`train_test` the test set
+        (docs/training.md#simulator-api)."""
         if self._eval_on_test:
             return self.test_set()
         return self.data.get("eval")
@@ -335,14 +269,15 @@ class MNIST(Experiment):
     def after_epoch(self, trainer, result) -> None:
         if not self.params.DEBUG_HIDDEN_N:
             return
-        values = self._hidden_stats.values()
+        v = self._hidden_stats.named()
         self._hidden_stats.reset()
-        self._debug_rows[int(result.epoch)] = values
+        self._debug_rows[int(result.epoch)] = list(v.values())
         # the original printed these after every epoch
-        print(f"epoch {result.epoch}: hidden spikes per trial mean {values[0]:.2f} std "
-              f"{values[1]:.2f} min {values[2]:.2f} max {values[3]:.2f}; per neuron mean "
-              f"{values[4]:.3f} std {values[5]:.3f} min {values[6]:.3f} max {values[7]:.3f}",
-              flush=True)
+        print(f"epoch {result.epoch}: hidden spikes per trial mean {v['hid0_spikes_mean']:.2f} "
+              f"std {v['hid0_spikes_std']:.2f} min {v['hid0_spikes_min']:.2f} max "
+              f"{v['hid0_spikes_max']:.2f}; per neuron mean {v['hid0_neuron_mean']:.3f} std "
+              f"{v['hid0_neuron_std']:.3f} min {v['hid0_neuron_min']:.3f} max "
+              f"{v['hid0_neuron_max']:.3f}", flush=True)
 
     def state(self) -> dict:
         return {"debug_hidden": {str(k): v for k, v in self._debug_rows.items()}}
@@ -357,9 +292,9 @@ class MNIST(Experiment):
             row += list(self._debug_rows.get(int(result.epoch), [math.nan] * 8))
         return row
 
-    # -- the seed's API ----------------------------------------------------------------------------------
+    # -- the original's API ------------------------------------------------------------------------
     def train_test(self, params=None, listeners=()):
-        """The seed's ``train_test(p)``: train on the training set (typically N_TRAIN=60000 with
+        """The original's ``train_test(p)``: train on the training set (typically N_TRAIN=60000 with
         N_VALIDATE=0) and evaluate the test set after every epoch, written as the eval columns;
         returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s, final_train_acc,
         final_test_acc)``.  Validation images, if any, are neither trained on nor evaluated."""

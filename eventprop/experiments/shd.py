@@ -1,6 +1,7 @@
-"""Spiking Heidelberg Digits and Spiking Speech Commands end to end (spec §6.3, §7, §5.4, §9).
+"""Spiking Heidelberg Digits and Spiking Speech Commands end to end (docs/data.md#shd-and-ssc,
+docs/training.md, docs/presets.md#shd-presets).
 
-The seed's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
+The original's ``SHD_model`` API on the one training loop (:class:`~eventprop.training.Trainer`):
 
 - :meth:`SHD.train` — train on the training part and validate every epoch (``EVALUATION``
   ``random`` / ``speaker`` / ``validation_set``, :func:`~eventprop.data.shd.split_train_eval`);
@@ -8,7 +9,7 @@ The seed's ``SHD_model`` API on the one training loop (:class:`~eventprop.traini
   ``train``, or the ``last``/``best`` checkpoint with ``LOAD_LAST``/``LOAD_BEST``);
 - :meth:`SHD.train_test` — train on the whole training split and evaluate the *test* set every
   epoch (written in the eval columns); the learning-rate plateau rule is fed the training accuracy,
-  never the test accuracy ([FIX] spec §3.4);
+  never the test accuracy (docs/differences.md#learning-rate-schedule-data);
 - :meth:`SHD.cross_validate` — leave-one-speaker-out over ``SPEAKER_LEFT``, a fresh network per
   fold; returns ``(list of [train_acc, eval_acc] per fold, list of fold wall-times)``.
 
@@ -18,24 +19,25 @@ generator seeded by ``TRAIN_DATA_SEED``); evaluation data are only balanced/norm
 augmented.  The input delay line (``N_INPUT_DELAY`` = D copies spaced ``INPUT_DELAY`` ms) is
 applied last, so the network has ``NUM_INPUT·(D+1)`` inputs.
 
-After every epoch (spec §5.4) the hidden spikes of all train and eval trials are summed per
-neuron; neurons with none are *silent*.  With ``REWIRE_SILENT`` (and ``REG_TYPE`` 'simple', as in
-the original), before the next epoch's first batch (so the ``last``/``best`` files hold the
-weights that produced the epoch's accuracies, and a resume repeats the rescue exactly), the
-incoming matrix of each layer (``in_to_hid`` for layer 0, ``hid{l-1}_to_hid{l}`` otherwise) is
-changed: ``REWIRE_LIFT ≠ 0`` adds the lift to every weight (``REWIRE_LIFT_MODE``
-'all', the original) or to the silent neurons' columns only ('silent'); ``REWIRE_LIFT = 0``
-re-draws the silent columns from ``Normal(INPUT_HIDDEN_MEAN, INPUT_HIDDEN_STD)`` with a generator
-derived from ``MODEL_SEED`` ([FIX]: the original's was unseeded).
+After every epoch (docs/training.md#silent-neuron-rescue) the hidden spikes of all train and eval
+trials are summed per neuron; neurons with none are *silent*. With ``REWIRE_SILENT`` (and
+``REG_TYPE`` 'simple', as in the original), before the next epoch's first batch (so the
+``last``/``best`` files hold the weights that produced the epoch's accuracies, and a resume repeats
+the rescue exactly), the incoming matrix of each layer (``in_to_hid`` for layer 0,
+``hid{l-1}_to_hid{l}`` otherwise) is changed: ``REWIRE_LIFT ≠ 0`` adds the lift to every weight
+(``REWIRE_LIFT_MODE`` 'all', the original) or to the silent neurons' columns only ('silent');
+``REWIRE_LIFT = 0`` re-draws the silent columns from ``Normal(INPUT_HIDDEN_MEAN, INPUT_HIDDEN_STD)``
+with a generator derived from ``MODEL_SEED`` (the original's was unseeded).
 
-Files (spec §7.2, all atomic, in OUT_DIR with the NAME prefix): ``NAME_results.txt`` (epoch,
-train_acc, train_loss, eval_acc, eval_loss, the DEBUG_HIDDEN_N columns, *cumulative* seconds),
-``NAME_best.txt`` and the ``best`` weight files when the ``CHECKPOINT_BEST`` criterion improves,
-the ``last`` weight files and the exact-resume checkpoint when ``CHECKPOINT``, τ files with hetLIF/
-hetLI or τ training, ``NAME_tau_*_e{E}_t{T}.npy`` (``TAU_OUTPUT_EPOCH_TRIAL``; the output
-file holds the output τ, [FIX]), ``NAME_confusion_{train,eval,test}.npy`` (``COLLECT_CONFUSION``),
-``NAME_predictions_{phase}.npy`` / ``NAME_labels_{phase}.npy`` for every phase (``REC_PREDICTIONS``,
-[FIX]: the original stacked only the last phase), ``NAME_test_results.txt`` (one line per
+Files (docs/training.md#files, all atomic, in OUT_DIR with the NAME prefix): ``NAME_results.txt``
+(epoch, train_acc, train_loss, eval_acc, eval_loss, the DEBUG_HIDDEN_N columns, *cumulative*
+seconds), ``NAME_best.txt`` and the ``best`` weight files when the ``CHECKPOINT_BEST`` criterion
+improves, the ``last`` weight files and the exact-resume checkpoint when ``CHECKPOINT``, τ files
+with hetLIF/hetLI or τ training, ``NAME_tau_*_e{E}_t{T}.npy`` (``TAU_OUTPUT_EPOCH_TRIAL``; the
+output file holds the output τ, fixed), ``NAME_confusion_{train,eval,test}.npy``
+(``COLLECT_CONFUSION``), ``NAME_predictions_{phase}.npy`` / ``NAME_labels_{phase}.npy`` for every
+phase (``REC_PREDICTIONS``, the original stacked only the last phase), ``NAME_test_results.txt``
+(one line per
 :meth:`SHD.test`).  Cross-validation writes each fold into ``OUT_DIR/NAME_speaker{s}/`` with the
 prefix ``NAME_speaker{s}``, and ``NAME_xval_results.txt`` / ``NAME_xval.json`` in OUT_DIR.
 
@@ -58,6 +60,7 @@ from eventprop import results as res
 from eventprop.data import shd as shd_data
 from eventprop.data.augment import NormaliseSpikeNumber, epoch_pipeline, min_spike_count
 from eventprop.experiments.base import Experiment
+from eventprop.experiments.hidden_stats import HiddenSpikeStats, summary
 from eventprop.experiments.shd_presets import PRESET_MODES, SHD_PRESETS, SSC_PRESETS
 from eventprop.params import ParameterError, to_dict
 
@@ -66,38 +69,21 @@ PHASES = ("train", "eval")
 
 
 class _SHDListener:
-    """Trainer listener of one SHD run: per-sample hidden-layer totals of the training trials
-    (for DEBUG_HIDDEN_N) and the TAU_OUTPUT_EPOCH_TRIAL snapshots."""
+    """Trainer listener of one SHD run: the DEBUG_HIDDEN_N statistics of the epoch's training
+    trials (per sample) and the TAU_OUTPUT_EPOCH_TRIAL snapshots."""
 
     def __init__(self, exp: "SHD"):
         self.exp = exp
-        self.layer_totals = []  # one (n_real, n_layers) array per training batch of the epoch
+        self.hidden = None  # HiddenSpikeStats of the current epoch
 
     def on_batch_end(self, trainer, ev):
         p = self.exp.params
-        if ev.batch == 0:
-            self.layer_totals = []
         if p.DEBUG_HIDDEN_N and ev.stats is not None:
-            m = ev.stats.mask
-            counts = ev.stats.hidden_counts[m]
-            n_layers = int(p.N_HID_LAYER)
-            self.layer_totals.append(counts.reshape(len(counts), n_layers, -1).sum(axis=2))
+            if ev.batch == 0 or self.hidden is None:
+                self.hidden = self.exp.hidden_stats(trainer.engine)
+            self.hidden.add_counts(ev.stats.hidden_counts, ev.stats.mask)
         if any(int(e) == ev.epoch and int(t) == ev.batch for e, t in p.TAU_OUTPUT_EPOCH_TRIAL):
             self.exp._save_tau_snapshot(trainer, ev.epoch, ev.batch)
-
-    def totals(self) -> np.ndarray:
-        n_layers = int(self.exp.params.N_HID_LAYER)
-        if not self.layer_totals:
-            return np.zeros((0, n_layers))
-        return np.concatenate(self.layer_totals, axis=0).astype(np.float64)
-
-
-def _stats4(x) -> list:
-    """mean, std, min, max of ``x`` (NaN for an empty array)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
-        return [float("nan")] * 4
-    return [float(x.mean()), float(x.std()), float(x.min()), float(x.max())]
 
 
 def _pad_stack(rows) -> np.ndarray:
@@ -110,7 +96,7 @@ def _pad_stack(rows) -> np.ndarray:
 
 
 class SHD(Experiment):
-    """SHD (or SSC, with ``DATA_SET='SSC'``): the seed's ``SHD_model``.
+    """SHD (or SSC, with ``DATA_SET='SSC'``): the original's ``SHD_model``.
 
     ``data_dir`` (default: the DATA_DIR parameter, else :func:`~eventprop.data.shd.
     default_data_dir`) is the folder holding ``SHD/shd_*.h5`` / ``SSC/ssc_*.h5`` (or the files
@@ -191,16 +177,8 @@ class SHD(Experiment):
     def check_data(self, with_test: bool = True) -> None:
         """Raise :class:`~eventprop.data.shd.DataError` naming every missing file, and how to get
         them, before anything is trained or written."""
-        ds = self._dataset_name()
-        missing = [shd_data.h5_filename(ds, s) for s in self.required_splits(with_test)
-                   if s not in self._splits and shd_data.find_h5(self.data_dir, ds, s) is None]
-        if missing:
-            raise shd_data.DataError(
-                f"{ds} data missing: {', '.join(missing)} not found in {self.data_dir / ds} or "
-                f"{self.data_dir}; run `eventprop data download {ds.lower()}` (or point --data-dir "
-                f"/ DATA_DIR / EVENTPROP_DATA at the folder that holds them)\n"
-                + shd_data._where_to_get(self.data_dir, ds, [m.split('_')[1][:-3] for m in missing])
-            )
+        files = shd_data.SHDFiles(self.data_dir, self._dataset_name())
+        files.require([s for s in self.required_splits(with_test) if s not in self._splits])
 
     #: How to fix a label beyond the output layer (the end of that error message).
     _num_output_fix = "set NUM_OUTPUT=None (from DATA_SET) or restrict REDUCED_CLASSES"
@@ -246,7 +224,7 @@ class SHD(Experiment):
         elif p.N_VALIDATE > 0:
             train, ev = shd_data.split_train_eval(full, "random", p.N_TRAIN, p.N_VALIDATE,
                                                   seed=p.TRAIN_DATA_SEED)
-        else:  # spec §6.3: the split happens only with N_VALIDATE > 0
+        else:  # the split happens only with N_VALIDATE > 0 (docs/data.md#shd-and-ssc)
             train, ev = full, None
         return {"train": train, "eval": ev}
 
@@ -317,9 +295,14 @@ class SHD(Experiment):
         return [(pop.layer, slice(pop.offset, pop.offset + pop.size))
                 for pop in engine.description.hidden]
 
+    def hidden_stats(self, engine) -> HiddenSpikeStats:
+        """A fresh DEBUG_HIDDEN_N accumulator for ``engine``'s hidden layers (per sample)."""
+        return HiddenSpikeStats([sl for _, sl in self._layers(engine)], per="sample")
+
     def after_epoch(self, trainer, result) -> None:
         """Cumulative time, per-layer silent neurons and DEBUG_HIDDEN_N statistics, the best
-        criterion, REC_PREDICTIONS, and the silent-neuron rescue (spec §5.4)."""
+        criterion, REC_PREDICTIONS, and the silent-neuron rescue
+        (docs/training.md#silent-neuron-rescue)."""
         p = self.params
         result.extra["seconds_total"] = float(trainer.seconds)
         layers = self._layers(trainer.engine)
@@ -327,13 +310,8 @@ class SHD(Experiment):
         silent = [counts[sl] == 0 for _, sl in layers]
         result.extra["n_silent_layers"] = [int(s.sum()) for s in silent]
         if p.DEBUG_HIDDEN_N:
-            totals = self.listener.totals()
-            per_neuron = result.hidden_spikes_per_neuron
-            cols = []
-            for (l, sl), sil in zip(layers, silent):
-                col = totals[:, l] if len(totals) else np.zeros(0)
-                cols += _stats4(col) + _stats4(per_neuron[sl]) + [int(sil.sum())]
-            result.extra["debug_hidden"] = cols
+            stats = self.listener.hidden or self.hidden_stats(trainer.engine)
+            result.extra["debug_hidden"] = stats.values(silent=[int(s.sum()) for s in silent])
         self._track_best(trainer, result)
         if p.REC_PREDICTIONS:
             for ph in PHASES:
@@ -364,8 +342,9 @@ class SHD(Experiment):
         return "in_to_hid" if layer == 0 else f"hid{layer - 1}_to_hid{layer}"
 
     def rewire(self, engine, silent) -> None:
-        """The silent-neuron rescue (spec §5.4) on ``engine`` given each layer's boolean mask of
-        silent neurons; does nothing unless REWIRE_SILENT and REG_TYPE 'simple'."""
+        """The silent-neuron rescue (docs/training.md#silent-neuron-rescue) on ``engine`` given each
+        layer's boolean mask of silent neurons; does nothing unless REWIRE_SILENT and REG_TYPE
+        'simple'."""
         p = self.params
         if not p.REWIRE_SILENT or p.REG_TYPE != "simple":
             return
@@ -393,7 +372,7 @@ class SHD(Experiment):
     # -- results -----------------------------------------------------------------------------------
     def results_row(self, trainer, result) -> list:
         """``epoch train_acc train_loss eval_acc eval_loss [DEBUG_HIDDEN_N columns] seconds``,
-        seconds being cumulative since the start of training (spec §7.2)."""
+        seconds being cumulative since the start of training (docs/training.md#results-files)."""
         nan = float("nan")
         row = [result.epoch, result.train_accuracy, result.train_loss,
                nan if result.eval_accuracy is None else result.eval_accuracy,
@@ -424,12 +403,6 @@ class SHD(Experiment):
                     res.atomic_save_npy(Path(trainer.out_dir) / f"{p.NAME}_labels_{ph}.npy",
                                         _pad_stack(labels))
 
-    def rewrite_results(self, trainer) -> None:
-        os.makedirs(trainer.out_dir, exist_ok=True)
-        rf = res.ResultsFile(trainer.out_dir, self.params.NAME)
-        lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
-        res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
-
     def summary_extra(self, trainer) -> dict:
         """Extra summary.json entries: the mode, the best epoch, silent neurons; in train_test
         the evaluation accuracy is the test accuracy and is reported as such."""
@@ -458,10 +431,11 @@ class SHD(Experiment):
             self.rewire_rng = res.restore_rng(state["rewire_rng"])
         self._pending_rescue = state.get("pending_rescue")
 
-    # -- time constants and seed-style weight files ----------------------------------------------
+    # -- time constants and original-style weight files --------------------------------------------
     def tau_arrays(self, engine, force: bool = False) -> dict:
-        """τ arrays saved with the weights (spec §7.2): per hidden layer with hetLIF or TRAIN_TAU,
-        for the output with hetLI or TRAIN_TAU_OUTPUT (all of them with ``force``)."""
+        """τ arrays saved with the weights (docs/training.md#weight-files): per hidden layer with
+        hetLIF or TRAIN_TAU, for the output with hetLI or TRAIN_TAU_OUTPUT (all of them with
+        ``force``)."""
         p = self.params
         hidden = force or p.HIDDEN_NEURON_TYPE == "hetLIF" or p.TRAIN_TAU
         output = force or p.OUTPUT_NEURON_TYPE == "hetLI" or p.TRAIN_TAU_OUTPUT
@@ -507,9 +481,9 @@ class SHD(Experiment):
         if changed:
             eng.set_taus(taus)
 
-    # -- the seed API ------------------------------------------------------------------------------
+    # -- the original's API ------------------------------------------------------------------------
     def _apply(self, values: dict):
-        """Set parameters (the seed's ``train(p)`` etc.); binned data are reloaded if needed."""
+        """Set parameters (the original's ``train(p)`` etc.); binned data are reloaded if needed."""
         super()._apply(values)
         self._splits = {}
         self._static = None
@@ -521,7 +495,7 @@ class SHD(Experiment):
 
     def trainer(self, out_dir=None, listeners=(), write_files=None):
         """A Trainer for this experiment, with LOAD_LAST (exact resume from ``checkpoint.npz``
-        when present and CHECKPOINT_NAME is unset, else the seed's ``last`` files) or LOAD_BEST
+        when present and CHECKPOINT_NAME is unset, else the original's ``last`` files) or LOAD_BEST
         (the ``best`` files) applied.  Checks the data files first, so nothing is written when
         they are missing."""
         from eventprop.params import validate
@@ -580,7 +554,7 @@ class SHD(Experiment):
                 "predictions": acc.predictions, "labels": acc.labels, "accumulator": acc}
 
     def test(self, params=None):
-        """The seed's ``test(p)``: the test set once, without learning, with the network of the
+        """The original's ``test(p)``: the test set once, without learning, with the network of the
         last :meth:`train`/:meth:`train_test`, or the checkpoint named by LOAD_LAST / LOAD_BEST.
         Writes ``NAME_test_results.txt`` (a results line whose eval columns hold the test
         accuracy and loss) and, if asked, the test confusion matrix and predictions.  Returns
@@ -605,7 +579,7 @@ class SHD(Experiment):
             if p.DEBUG_HIDDEN_N:  # per-trial totals are not kept for the test pass
                 per_neuron = acc.hid / max(acc.n, 1)
                 for _, sl in self._layers(trainer.engine):
-                    row += [nan] * 4 + _stats4(per_neuron[sl]) + [int(np.sum(acc.hid[sl] == 0))]
+                    row += [nan] * 4 + summary(per_neuron[sl]) + [int(np.sum(acc.hid[sl] == 0))]
             row.append(out["test_seconds"])
             res.ResultsFile(d, f"{p.NAME}_test").append(row)
             if p.COLLECT_CONFUSION:
@@ -616,11 +590,11 @@ class SHD(Experiment):
         return {}, {}, {}, {}, out["test_accuracy"]
 
     def cross_validate(self, params=None, listeners=()):
-        """Leave-one-speaker-out cross-validation over SPEAKER_LEFT (spec §6.3): per entry s a
-        fresh network trained on the other speakers and validated on speaker s, in
-        ``OUT_DIR/NAME_speaker{s}/`` with prefix ``NAME_speaker{s}``.  After every fold
+        """Leave-one-speaker-out cross-validation over SPEAKER_LEFT (docs/data.md#shd-and-ssc): per
+        entry s a fresh network trained on the other speakers and validated on speaker s, in
+        ``OUT_DIR/NAME_speaker{s}/`` with prefix ``NAME_speaker{s}``. After every fold
         ``NAME_xval_results.txt`` (``speaker train_acc eval_acc seconds`` per fold) and
-        ``NAME_xval.json`` (folds, mean and sd) are rewritten in OUT_DIR.  Returns ``(list of
+        ``NAME_xval.json`` (folds, mean and sd) are rewritten in OUT_DIR. Returns ``(list of
         [train_acc, eval_acc] per fold, list of fold wall-times in s)``."""
         if params:
             self._apply(params)

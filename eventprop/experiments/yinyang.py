@@ -1,15 +1,17 @@
-"""Yin-Yang (Kriener et al.; spec §6.1): the data is generated, so this runs anywhere.
+"""Yin-Yang (Kriener et al.; docs/data.md#yin-yang): the data is generated, so this runs anywhere.
 
-The seed's simulator API: ``YinYang(params).train()`` trains (and writes the results and weight
-files), ``test()`` evaluates the trained network on the test set.  Both return the seed's tuple
-``(spike_t, spike_ID, rec_vars_n, rec_vars_s, accuracy)`` (spec §7.1), where the recording entries
-hold what ``REC_SPIKES`` / ``REC_NEURONS`` asked for (see :mod:`eventprop.recording`).
+The original's simulator API: ``YinYang(params).train()`` trains (and writes the results and weight
+files), ``test()`` evaluates the trained network on the test set.  Both return the original's tuple
+``(spike_t, spike_ID, rec_vars_n, rec_vars_s, accuracy)`` (docs/training.md#simulator-api), where
+the recording entries hold what ``REC_SPIKES`` / ``REC_NEURONS`` asked for (see
+:mod:`eventprop.recording`).
 """
 
 from __future__ import annotations
 
 from eventprop.data.yinyang import make_yinyang
 from eventprop.experiments.base import Experiment
+from eventprop.experiments.presets import PresetTable
 
 #: The settings of Wunderlich & Pehle (2021) that the original also used (5-200-3, first-spike
 #: loss, τ0 = 0.5 ms, τ1 = 6.4 ms, α = 3e-3, η = 5e-3 decaying ×0.95 per epoch).  Their loss is
@@ -17,10 +19,10 @@ from eventprop.experiments.base import Experiment
 #: ``first_spike_exp`` (its ``first_spike`` uses α/(1.01T - t_l), where τ1 is unused and α = 3e-3
 #: hardly pushes the label neuron; trained that way the hidden layer falls silent and accuracy
 #: collapses to ~50 %).
-PRESETS = {
-    # the original simulator_yinyang.py table (spec §8.1), with N_TRAIN/N_TEST as the sample
-    # counts it generated (3·32000, 3·800)
-    "seed": {
+PRESETS = PresetTable({
+    # the original simulator_yinyang.py table (docs/presets.md#yin-yang-presets), with
+    # N_TRAIN/N_TEST as the sample counts it generated (3·32000, 3·800)
+    "original": {
         "DT_MS": 0.1,
         "N_TRAIN": 96000,
         "N_TEST": 2400,
@@ -43,7 +45,7 @@ PRESETS = {
         "HIDDEN_OUTPUT_MEAN": 0.93,
         "HIDDEN_OUTPUT_STD": 0.1,
     },
-}
+})
 
 
 class YinYang(Experiment):

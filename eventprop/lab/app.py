@@ -122,6 +122,7 @@ class Lab:
         self._periodic = None
         self._pending_save = None
         self._switching = False
+        self.unload_guard = unload_guard()
 
         self._set_experiment(experiment, values)
         self.experiment_select.param.watch(self._experiment_changed, "value")
@@ -200,7 +201,7 @@ class Lab:
 
     def main(self) -> list:
         """The main area: the controls; the views follow in :attr:`rest`."""
-        return [self.controls.panel, self.rest]
+        return [self.controls.panel, self.rest, self.unload_guard]
 
     def _fill_steps(self):
         """The page below the controls, one piece per step (see :meth:`_fill_rest`)."""
@@ -428,6 +429,8 @@ class Lab:
     def update_controls(self, status: dict | None = None) -> None:
         status = status if status is not None else self.controller.status()
         active = self.controller.active
+        if self.unload_guard.value != active:
+            self.unload_guard.value = active
         self.controls.show(status, self.start_reason(), active)
         if self.table is not None:
             self.table.set_disabled(active)
@@ -594,6 +597,28 @@ class Lab:
                 self._periodic.stop()
             except Exception:
                 pass
+
+
+#: Browser code run when the unload guard's value changes: while it is true (a run is active)
+#: the browser asks before the tab is closed or reloaded.  (If the tab goes anyway, the
+#: session's end saves the run: RunController.shutdown.)
+UNLOAD_GUARD_JS = """
+window.eventpropTraining = cb_obj.value;
+if (!window.eventpropUnloadHooked) {
+  window.eventpropUnloadHooked = true;
+  window.addEventListener('beforeunload', function (e) {
+    if (window.eventpropTraining) { e.preventDefault(); e.returnValue = ''; return ''; }
+  });
+}
+"""
+
+
+def unload_guard():
+    """An invisible checkbox, true while the session's run is active, whose change installs
+    the browser's "leave this page?" question (:data:`UNLOAD_GUARD_JS`)."""
+    guard = pn.widgets.Checkbox(value=False, visible=False, css_classes=["ep-unload-guard"])
+    guard.jscallback(value=UNLOAD_GUARD_JS)
+    return guard
 
 
 def remote_refusal(remote_ip: str | None) -> str | None:

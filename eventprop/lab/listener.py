@@ -84,6 +84,8 @@ class LabListener:
         self._trainer = None
         self._last_batch = None  # (epoch, batch index, SpikeBatch) for probes while parked
         self._health = None
+        self._alarm = None  # a silent-layer warning shown in the health view
+        self._last_health = None
         self._t_start = None
         self._t_last = None
         self._parked_s = 0.0
@@ -217,9 +219,27 @@ class LabListener:
                 "epoch": result.epoch, "train_accuracy": result.train_accuracy,
                 "eval_accuracy": result.eval_accuracy}
         self.snapshot.add_epoch(_epoch_row(result), confusion=conf)
+        self._silent_layer_alarm(trainer, result)
         # The epoch's end is where a view that changes slowly (the decision map) is most
         # informative; the throttle still bounds its cost.
         self._periodic(trainer, result.epoch, -1, None, only_extras=True)
+
+    def _silent_layer_alarm(self, trainer, result) -> None:
+        """After an epoch in which every neuron of a hidden layer was silent: a red message and
+        the health view's alarm (``health["alarm"]``); cleared by an epoch without one."""
+        alarm = None
+        if getattr(result, "silent_layers", None):
+            alarm = " ".join(w for w in trainer.warnings(result) if "silent" in w) or None
+        if alarm == self._alarm:
+            return
+        self._alarm = alarm
+        if alarm:
+            self.snapshot.message(alarm, "error")
+        fresh = self._health.take(result.epoch, -1) if self._health is not None else None
+        if fresh is not None:
+            self._last_health = fresh
+        if self._last_health is not None:
+            self.snapshot.publish("health", dict(self._last_health, alarm=alarm))
 
     def on_run_end(self, trainer, summary) -> None:
         if self._last_batch is not None:
@@ -339,7 +359,8 @@ class LabListener:
     def _publish_health(self, epoch, batch_index):
         result = self._health.take(epoch, batch_index)
         if result is not None:
-            self.snapshot.publish("health", result)
+            self._last_health = result
+            self.snapshot.publish("health", dict(result, alarm=self._alarm))
 
     def _record(self, trainer, epoch, batch_index, batch):
         with self._cond:

@@ -19,12 +19,13 @@ Checkpoints go to ``runs_root()/<run name>`` only (:func:`~eventprop.lab.config.
 ``checkpoint.npz`` + ``checkpoint.json`` (the trainer's full state), ``summary.json`` (experiment,
 parameters, history; what ``eventprop test EXPERIMENT --load DIR`` reads) and
 ``NAME_params.json``.  A checkpoint saved in the middle of an epoch resumes at the start of that
-epoch with the weights it had.
+epoch with the weights it had.  When the session ends (the tab is closed or reloaded) its run
+is saved as ``<experiment>-<time>-session-end`` before it stops (:meth:`RunController.shutdown`),
+so the lab lists it and Load resumes it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
 import threading
@@ -55,13 +56,10 @@ def engine_choices() -> dict:
 
             out = dict(available_engines())
             if out.get("genn") is None:
-                if importlib.util.find_spec("eventprop.engines.genn") is None:
-                    out["genn"] = "pygenn imports, but this version of eventprop has no GeNN engine"
-                else:
-                    # A CUDA failure inside GeNN ends the whole process; the lab would have to
-                    # run it in a worker process, which it does not do yet.
-                    out["genn"] = ("the lab does not run GeNN (it would need a worker process); "
-                                   "use `eventprop train --engine genn`")
+                # A CUDA failure inside GeNN ends the whole process; the lab would have to run
+                # it in a worker process, which it does not do yet.
+                out["genn"] = ("the lab does not run GeNN (it would need a worker process); "
+                               "use `eventprop train --engine genn`")
             _ENGINES = out
         return dict(_ENGINES)
 
@@ -99,6 +97,7 @@ class _Run:
         self.trainer = None
         self.thread: threading.Thread | None = None
         self.started = time.time()
+        self.session_end_save: Future | None = None  # the save when its session ended
 
     @property
     def alive(self) -> bool:
@@ -271,10 +270,41 @@ class RunController:
             self.resume_from = None
             self.snapshot = LiveSnapshot()
 
-    def shutdown(self) -> None:
-        """The session ended: stop the run so that its thread and slot are freed."""
-        self.stop()
+    def shutdown(self) -> Future | None:
+        """The session ended (the tab was closed or reloaded): keep the run, then stop it so that
+        its thread and slot are freed.
+
+        A run that has trained at least one batch is saved as run
+        ``<experiment>-<time>-session-end`` in the runs root (between two batches, then it
+        stops), so the lab lists it and Load resumes it.  Returns the save's Future (None when
+        there was nothing to save)."""
+        run = self._run
+        fut = None
+        if run is not None and run.session_end_save is not None:
+            return run.session_end_save  # already saving (a disconnect, then the session's end)
+        if run is not None and run.trainer is not None and not run.listener.stop_requested:
+            name = f"{run.experiment}-{time.strftime('%Y%m%d-%H%M%S')}-session-end"
+            path = run_dir(name, self.root)
+
+            def save_then_stop(trainer):
+                try:
+                    return _save_checkpoint(trainer, path, run)
+                finally:
+                    run.listener.request_stop()
+
+            if run.alive:
+                fut = run.listener.submit(save_then_stop)
+            else:
+                fut = Future()
+                try:
+                    fut.set_result(_save_checkpoint(run.trainer, path, run))
+                except Exception as exc:  # reported through the Future
+                    fut.set_exception(exc)
+            run.session_end_save = fut
+        if fut is None or not run.alive:
+            self.stop()
         self.resume_from = None
+        return fut
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the training thread; True when it has ended (for tests and scripts)."""

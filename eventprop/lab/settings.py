@@ -49,17 +49,12 @@ def engine_problem(engine: str | None, params) -> str | None:
     """Why ``engine`` cannot train ``params`` (settings it does not simulate), or None (also
     for ``engine=None``: not checked yet).
 
-    Asks the engine's own check (the CPU engine refuses, e.g., the broken legacy regulariser
-    REG_TYPE 'Thomas1' rather than ignoring it), so the lab flags such settings before Start."""
-    if engine != "cpu":
-        return None
-    from eventprop.engines import cpu
+    Asks the engine's own check through the registry (the CPU engine refuses, e.g., the broken
+    legacy regulariser REG_TYPE 'Thomas1' rather than ignoring it), so the lab flags such settings
+    before Start.  An engine that is not available at all is the engine selector's business."""
+    from eventprop.engines import supported_problem
 
-    try:
-        cpu.check_supported(params)
-    except ParameterError as e:
-        return str(e)
-    return None
+    return supported_problem(engine, params)
 
 
 def range_hint(p: param.Parameter) -> str:

@@ -73,6 +73,8 @@ def train_run(task: dict, folder: Path, resume: bool, listeners=()) -> tuple[dic
 
     values = dict(task["values"], OUT_DIR=str(folder), LOAD_LAST=bool(resume))
     exp = make_experiment(task["experiment"], values, engine=task.get("engine", "cpu"))
+    # start_choice decided: continue the checkpoint, or replace what a failed attempt left
+    exp.if_exists = "resume" if resume else "overwrite"
     if task["mode"] == "train_test":
         exp.mode = "train_test"
     with_test = task["mode"] == "train"

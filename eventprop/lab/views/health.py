@@ -3,12 +3,15 @@
 The spike counts are the mean number of spikes per training sample of every hidden neuron over
 the batches since the previous refresh (layers side by side); a neuron that did not spike in any
 of those samples is *silent* (red) — it gets no gradient through its spikes, which is what the
-``REWIRE_SILENT`` rescue and the spike-count regulariser are for.  The histograms show every
+``REWIRE_SILENT`` rescue and the spike-count regulariser are for.  After an epoch in which every
+neuron of a layer was silent, a red alarm above the plots says so and names the remedies.  The histograms show every
 weight matrix's current distribution (named as in the seed's files: ``in_to_hid``,
 ``hid_to_out``, ...).
 """
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 import panel as pn
@@ -82,7 +85,10 @@ class HealthView:
             self.bars.data = bar_data(h["spikes_per_neuron"])
             fit_range(self.count_fig.y_range, h["spikes_per_neuron"], include=(0.0,))
             layers = ", ".join(f"{name} {size}" for name, _, size in h["layers"])
+            alarm = h.get("alarm")
             self._health_text = (
+                (f"<div class='ep-health-alarm' style='color:#c0392b;font-weight:bold'>"
+                 f"&#9888; {html.escape(alarm)}</div>" if alarm else "") +
                 f"<b>Silent hidden neurons</b>: <span class='ep-silent'>{h['n_silent']}</span> of "
                 f"{h['n_hidden']} ({layers}) over the last {h['n_samples']} samples · mean "
                 f"{float(np.mean(h['spikes_per_neuron'])):.3g} spikes per neuron and sample")

@@ -1,7 +1,7 @@
 """MNIST: one training sample as an image and as the input spikes the network receives.
 
-Left: the 28×28 grey-value image (row 0 at the top).  Right: its latency code (spec §6.2) as a
-raster, input neuron ``row·28 + col`` against time: a pixel of grey value ``g > 1`` fires once at
+Left: the 28×28 grey-value image (row 0 at the top). Right: its latency code (docs/data.md#mnist) as
+a raster, input neuron ``row·28 + col`` against time: a pixel of grey value ``g > 1`` fires once at
 ``(255 − g)/255·(T − 4Δ) + 2Δ`` ms, drawn at the start of the step that delivers it
 (``ceil(t/Δ)·Δ``), so bright strokes are the early column of dots and faint edges come later.
 

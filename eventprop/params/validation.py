@@ -1,0 +1,213 @@
+"""Cross-field validation: the combinations the engines and the data pipelines rely on."""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+from .dvs_gesture import DVSGestureParams, dvs_input_channels
+from .errors import ParameterError
+from .keys import AUGMENTATION_KEYS, REC_NEURON_VARIABLES, REC_SYNAPSE_VARIABLES
+from .model import ModelParams, param_keys
+from .parsing import coerce
+from .shd import SHDParams
+
+__all__ = ["validate"]
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_num(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_epoch_trial(key: str, value, problems: list[str]):
+    for item in value:
+        if not (isinstance(item, list | tuple) and len(item) == 2
+                and all(_is_int(v) and v >= 0 for v in item)):
+            problems.append(
+                f"{key} must be a list of [epoch, trial] pairs of integers >= 0 (got {item!r})"
+            )
+            return
+
+
+def _check_pairs(key: str, value, problems: list[str], what: str, variables: tuple):
+    for item in value:
+        if not (isinstance(item, list | tuple) and len(item) == 2
+                and all(isinstance(v, str) for v in item)):
+            problems.append(f"{key} must be a list of [{what}, variable] pairs of strings "
+                            f"(got {item!r})")
+            return
+        if item[1] not in variables:
+            problems.append(f"{key} variable {item[1]!r} is not recorded by this port; "
+                            f"recordable: {', '.join(repr(v) for v in variables)}")
+            return
+
+
+def _check_augmentation(aug: dict, problems: list[str]):
+    for name, value in aug.items():
+        if name not in AUGMENTATION_KEYS:
+            close = difflib.get_close_matches(str(name), list(AUGMENTATION_KEYS), n=1, cutoff=0.0)
+            problems.append(
+                f"AUGMENTATION has the unknown key {name!r}; did you mean {close[0]!r}? "
+                f"(valid: {', '.join(AUGMENTATION_KEYS)})"
+            )
+            continue
+        ok = True
+        if name in ("random_shift", "ID_jitter"):
+            ok = _is_num(value) and value >= 0
+        elif name == "random_dilate":
+            ok = (isinstance(value, list | tuple) and len(value) == 2
+                  and all(_is_num(v) for v in value) and 0 < value[0] <= value[1])
+        elif name == "blend":
+            ok = (isinstance(value, list | tuple) and len(value) > 0
+                  and all(_is_num(v) and 0 <= v <= 1 for v in value))
+        elif name == "random_shift_xy":
+            ok = _is_int(value) and value >= 0
+        elif name == "NORMALISE_SPIKE_NUMBER":
+            ok = isinstance(value, bool)
+        if not ok:
+            problems.append(
+                f"AUGMENTATION[{name!r}] must be {AUGMENTATION_KEYS[name]} (got {value!r})"
+            )
+
+
+def _check_dvs(p: DVSGestureParams, problems: list[str]):
+    n_in = dvs_input_channels(p.DVS_DOWNSAMPLE)
+    if p.NUM_INPUT != n_in:
+        side = math.isqrt(n_in // 2)
+        problems.append(f"NUM_INPUT must be {side}·{side}·2 = {n_in} for DVS_DOWNSAMPLE "
+                        f"{p.DVS_DOWNSAMPLE:g} (got {p.NUM_INPUT}); leave it out, it follows "
+                        "DVS_DOWNSAMPLE")
+    for entry in p.USER_LEFT:
+        users = entry if isinstance(entry, list | tuple) else [entry]
+        if not users or not all(_is_int(u) and u >= 1 for u in users):
+            problems.append(f"USER_LEFT must be a list of folds, each a user id >= 1 or a "
+                            f"non-empty list of them (got {p.USER_LEFT!r})")
+            break
+    if p.EVALUATION == "user" and not p.USER_LEFT:
+        problems.append("USER_LEFT must name at least one fold of users when EVALUATION is "
+                        "'user' (got [])")
+    for name in ("random_shift", "ID_jitter", "blend"):
+        if name in p.AUGMENTATION:
+            problems.append(f"AUGMENTATION[{name!r}] moves channel ids, which for an event "
+                            "camera scrambles pixels and polarities; use random_shift_xy")
+
+
+#: Experiments whose inputs are latency-coded into [2·DT_MS, TRIAL_MS − 2·DT_MS].
+LATENCY_CODED = ("yinyang", "mnist")
+
+
+def advisories(params: ModelParams) -> list[str]:
+    """Valid but doubtful settings, one sentence each (the CLI prints them as warnings): a time
+    constant shorter than the time step, which the exact-integration step turns into a neuron
+    that forgets everything within one step."""
+    out = []
+    for key in ("TAU_MEM", "TAU_SYN"):
+        tau = getattr(params, key, None)
+        if _is_num(tau) and tau < params.DT_MS:
+            out.append(f"{key}={tau:g} ms is below DT_MS={params.DT_MS:g} ms: the neurons decay "
+                       f"by a factor e^(-DT_MS/{key}) = {math.exp(-params.DT_MS / tau):.2g} per "
+                       f"step; lower DT_MS or raise {key}")
+    return out
+
+
+def validate(params: ModelParams) -> ModelParams:
+    """Check every value's range and the combinations the engines rely on; raise one
+    ParameterError listing every problem (each line names the parameter).  Returns ``params``."""
+    cls = type(params)
+    problems: list[str] = []
+
+    # Single values (param enforces these on assignment; checked again for objects built
+    # around the loaders).
+    for key in param_keys(cls):
+        try:
+            coerce(cls, key, getattr(params, key))
+        except ParameterError as e:
+            problems.append(str(e))
+    for key, fixed in cls._fixed_values.items():
+        if getattr(params, key) != fixed:
+            problems.append(f"{key} is fixed at {fixed} for experiment {cls.experiment!r} "
+                            f"(got {getattr(params, key)})")
+    if problems:
+        raise ParameterError("; ".join(problems), _first_key(problems))
+
+    p = params
+    if not p.NAME or any(c in p.NAME for c in "/\\"):
+        problems.append(f"NAME must be a non-empty file-name prefix without '/' or '\\' "
+                        f"(got {p.NAME!r})")
+    if not p.OUT_DIR:
+        problems.append("OUT_DIR must be a non-empty directory path (got '')")
+    if p.DT_MS >= p.TRIAL_MS:
+        problems.append(f"DT_MS must be < TRIAL_MS = {p.TRIAL_MS:g} (got {p.DT_MS:g})")
+    if p.V_THRESH <= p.V_RESET:
+        problems.append(f"V_THRESH must be > V_RESET = {p.V_RESET:g} (got {p.V_THRESH:g})")
+    if cls.experiment in LATENCY_CODED and not p.TRIAL_MS > 4 * p.DT_MS:
+        problems.append(f"DT_MS must be < TRIAL_MS/4 = {p.TRIAL_MS / 4:g} (got {p.DT_MS:g}): "
+                        "TRIAL_MS must exceed 4·DT_MS, as the latency code places its spikes in "
+                        "[2·DT_MS, TRIAL_MS − 2·DT_MS]; lower DT_MS or raise TRIAL_MS")
+
+    if p.HIDDEN_NEURON_TYPE == "ALIF":
+        if p.REG_TYPE != "simple":
+            problems.append(f"HIDDEN_NEURON_TYPE 'ALIF' requires REG_TYPE 'simple' "
+                            f"(got REG_TYPE {p.REG_TYPE!r})")
+        if p.TRAIN_TAU:
+            problems.append("HIDDEN_NEURON_TYPE 'ALIF' cannot be combined with TRAIN_TAU=True "
+                            "(the original silently builds a LIF layer instead)")
+        if p.HIDDEN_NOISE > 0:
+            problems.append("HIDDEN_NEURON_TYPE 'ALIF' cannot be combined with HIDDEN_NOISE > 0 "
+                            "(the original silently builds a noisy LIF layer instead)")
+    if p.TRAIN_TAU and p.REG_TYPE != "simple":
+        problems.append(f"TRAIN_TAU=True requires REG_TYPE 'simple' (got REG_TYPE {p.REG_TYPE!r}; "
+                        f"the original crashes)")
+    if p.TRAIN_TAU_OUTPUT and p.LOSS_TYPE != "sum_weigh_exp":
+        problems.append(f"TRAIN_TAU_OUTPUT=True requires LOSS_TYPE 'sum_weigh_exp' "
+                        f"(got LOSS_TYPE {p.LOSS_TYPE!r})")
+    if p.LOSS_TYPE == "sum_weigh_input" and not cls._supports_input_weighting:
+        problems.append(f"LOSS_TYPE 'sum_weigh_input' is only available for SHD/SSC "
+                        f"(experiment {cls.experiment!r})")
+
+    for key in ("REC_SPIKES_EPOCH_TRIAL", "REC_NEURONS_EPOCH_TRIAL", "REC_SYNAPSES_EPOCH_TRIAL",
+                "W_OUTPUT_EPOCH_TRIAL", "TAU_OUTPUT_EPOCH_TRIAL"):
+        if key in cls.param and key not in cls._excluded_keys:
+            _check_epoch_trial(key, getattr(p, key), problems)
+    if not all(isinstance(v, str) for v in p.REC_SPIKES):
+        problems.append(f"REC_SPIKES must be a list of population names (got {p.REC_SPIKES!r})")
+    _check_pairs("REC_NEURONS", p.REC_NEURONS, problems, "population", REC_NEURON_VARIABLES)
+    _check_pairs("REC_SYNAPSES", p.REC_SYNAPSES, problems, "synapse population",
+                 REC_SYNAPSE_VARIABLES)
+
+    if "REDUCED_CLASSES" in cls.param and p.REDUCED_CLASSES is not None:
+        c = p.n_classes()
+        if not p.REDUCED_CLASSES or not all(_is_int(v) and 0 <= v < c for v in p.REDUCED_CLASSES):
+            problems.append(f"REDUCED_CLASSES must be None or a non-empty list of class indices "
+                            f"in [0, {c}) (got {p.REDUCED_CLASSES!r})")
+
+    if isinstance(p, SHDParams):
+        # NUM_OUTPUT may differ from the data set's class count (small networks built through the
+        # gradient API, synthetic tasks); the data pipeline checks labels against it.
+        if p.EVALUATION == "validation_set" and p.DATA_SET != "SSC":
+            problems.append("EVALUATION 'validation_set' requires DATA_SET 'SSC' "
+                            "(SHD has no official validation split)")
+        if not all(_is_int(v) and v >= 0 for v in p.SPEAKER_LEFT):
+            problems.append(f"SPEAKER_LEFT must be a list of speaker ordinals >= 0 "
+                            f"(got {p.SPEAKER_LEFT!r})")
+        if p.EVALUATION == "speaker" and not p.SPEAKER_LEFT:
+            problems.append("SPEAKER_LEFT must name at least one speaker when EVALUATION is "
+                            "'speaker' (got [])")
+        _check_augmentation(p.AUGMENTATION, problems)
+        if isinstance(p, DVSGestureParams):
+            _check_dvs(p, problems)
+        elif "random_shift_xy" in p.AUGMENTATION:
+            problems.append("AUGMENTATION['random_shift_xy'] moves the pixels of an event-camera "
+                            "frame; it is for dvs_gesture, not for the 700 SHD/SSC channels")
+
+    if problems:
+        raise ParameterError("; ".join(problems), _first_key(problems))
+    return params
+
+
+def _first_key(problems: list[str]) -> str | None:
+    head = problems[0].split(" ", 1)[0].split("[", 1)[0]
+    return head if head.isupper() else None
