@@ -642,3 +642,41 @@ def test_fitted_axes_keep_the_threshold_inside_and_flat_curves_readable():
     assert (rng.start, rng.end) == before
     assert fit_range(rng, [0.0, 5.0])  # data outside: refitted
     assert rng.end >= 5.0
+
+
+def test_a_mostly_silent_layer_gets_a_banner_with_its_meaning_and_remedies():
+    from eventprop.lab.views.health import silence_banner, silent_marks
+
+    counts = np.zeros(64)
+    counts[:3] = 0.5
+    health = {"spikes_per_neuron": counts, "layers": [("hidden0", 0, 64)], "n_samples": 100,
+              "n_silent": 61, "n_hidden": 64}
+    text = silence_banner(health, {"INPUT_HIDDEN_MEAN": 0.02, "REWIRE_SILENT": False})
+    assert "ep-silence-banner" in text and "hidden0: 61 of 64" in text
+    assert "no λ_V jumps" in text and "in_to_hid" in text
+    for key in ("INPUT_HIDDEN_MEAN", "REWIRE_SILENT", "REWIRE_LIFT", "LBD_LOWER"):
+        assert key in text
+    assert "(now 0.02)" in text
+    counts[:40] = 1.0  # 24 of 64 silent: below half, no banner
+    assert silence_banner(health) == ""
+    marks = silent_marks(counts)
+    assert len(marks["neuron"]) == 24 and marks["neuron"][0] == 40 and not marks["y"].any()
+
+
+def test_confusion_matrices_show_only_the_classes_present():
+    from eventprop.lab.views.confusion import ConfusionView, cells, present_classes
+
+    conf = np.zeros((20, 20), dtype=int)
+    for c, n in ((2, 5), (7, 3), (11, 4)):
+        conf[c, c] = n
+    conf[7, 2] = 1
+    assert present_classes(conf).tolist() == [2, 7, 11]
+    assert present_classes(conf, [2, 7, 11, 15]).tolist() == [2, 7, 11, 15]
+    data = cells(conf, [2, 7, 11])
+    assert len(data["count"]) == 9 and sum(data["count"]) == 13
+    view = ConfusionView()
+    view.values = {"REDUCED_CLASSES": [2, 7, 11, 15, 19]}
+    view.train.show(conf, 0, 0.9, view.values["REDUCED_CLASSES"])
+    assert len(view.train.src.data["count"]) == 25
+    assert view.train.fig.xaxis[0].major_label_overrides == {i: str(c) for i, c in
+                                                             enumerate([2, 7, 11, 15, 19])}

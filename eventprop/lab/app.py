@@ -396,6 +396,8 @@ class Lab:
             self.update_controls()
             return False
         self.controls.say("")
+        self.health.values = values  # named in the silent-layer banner
+        self.confusion.values = values  # REDUCED_CLASSES
         for view in self._extras or ():
             if hasattr(view, "configure"):
                 view.configure(values)
