@@ -71,3 +71,11 @@ def test_flat_weights_round_trip_and_size_check(cpu_engine):
         cpu_engine.set_flat_weights(flat[:-1])
     with pytest.raises(ValueError, match="unknown weight matrices"):
         cpu_engine.set_weights({"nope": flat})
+
+
+def test_cpu_kernels_release_the_gil():
+    from eventprop.engines import cpu_kernels as K
+
+    for kernel in (K.forward_batch, K.backward_batch, K.sum_chunks, K.record_sample,
+                   K.record_backward):
+        assert kernel.targetoptions.get("nogil") is True, kernel
