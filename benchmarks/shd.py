@@ -136,8 +136,7 @@ def worker(cfg: dict) -> dict:
         eng.eval_batch(batches[k % len(batches)])
     t_eval = (time.perf_counter() - t0) / cfg["batches"]
     rss_end = _rss_mb()
-    owned = eng.W.nbytes * 3 + sum(a.nbytes for a in (eng._buffers or {}).values()
-                                   if isinstance(a, np.ndarray))
+    owned = eng.array_bytes()
     return {
         "t_train": t_train, "t_eval": t_eval,
         "in_spikes": float(np.mean([b.spikes_per_sample().mean() for b in batches])),

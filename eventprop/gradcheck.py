@@ -145,15 +145,11 @@ def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, se
     τm and τs of each population are checked as well (entries ``tau_m/hidden0`` ..., step
     ``h_tau_rel·τ`` of each entry).  Returns a list of :class:`MatrixCheck`.
     """
-    from eventprop.data.batches import SpikeBatch
-
-    engine = net.engine
-    batch = SpikeBatch.from_spike_lists(inputs, labels, net.params.DT_MS, engine.n_steps,
-                                        net.description.n_input)
-    _, grads = engine.loss_and_grad(batch)
+    batch = net.batch(inputs, labels)
+    _, grads = net.loss_and_grad(batch)
 
     def objective():
-        return engine.eval_batch(batch).objective
+        return net.evaluate(batch).objective
 
     rng = np.random.default_rng(seed)
     out = []
@@ -165,23 +161,25 @@ def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, se
                                   kink_ratio))
     if "tau_m" in grads:
         # trained time constants, per population: J as a function of one neuron's τm or τs
+        original = net.get_taus()
+        taus = net.get_taus()  # perturbed in place below, then handed to the network
+
         def objective_after_tau_change():
-            engine.set_taus(engine.get_taus())  # new step coefficients for the perturbed τ
+            net.set_taus(taus)
             return objective()
 
         try:
             for pop in net.description.populations:
-                sl = slice(pop.offset, pop.offset + pop.size)
-                if not engine.tau_train[sl].any():
+                if not pop.train_tau:
                     continue
-                for key, values in (("tau_m", engine.tau_m), ("tau_s", engine.tau_s)):
-                    view = values[sl]
-                    out.append(_check_entries(f"{key}/{pop.name}", view, grads[key][sl],
+                for key in ("tau_m", "tau_s"):
+                    view = taus[key][pop.slice]
+                    out.append(_check_entries(f"{key}/{pop.name}", view, grads[key][pop.slice],
                                               objective_after_tau_change, rng,
                                               h_tau_rel * view, k_max, max_entries,
                                               kink_ratio))
         finally:
-            engine.set_taus(engine.get_taus())
+            net.set_taus(original)
     return out
 
 
@@ -207,8 +205,11 @@ def _check_entries(name, flat, grad, objective, rng, h, k_max, max_entries, kink
 
 
 def gradcheck_network(loss_type, recurrent=False, n_hid_layer=1, reg=False, overrides=None,
-                      precision="float64"):
-    """The standard gradient-check network for ``loss_type`` (see GRADCHECK_DEFAULTS)."""
+                      precision=None, engine="cpu"):
+    """The standard gradient-check network for ``loss_type`` (see GRADCHECK_DEFAULTS) on
+    ``engine``, in float64 on the CPU engine and float32 (its only precision) on GeNN."""
+    if precision is None:
+        precision = "float32" if engine == "genn" else "float64"
     from eventprop.network import Network
 
     p = dict(GRADCHECK_DEFAULTS)
@@ -222,23 +223,20 @@ def gradcheck_network(loss_type, recurrent=False, n_hid_layer=1, reg=False, over
     if reg:
         p.update(REG_SETTINGS)
     p.update(overrides or {})
-    return Network(p, experiment="shd", precision=precision)
+    # SHD's table: the generic one lacks sum_weigh_input (the input accumulator is SHD/SSC's)
+    return Network(p, engine=engine, experiment="shd", precision=precision)
 
 
 def regulariser_share(net, inputs, labels) -> dict:
     """||g(J_task + L_reg) - g(J_task)|| / ||g(J_task)|| per matrix: how much the regulariser's
     surrogate gradient (which finite differences cannot see: spike counts are piecewise constant
     in the weights) contributes to the gradient of ``net``."""
-    from eventprop.data.batches import SpikeBatch
-
-    eng = net.engine
-    batch = SpikeBatch.from_spike_lists(inputs, labels, net.params.DT_MS, eng.n_steps,
-                                        net.description.n_input)
-    _, g_all = eng.loss_and_grad(batch)
+    batch = net.batch(inputs, labels)
+    _, g_all = net.loss_and_grad(batch)
     reg_type = net.params.REG_TYPE
-    net.params.REG_TYPE = "none"
+    net.params.REG_TYPE = "none"  # the regulariser settings are read at every batch
     try:
-        _, g_task = eng.loss_and_grad(batch)
+        _, g_task = net.loss_and_grad(batch)
     finally:
         net.params.REG_TYPE = reg_type
     return {k: float(np.linalg.norm(g_all[k] - g_task[k]) / max(np.linalg.norm(g_task[k]), 1e-300))

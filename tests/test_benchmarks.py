@@ -19,11 +19,15 @@ def _bench(capsys, *argv):
 
 def test_bench_engine_small(capsys):
     out = _bench(capsys, "engine", "--batches", "1", "--hidden", "16", "--spikes", "500",
-                 "--no-breakdown")
+                 "--fixed-repeats", "1", "--skip", "concurrency", "--skip", "memory")
     for name in ("feed-forward", "recurrent"):
         assert f"[{name}]" in out
     epochs = re.findall(r"projected SHD epoch .*?: ([0-9.]+) s train", out)
     assert len(epochs) == 2 and all(float(s) > 0 for s in epochs)
+    ratios = re.findall(r"engine / reference kernel ([0-9.]+), public path / engine ([0-9.]+)",
+                        out)
+    assert len(ratios) == 2 and all(float(x) > 0 for r in ratios for x in r)
+    assert re.search(r"hidden spikes/sample \d+", out)
     assert re.search(r"peak resident memory of this process: \d+ MB", out)
 
 

@@ -28,11 +28,11 @@ TOY = {"NUM_INPUT": 12, "NUM_HIDDEN": 24, "NUM_OUTPUT": 3, "DT_MS": 0.5, "TRIAL_
        "LOSS_TYPE": "sum_weigh_exp", "MODEL_SEED": 5}
 
 
-def _accuracy(engine, ds, p):
+def _accuracy(net, ds, p):
     correct = 0
     for start in range(0, len(ds), 16):
         idx = np.arange(start, min(start + 16, len(ds)))
-        st = engine.eval_batch(ds.batch(idx, 16, p.DT_MS, engine.n_steps))
+        st = net.evaluate(ds.batch(idx, 16, p.DT_MS, net.n_steps))
         correct += st.n_correct
     return correct / len(ds)
 
@@ -40,37 +40,37 @@ def _accuracy(engine, ds, p):
 @pytest.mark.parametrize("loss", ["sum_weigh_exp", "first_spike"])
 def test_engine_learns_a_three_class_toy_problem(loss):
     extra = {"HIDDEN_OUTPUT_MEAN": 0.8, "HIDDEN_OUTPUT_STD": 0.3} if loss == "first_spike" else {}
-    net = Network({**TOY, "LOSS_TYPE": loss, **extra}, experiment="shd")
-    p, eng = net.params, net.engine
+    net = Network({**TOY, "LOSS_TYPE": loss, **extra})
+    p = net.params
     train, test = toy_task(480, 1), toy_task(240, 2)
-    before = _accuracy(eng, test, p)
+    before = _accuracy(net, test, p)
     rng = np.random.default_rng(0)
     for _ in range(15):
         order = rng.permutation(len(train))
         for start in range(0, len(train), 16):
-            eng.train_batch(train.batch(order[start : start + 16], 16, p.DT_MS, eng.n_steps))
-    after = _accuracy(eng, test, p)
+            net.train_step(train.batch(order[start : start + 16], 16, p.DT_MS, net.n_steps))
+    after = _accuracy(net, test, p)
     assert after > 0.9, (before, after)
 
 
 def test_padding_samples_change_neither_loss_nor_gradient():
-    net = Network({**TOY, "N_BATCH": 4}, experiment="shd")
+    net = Network({**TOY, "N_BATCH": 4})
     ds = toy_task(3, 3)
-    full = ds.batch(np.arange(3), 3, 0.5, net.engine.n_steps)
-    padded = ds.batch(np.arange(3), 5, 0.5, net.engine.n_steps)
-    j3, g3 = net.engine.loss_and_grad(full)
-    j5, g5 = net.engine.loss_and_grad(padded)
+    full = ds.batch(np.arange(3), 3, 0.5, net.n_steps)
+    padded = ds.batch(np.arange(3), 5, 0.5, net.n_steps)
+    j3, g3 = net.loss_and_grad(full)
+    j5, g5 = net.loss_and_grad(padded)
     # the objective is a sum over real samples divided by the (constant) batch size B
     assert j5 == pytest.approx(j3 * 3 / 5, rel=1e-5)
     for k in g3:
         np.testing.assert_allclose(g5[k], g3[k] * 3 / 5, rtol=1e-4, atol=1e-9)
-    stats = net.engine.eval_batch(padded)
+    stats = net.evaluate(padded)
     assert np.isnan(stats.loss[3:]).all() and (stats.prediction[3:] == -1).all()
     assert stats.n_real == 3
 
 
 def test_weights_are_editable_views_and_gradients_have_their_shapes():
-    net = Network({**TOY}, experiment="shd")
+    net = Network({**TOY})
     ds = toy_task(4, 8)
     inputs = [ds.sample(i) for i in range(4)]
     labels = list(ds.labels)
@@ -85,7 +85,7 @@ def test_weights_are_editable_views_and_gradients_have_their_shapes():
 
 
 def test_bad_labels_and_input_are_rejected_clearly():
-    net = Network({**TOY}, experiment="shd")
+    net = Network({**TOY})
     with pytest.raises(ValueError, match="NUM_OUTPUT"):
         net.loss_and_grad([(np.array([1.0]), np.array([0]))], [3])
     with pytest.raises(ValueError, match="NUM_INPUT"):
@@ -98,13 +98,13 @@ def test_same_seed_same_results_and_dropout_is_reproducible():
     ds = toy_task(16, 4)
     runs = []
     for _ in range(2):
-        net = Network({**TOY, "PDROP_INPUT": 0.2, "PDROP_HIDDEN": 0.1}, experiment="shd")
+        net = Network({**TOY, "PDROP_INPUT": 0.2, "PDROP_HIDDEN": 0.1})
         for k in range(3):
-            net.engine.train_batch(ds.batch(np.arange(16), 16, 0.5, net.engine.n_steps))
-        runs.append(net.engine.W.copy())
+            net.train_step(ds.batch(np.arange(16), 16, 0.5, net.n_steps))
+        runs.append(net.engine.get_flat_weights())
     np.testing.assert_array_equal(runs[0], runs[1])
-    other = Network({**TOY, "MODEL_SEED": 6}, experiment="shd")
-    assert not np.array_equal(other.engine.W, runs[0])
+    other = Network({**TOY, "MODEL_SEED": 6})
+    assert not np.array_equal(other.engine.get_flat_weights(), runs[0])
 
 
 def test_counter_based_uniforms_are_uniform_and_keyed():
@@ -115,7 +115,7 @@ def test_counter_based_uniforms_are_uniform_and_keyed():
 
 
 def test_spike_store_grows_instead_of_dropping_spikes():
-    net = Network({**TOY, "INPUT_HIDDEN_MEAN": 3.0}, experiment="shd")
+    net = Network({**TOY, "INPUT_HIDDEN_MEAN": 3.0})
     eng = net.engine
     ds = toy_task(8, 5)
     batch = ds.batch(np.arange(8), 8, 0.5, eng.n_steps)
@@ -130,21 +130,20 @@ def test_spike_store_grows_instead_of_dropping_spikes():
 
 
 def test_runaway_activity_raises_an_error_naming_n_max_spike():
-    net = Network({**TOY, "INPUT_HIDDEN_MEAN": 50.0, "N_MAX_SPIKE": 1}, experiment="shd")
+    net = Network({**TOY, "INPUT_HIDDEN_MEAN": 50.0, "N_MAX_SPIKE": 1})
     ds = toy_task(4, 6)
     with pytest.raises(RuntimeError, match="N_MAX_SPIKE"):
-        net.engine.eval_batch(ds.batch(np.arange(4), 4, 0.5, net.engine.n_steps))
+        net.evaluate(ds.batch(np.arange(4), 4, 0.5, net.n_steps))
 
 
 def test_recording_shows_forward_traces_and_adjoint_jumps_at_spikes():
-    net = Network({**TOY, "INPUT_HIDDEN_MEAN": 2.0}, experiment="shd")
-    eng = net.engine
+    net = Network({**TOY, "INPUT_HIDDEN_MEAN": 2.0})
     ds = toy_task(2, 7)
-    batch = ds.batch(np.arange(2), 2, 0.5, eng.n_steps)
-    (rec,) = eng.record(batch, samples=[1])
-    S = eng.n_steps
+    batch = ds.batch(np.arange(2), 2, 0.5, net.n_steps)
+    (rec,) = net.record(batch, samples=[1])
+    S = net.n_steps
     assert rec.v["hidden0"].shape == (S, 24) and rec.lambda_i["output"].shape == (S, 3)
-    stats = eng.eval_batch(batch)
+    stats = net.evaluate(batch)
     assert rec.prediction == stats.prediction[1] and rec.label == batch.labels[1]
     steps, ids = rec.spikes["hidden0"]
     assert len(steps) == stats.hidden_counts[1].sum() > 0
@@ -164,14 +163,29 @@ def test_settings_the_engine_does_not_simulate_are_refused_not_ignored(setting):
     from eventprop.params import ParameterError
 
     with pytest.raises(ParameterError, match="does not simulate"):
-        Network({**TOY, **setting}, experiment="shd")
+        Network({**TOY, **setting})
 
 
 def test_heterogeneous_time_constants_are_seeded_gamma_draws():
-    a = Network({**TOY, "HIDDEN_NEURON_TYPE": "hetLIF", "OUTPUT_NEURON_TYPE": "hetLI"},
-                experiment="shd").engine
-    b = Network({**TOY, "HIDDEN_NEURON_TYPE": "hetLIF", "OUTPUT_NEURON_TYPE": "hetLI"},
-                experiment="shd").engine
-    np.testing.assert_array_equal(a.tau_m, b.tau_m)
-    assert a.tau_m.std() > 0 and a.tau_m.min() >= 3.0 and a.tau_m.max() <= 60.0
-    assert a.tau_s.min() >= 1.0 and a.tau_s.max() <= 15.0
+    a = Network({**TOY, "HIDDEN_NEURON_TYPE": "hetLIF", "OUTPUT_NEURON_TYPE": "hetLI"}).get_taus()
+    b = Network({**TOY, "HIDDEN_NEURON_TYPE": "hetLIF", "OUTPUT_NEURON_TYPE": "hetLI"}).get_taus()
+    np.testing.assert_array_equal(a["tau_m"], b["tau_m"])
+    assert a["tau_m"].std() > 0 and a["tau_m"].min() >= 3.0 and a["tau_m"].max() <= 60.0
+    assert a["tau_s"].min() >= 1.0 and a["tau_s"].max() <= 15.0
+
+
+def test_generic_network_takes_any_size_and_a_prepared_batch():
+    net = Network({"NUM_INPUT": 7, "NUM_HIDDEN": 9, "NUM_OUTPUT": 4, "DT_MS": 0.5,
+                   "TRIAL_MS": 10.0, "LOSS_TYPE": "sum"})
+    assert net.params.experiment == "generic" and net.n_steps == 20
+    assert net.weights["in_to_hid"].shape == (7, 9) and net.weights["hid_to_out"].shape == (9, 4)
+    inputs = [(np.array([0.5, 1.0, 3.2]), np.array([0, 6, 2])), (np.array([2.0]), np.array([5]))]
+    batch = net.batch(inputs, [3, 1])
+    j_lists, g_lists = net.loss_and_grad(inputs, [3, 1])
+    j_batch, g_batch = net.loss_and_grad(batch)
+    assert j_lists == j_batch
+    for k in g_lists:
+        np.testing.assert_array_equal(g_lists[k], g_batch[k])
+    assert net.evaluate(batch).n_real == 2
+    with pytest.raises(ValueError, match="labels are missing"):
+        net.loss_and_grad(inputs)

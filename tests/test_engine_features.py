@@ -8,17 +8,10 @@ the simulation approximates the continuous-time system that EventProp differenti
 import numpy as np
 import pytest
 
-from eventprop.data.batches import SpikeBatch
 from eventprop.engines.cpu import _normal
 from eventprop.gradcheck import (check_gradients, gradcheck_network, random_inputs,
                                  variant_overrides)
 from eventprop.network import Network
-
-
-def _batch(net, inputs, labels):
-    e = net.engine
-    return SpikeBatch.from_spike_lists(inputs, labels, net.params.DT_MS, e.n_steps,
-                                       net.description.n_input)
 
 
 def _by_name(results):
@@ -34,10 +27,9 @@ def test_alif_gradients_match_finite_differences():
     ov = variant_overrides("ALIF", loss_type="sum_weigh_exp")
     ov["DT_MS"] = 0.001
     net = gradcheck_network("sum_weigh_exp", overrides=ov)
-    assert net.engine.pop_alif.tolist() == [True, False]
+    assert [p.adaptive for p in net.description.populations] == [True, False]
     inputs, labels = random_inputs(4, 5, 20.0, 6, 1)
-    assert _batch(net, inputs, labels) is not None
-    counts = net.engine.eval_batch(_batch(net, inputs, labels)).hidden_counts
+    counts = net.evaluate(inputs, labels).hidden_counts
     assert counts.mean() > 4  # adaptation is exercised by repeated spikes
     res = _by_name(check_gradients(net, inputs, labels, h_rel=0.01, max_entries=16))
     assert res["in_to_hid"].cosine > 0.999 and res["in_to_hid"].relative_error < 0.035
@@ -60,20 +52,19 @@ def _lif_and_alif(b_incr, b_init=0.0):
             "INPUT_HIDDEN_MEAN": 1.5, "INPUT_HIDDEN_STD": 0.5, "HIDDEN_OUTPUT_MEAN": 0.0,
             "HIDDEN_OUTPUT_STD": 0.5, "MODEL_SEED": 4, "REG_TYPE": "simple", "LBD_UPPER": 0.0,
             "LBD_LOWER": 0.0, "PDROP_INPUT": 0.0, "TAU_B": 40.0}
-    lif = Network(dict(base), experiment="shd")
-    alif = Network(dict(base, HIDDEN_NEURON_TYPE="ALIF", B_INCR=b_incr, B_INIT=b_init),
-                   experiment="shd")
+    lif = Network(dict(base))
+    alif = Network(dict(base, HIDDEN_NEURON_TYPE="ALIF", B_INCR=b_incr, B_INIT=b_init))
     return lif, alif
 
 
 def test_alif_without_adaptation_is_lif():
     lif, alif = _lif_and_alif(0.0)
     inputs, labels = random_inputs(6, 5, 20.0, 4, 2)
-    b = _batch(lif, inputs, labels)
-    s1, s2 = lif.engine.eval_batch(b), alif.engine.eval_batch(b)
+    b = lif.batch(inputs, labels)
+    s1, s2 = lif.evaluate(b), alif.evaluate(b)
     assert np.array_equal(s1.hidden_counts, s2.hidden_counts) and s1.hidden_counts.sum() > 0
-    j1, g1 = lif.engine.loss_and_grad(b)
-    j2, g2 = alif.engine.loss_and_grad(b)
+    j1, g1 = lif.loss_and_grad(b)
+    j2, g2 = alif.loss_and_grad(b)
     assert j1 == pytest.approx(j2)
     for k in g1:
         np.testing.assert_allclose(g2[k], g1[k], rtol=1e-5, atol=1e-9)
@@ -82,13 +73,13 @@ def test_alif_without_adaptation_is_lif():
 def test_alif_threshold_adapts():
     inputs, labels = random_inputs(6, 5, 20.0, 4, 2)
     lif, alif = _lif_and_alif(0.5)
-    b = _batch(lif, inputs, labels)
-    n_lif = lif.engine.eval_batch(b).hidden_counts.sum()
-    n_alif = alif.engine.eval_batch(b).hidden_counts.sum()
+    b = lif.batch(inputs, labels)
+    n_lif = lif.evaluate(b).hidden_counts.sum()
+    n_alif = alif.evaluate(b).hidden_counts.sum()
     assert 0 < n_alif < n_lif
     # a threshold raised far above reach by B_INIT silences the layer: the test is V ≥ θ + B
     _, high = _lif_and_alif(0.0, b_init=100.0)
-    assert high.engine.eval_batch(b).hidden_counts.sum() == 0
+    assert high.evaluate(b).hidden_counts.sum() == 0
 
 
 # -- τ training ------------------------------------------------------------------------------------
@@ -110,7 +101,7 @@ def test_train_tau_gradients_heterogeneous():
     ov = variant_overrides("hetLIF", train_tau=True, loss_type="sum_weigh_exp")
     ov["DT_MS"] = 0.001
     net = gradcheck_network("sum_weigh_exp", overrides=ov)
-    assert np.std(net.engine.tau_m) > 0
+    assert np.std(net.get_taus()["tau_m"]) > 0
     inputs, labels = random_inputs(4, 5, 20.0, 3, 1)
     res = _by_name(check_gradients(net, inputs, labels, h_rel=0.01, max_entries=12))
     assert res["tau_m/hidden0"].cosine > 0.98 and res["tau_s/hidden0"].cosine > 0.98
@@ -123,14 +114,14 @@ def _tau_net(**extra):
          "MODEL_SEED": 5, "REG_TYPE": "simple", "LBD_UPPER": 0.0, "LBD_LOWER": 0.0,
          "TRAIN_TAU": True, "PDROP_INPUT": 0.0, "ETA": 0.05}
     p.update(extra)
-    return Network(p, experiment="shd")
+    return Network(p)
 
 
 def test_train_tau_updates_only_trained_populations():
     net = _tau_net()
     e = net.engine
     inputs, labels = random_inputs(8, 5, 20.0, 3, 3)
-    b = _batch(net, inputs, labels)
+    b = net.batch(inputs, labels)
     before = e.get_taus()
     e.train_batch(b)
     after = e.get_taus()
@@ -141,7 +132,7 @@ def test_train_tau_updates_only_trained_populations():
     np.testing.assert_array_equal(after["tau_m"][out], before["tau_m"][out])
     np.testing.assert_array_equal(after["tau_s"][out], before["tau_s"][out])
     # the step coefficients follow the new τ, and Adam keeps state for them (checkpoints)
-    np.testing.assert_allclose(e.a[hid], np.exp(-0.1 / after["tau_m"][hid]), rtol=1e-6)
+    np.testing.assert_allclose(e.neurons.a[hid], np.exp(-0.1 / after["tau_m"][hid]), rtol=1e-6)
     arrays, _ = e.get_optimizer_state()
     assert "adam_m/tau_m" in arrays and np.any(arrays["adam_m/tau_m"][hid] != 0)
 
@@ -152,7 +143,7 @@ def test_train_tau_clamps_at_minimum():
     net = _tau_net(MIN_TAU_M=25.0, MIN_TAU_SYN=6.0, TAU_MEM=20.0, TAU_SYN=5.0)
     e = net.engine
     inputs, labels = random_inputs(8, 5, 20.0, 3, 3)
-    e.train_batch(_batch(net, inputs, labels))
+    e.train_batch(net.batch(inputs, labels))
     np.testing.assert_array_equal(e.tau_m[:20], 25.0)
     np.testing.assert_array_equal(e.tau_s[:20], 6.0)
     assert np.all(e.tau_m[20:] == 20.0)
@@ -163,7 +154,7 @@ def test_train_tau_output_only():
     e = net.engine
     inputs, labels = random_inputs(8, 5, 20.0, 3, 3)
     before = e.get_taus()
-    e.train_batch(_batch(net, inputs, labels))
+    e.train_batch(net.batch(inputs, labels))
     after = e.get_taus()
     np.testing.assert_array_equal(after["tau_m"][:20], before["tau_m"][:20])
     assert not np.allclose(after["tau_m"][20:], before["tau_m"][20:])
@@ -190,7 +181,7 @@ def _noise_net(noise, seed=6):
          "INPUT_HIDDEN_MEAN": 0.0, "INPUT_HIDDEN_STD": 0.0, "MODEL_SEED": seed,
          "REG_TYPE": "simple", "LBD_UPPER": 0.0, "LBD_LOWER": 0.0, "HIDDEN_NOISE": noise,
          "PDROP_INPUT": 0.0, "ETA": 0.0}
-    return Network(p, experiment="shd")
+    return Network(p)
 
 
 def test_hidden_noise_only_in_training_and_seeded():
@@ -198,12 +189,12 @@ def test_hidden_noise_only_in_training_and_seeded():
     training batches and off in evaluation; the same MODEL_SEED gives the same noise."""
     inputs, labels = random_inputs(8, 5, 20.0, 3, 3)
     a, b_, quiet = _noise_net(1.0), _noise_net(1.0), _noise_net(0.0)
-    batch = _batch(a, inputs, labels)
-    n_train = a.engine.train_batch(batch).hidden_counts
+    batch = a.batch(inputs, labels)
+    n_train = a.train_step(batch).hidden_counts
     assert n_train.sum() > 0
-    assert np.array_equal(b_.engine.train_batch(batch).hidden_counts, n_train)
-    assert a.engine.eval_batch(batch).hidden_counts.sum() == 0
-    assert quiet.engine.train_batch(batch).hidden_counts.sum() == 0
+    assert np.array_equal(b_.train_step(batch).hidden_counts, n_train)
+    assert a.evaluate(batch).hidden_counts.sum() == 0
+    assert quiet.train_step(batch).hidden_counts.sum() == 0
     # the stationary spread of V under noise alone is A·sqrt(τm/2) ≈ 3.2 for A = 1, τm = 20 ms,
     # far above θ = 1: most neurons fire; with A = 0.05 (spread 0.16) almost none do
-    assert _noise_net(0.05).engine.train_batch(batch).hidden_counts.sum() < n_train.sum() / 20
+    assert _noise_net(0.05).train_step(batch).hidden_counts.sum() < n_train.sum() / 20

@@ -10,17 +10,101 @@ Quantisation rule (docs/data.md#spike-times-to-steps): a spike at time ``t`` is 
 step ``n`` whose start time ``n·Δ`` is ``>= t``, i.e. ``n = ceil(t/Δ)``; spikes with ``n >= S``
 (past the trial) or ``t < 0`` are dropped, and a second spike of the same channel in the same step
 is dropped (the original input population can emit one spike per step and skips the missed ones).
+
+The quantisation is one compiled pass per sample in linear time (:func:`_quantise`): spikes
+already ordered by (step, channel) are copied as they are; otherwise two stable counting sorts, by
+channel and then by step, order them, and make duplicates adjacent.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 # Tolerance when mapping a time onto the grid: times that are a float rounding error above a
 # grid point belong to that grid point (data already binned to the grid must map exactly).
 _GRID_TOL = 1e-4
+
+
+@njit(cache=True, nogil=True)
+def _quantise(times, chans, offsets, dt_ms, n_steps, n_channels, tol):
+    """Per sample: steps ``ceil(t/Δ - tol)``, drop what falls outside ``[0, n_steps)`` or is not
+    finite, order by (step, channel) (two stable counting sorts, unless the sample is already in
+    that order), drop repeated (step, channel) pairs.  Returns ``(steps, channels, offsets)``; O(spikes + n_steps + n_channels) per sample."""
+    n = offsets.shape[0] - 1
+    longest = 0
+    for i in range(n):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    step = np.empty(longest, dtype=np.int64)
+    by_chan = np.empty(longest, dtype=np.int64)
+    order = np.empty(longest, dtype=np.int64)
+    count_c = np.empty(n_channels + 1, dtype=np.int64)
+    count_s = np.empty(n_steps + 1, dtype=np.int64)
+    out_steps = np.empty(offsets[n], dtype=np.int32)
+    out_chans = np.empty(offsets[n], dtype=np.int32)
+    out_off = np.zeros(n + 1, dtype=np.int64)
+    k_out = 0
+    for i in range(n):
+        lo = offsets[i]
+        m_in = offsets[i + 1] - lo
+        count_c[:] = 0
+        ordered = True  # already sorted by (step, channel): no sort needed
+        last_key = -1
+        for q in range(m_in):
+            t = times[lo + q]
+            step[q] = -1
+            if math.isfinite(t):
+                s = math.ceil(t / dt_ms - tol)
+                if s >= 0 and s < n_steps:
+                    step[q] = s
+                    count_c[chans[lo + q] + 1] += 1
+                    key = s * n_channels + chans[lo + q]
+                    ordered = ordered and key >= last_key
+                    last_key = key
+        if ordered:
+            prev = -1
+            for q in range(m_in):
+                if step[q] >= 0:
+                    key = step[q] * n_channels + chans[lo + q]
+                    if key != prev:
+                        out_steps[k_out] = step[q]
+                        out_chans[k_out] = chans[lo + q]
+                        k_out += 1
+                        prev = key
+            out_off[i + 1] = k_out
+            continue
+        for c in range(n_channels):
+            count_c[c + 1] += count_c[c]
+        m = count_c[n_channels]
+        for q in range(m_in):
+            if step[q] >= 0:
+                c = chans[lo + q]
+                by_chan[count_c[c]] = q
+                count_c[c] += 1
+        count_s[:] = 0
+        for r in range(m):
+            count_s[step[by_chan[r]] + 1] += 1
+        for s in range(n_steps):
+            count_s[s + 1] += count_s[s]
+        for r in range(m):
+            q = by_chan[r]
+            order[count_s[step[q]]] = q
+            count_s[step[q]] += 1
+        prev_s, prev_c = -1, -1
+        for r in range(m):
+            q = order[r]
+            s, c = step[q], chans[lo + q]
+            if s == prev_s and c == prev_c:
+                continue
+            out_steps[k_out] = s
+            out_chans[k_out] = c
+            k_out += 1
+            prev_s, prev_c = s, c
+        out_off[i + 1] = k_out
+    return out_steps[:k_out], out_chans[:k_out], out_off
 
 
 def times_to_steps(times_ms: np.ndarray, dt_ms: float) -> np.ndarray:
@@ -97,7 +181,6 @@ class SpikeBatch:
         times_ms = np.asarray(times_ms)
         channels = np.asarray(channels, dtype=np.int64)
         offsets = np.asarray(offsets, dtype=np.int64)
-        n = len(offsets) - 1
         if len(times_ms) != len(channels):
             raise ValueError(
                 f"spike times ({len(times_ms)}) and channel ids ({len(channels)}) differ in length"
@@ -107,20 +190,11 @@ class SpikeBatch:
             raise ValueError(
                 f"channel id {bad} is outside [0, {n_channels}); check NUM_INPUT or the data"
             )
-        sample_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-        steps = times_to_steps(times_ms, dt_ms)
-        keep = (steps >= 0) & (steps < n_steps) & np.isfinite(times_ms)
-        steps, chans, sample_of = steps[keep], channels[keep], sample_of[keep]
-        # One key per (sample, step, channel): sorting it orders spikes as the engines expect
-        # and makes duplicates adjacent.
-        key = (sample_of * n_steps + steps) * n_channels + chans
-        key = np.unique(key)
-        chans = key % n_channels
-        rest = key // n_channels
-        steps = rest % n_steps
-        sample_of = rest // n_steps
-        new_offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(sample_of, minlength=n), out=new_offsets[1:])
+        if len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(times_ms):
+            raise ValueError(f"offsets must run from 0 to the number of spikes ({len(times_ms)})")
+        steps, chans, new_offsets = _quantise(
+            np.ascontiguousarray(times_ms, dtype=np.float64), np.ascontiguousarray(channels),
+            offsets, float(dt_ms), int(n_steps), int(n_channels), _GRID_TOL)
         return cls(steps, chans, new_offsets, labels, n_steps, n_channels, sample_ids)
 
     @classmethod

@@ -1,0 +1,53 @@
+"""Quantisation of spike times onto the step grid (eventprop.data.batches)."""
+
+import numpy as np
+import pytest
+
+from eventprop.data.batches import SpikeBatch, times_to_steps
+
+
+def _by_sorting(times, chans, offsets, dt, n_steps, n_channels):
+    """The rule written the slow way: ceil steps, drop outside the trial, sort by (sample, step,
+    channel), drop repeats."""
+    n = len(offsets) - 1
+    sample = np.repeat(np.arange(n), np.diff(offsets))
+    with np.errstate(invalid="ignore"):  # the NaN time
+        steps = times_to_steps(times, dt)
+    keep = (steps >= 0) & (steps < n_steps) & np.isfinite(times)
+    key = np.unique((sample[keep] * n_steps + steps[keep]) * n_channels + chans[keep])
+    off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key // (n_steps * n_channels), minlength=n), out=off[1:])
+    return (key // n_channels) % n_steps, key % n_channels, off
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_quantisation_orders_by_step_and_channel_and_drops_repeats(ordered):
+    rng = np.random.default_rng(3)
+    n, dt, n_steps, n_ch = 5, 0.5, 40, 7
+    lengths = rng.integers(0, 60, n)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    times = rng.uniform(-2.0, 22.0, offsets[-1]).astype(np.float32)
+    times[::11] = np.round(times[::11] / dt) * dt  # exactly on the grid
+    times[5] = np.nan
+    chans = rng.integers(0, n_ch, offsets[-1])
+    if ordered:
+        for i in range(n):
+            sl = slice(offsets[i], offsets[i + 1])
+            times[sl] = np.sort(times[sl])
+    b = SpikeBatch.from_times(times, chans, offsets, np.zeros(n), dt, n_steps, n_ch)
+    steps, ch, off = _by_sorting(times, chans, offsets, dt, n_steps, n_ch)
+    np.testing.assert_array_equal(b.offsets, off)
+    np.testing.assert_array_equal(b.steps, steps)
+    np.testing.assert_array_equal(b.channels, ch)
+    assert off[-1] < offsets[-1]  # some spikes fell outside the trial or repeated
+
+
+def test_grid_times_map_to_their_own_step():
+    times = np.array([0.0, 0.5, 1.0, 1.0000001, 1.2], dtype=np.float64)
+    b = SpikeBatch.from_times(times, np.arange(5), [0, 5], [0], 0.5, 10, 5)
+    np.testing.assert_array_equal(b.steps, [0, 1, 2, 2, 3])
+
+
+def test_bad_offsets_are_refused():
+    with pytest.raises(ValueError, match="offsets must run from 0"):
+        SpikeBatch.from_times(np.zeros(3), np.zeros(3), [0, 2], [0], 1.0, 10, 2)
