@@ -315,8 +315,20 @@ def memory(args):
 
 
 def main(argv=None) -> int:
+    if "--engine" in (argv or []) and "genn" in (argv or []):
+        # the GeNN engine beside this one, on the same workload (benchmarks/genn_engine.py)
+        import importlib.util
+        import pathlib
+
+        path = pathlib.Path(__file__).with_name("genn_engine.py")
+        spec = importlib.util.spec_from_file_location("eventprop_bench_genn_engine", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod.main([a for a in argv if a not in ("--engine", "genn")])
     ap = argparse.ArgumentParser(prog="eventprop bench engine", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", default="cpu", choices=["cpu", "genn"],
+                    help="genn: the GeNN engine beside the CPU engine (benchmarks/genn_engine.py)")
     ap.add_argument("--batches", type=int, default=10, help="timed train and eval batches")
     ap.add_argument("--repeats", type=int, default=1, help="runs per network (median, spread)")
     ap.add_argument("--fixed-repeats", type=int, default=3, help="timings on the fixed batch")

@@ -57,7 +57,9 @@ def _user_errors():
     for mod, name in (("eventprop.data.mnist", "DataError"), ("eventprop.data.shd", "DataError"),
                       ("eventprop.data.dvs_gesture", "DataError"),
                       ("eventprop.data.download", "DownloadError"),
-                      ("eventprop.scans.spec", "ScanError")):
+                      ("eventprop.scans.spec", "ScanError"),
+                      ("eventprop.engines.genn_worker", "WorkerFailure"),
+                      ("eventprop.engines.genn_worker", "SpikeStoreOverflow")):
         try:
             errs.append(getattr(__import__(mod, fromlist=[name]), name))
         except Exception:
@@ -375,8 +377,10 @@ def cmd_gradcheck(args) -> int:
     for loss in loss_types:
         overrides = variant_overrides(args.hidden, args.train_tau, loss, reg=args.reg)
         overrides["DT_MS"] = args.dt
+        if args.genn_backend:
+            overrides["GENN_BACKEND"] = args.genn_backend
         net = gradcheck_network(loss, recurrent=args.recurrent, n_hid_layer=args.layers,
-                                reg=args.reg, overrides=overrides)
+                                reg=args.reg, overrides=overrides, engine=args.engine)
         inputs, labels = random_inputs(args.samples, 5, net.params.TRIAL_MS, 4, seed=args.seed)
         note = ""
         if args.reg:
@@ -498,6 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--samples", type=int, default=4)
     gc.add_argument("--seed", type=int, default=1)
     gc.add_argument("--min-cosine", type=float, default=0.99)
+    gc.add_argument("--engine", default="cpu", choices=list(ENGINES),
+                    help="engine whose gradients are checked (genn: float32)")
+    gc.add_argument("--genn-backend", default=None, help="GENN_BACKEND for --engine genn")
     gc.set_defaults(func=cmd_gradcheck)
 
     be = sub.add_parser("bench", help="run a benchmark from benchmarks/")

@@ -205,8 +205,11 @@ def _check_entries(name, flat, grad, objective, rng, h, k_max, max_entries, kink
 
 
 def gradcheck_network(loss_type, recurrent=False, n_hid_layer=1, reg=False, overrides=None,
-                      precision="float64"):
-    """The standard gradient-check network for ``loss_type`` (see GRADCHECK_DEFAULTS)."""
+                      precision=None, engine="cpu"):
+    """The standard gradient-check network for ``loss_type`` (see GRADCHECK_DEFAULTS) on
+    ``engine``, in float64 on the CPU engine and float32 (its only precision) on GeNN."""
+    if precision is None:
+        precision = "float32" if engine == "genn" else "float64"
     from eventprop.network import Network
 
     p = dict(GRADCHECK_DEFAULTS)
@@ -221,7 +224,7 @@ def gradcheck_network(loss_type, recurrent=False, n_hid_layer=1, reg=False, over
         p.update(REG_SETTINGS)
     p.update(overrides or {})
     # SHD's table: the generic one lacks sum_weigh_input (the input accumulator is SHD/SSC's)
-    return Network(p, experiment="shd", precision=precision)
+    return Network(p, engine=engine, experiment="shd", precision=precision)
 
 
 def regulariser_share(net, inputs, labels) -> dict:

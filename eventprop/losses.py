@@ -8,7 +8,7 @@ any number), except the time-averaged ``avg_xentropy``.  With ``s = softmax(x)``
 LOSS_TYPE              readout / loss per sample              adjoint drive (per sample, ·1/B)
 =====================  ====================================  ==================================
 first_spike            ``x_j = -t_j/τ0``, L = -log s_l         jump ``∂L/∂t_j / (I-V)`` at t_j
-                       ``+ α/(1.01T - t_l)``
+                       ``+ α/(1.01T - t_l)``                  (silent label: at its V peak)
 first_spike_exp        as above, penalty ``α(e^{t_l/τ1}-1)``   as above
 max                    ``x_j = max_n V_j(t_n)``                jump ``(δ_jl - s_j)/(τm T)`` at argmax
 sum                    ``x_j = (Δ/T) Σ_n V_j(t_n)``            drive ``A = (δ_jl - s_j)/(τm T)``
@@ -182,12 +182,39 @@ def time_penalty(code, t_label, trial_ms, tau_1, alpha):
 
     ``first_spike``: ``p = α/(1.01T - t)``, ``p' = α/(1.01T - t)^2``;
     ``first_spike_exp``: ``p = α(e^{t/τ1} - 1)``, ``p' = (α/τ1) e^{t/τ1}``.
+    Beyond the trial end (only the virtual time of a silent label gets there) the penalty
+    continues along its tangent at ``T``: ``p(t) = p(T) + p'(T)(t - T)``, so it stays finite and
+    increasing (the ``first_spike`` form would otherwise blow up at ``1.01T``).
     """
+    t = t_label if t_label < trial_ms else trial_ms
     if code == FIRST_SPIKE_EXP:
-        e = math.exp(t_label / tau_1)
-        return alpha * (e - 1.0), alpha / tau_1 * e
-    d = 1.01 * trial_ms - t_label
-    return alpha / d, alpha / (d * d)
+        e = math.exp(t / tau_1)
+        pen, dpen = alpha * (e - 1.0), alpha / tau_1 * e
+    else:
+        d = 1.01 * trial_ms - t
+        pen, dpen = alpha / d, alpha / (d * d)
+    if t_label > trial_ms:
+        pen += dpen * (t_label - trial_ms)
+    return pen, dpen
+
+
+@njit(cache=True)
+def virtual_spike_time(t_peak, v_peak, theta, v_reset, tau_v):
+    r"""Stand-in first-spike time of an output that never reached the threshold.
+
+    ``t̃ = t_peak + τv (θ - V_peak)/(θ - V_r)``, with ``V_peak`` the output's highest membrane
+    potential in the trial, reached at ``t_peak``.  Returns ``(t̃, ∂t̃/∂V_peak)`` with
+    ``∂t̃/∂V_peak = -τv/(θ - V_r)``.
+
+    As the peak rises to the threshold, ``t̃`` tends to ``t_peak``, which is where the real first
+    spike appears when the peak grazes the threshold: the first-spike time is extended
+    continuously below the threshold, later by ``τv`` per ``θ - V_r`` of missing depolarisation.
+    By the envelope theorem ``dV_peak/dw = ∂V/∂w`` at ``t_peak`` (the shift of the peak time
+    costs nothing to first order), so ``t̃`` is differentiable in the weights wherever the peak
+    step does not switch.
+    """
+    span = theta - v_reset
+    return t_peak + tau_v * (theta - v_peak) / span, -tau_v / span
 
 
 @njit(cache=True)
@@ -195,24 +222,36 @@ def first_spike_loss(t_first, fired, label, code, trial_ms, tau_0, tau_1, alpha,
     r"""Loss of a first-spike readout and its derivative with respect to each first-spike time.
 
     ``L = -log softmax(-t/τ0)_l + p(t_l)``; ``∂L/∂t_j = (δ_jl - s_j)/τ0 + δ_jl p'(t_l)``.
-    Outputs that did not fire (``fired[j]`` False) enter the softmax at ``T + 1 ms``; their
-    derivative is set to 0 (no spike carries it back), and a silent label output takes the penalty
-    at ``t = T`` (its derivative is then the "phantom spike" drive, docs/maths.md#first-spike).
+    Outputs other than the label that did not fire (``fired[j]`` False) enter the softmax at
+    ``T + 1 ms`` with derivative 0.  The label always enters at ``t_first[label]``: its first
+    spike time, or, if it did not fire, the :func:`virtual_spike_time` the caller put there, so
+    a silent label keeps the full derivative (cross-entropy and penalty) a spike there would have.
     Writes ``∂L/∂t`` into ``dl_dt`` and the softmax into ``s_out``; returns L.
     """
     n = t_first.shape[0]
     x = np.empty(n)
     for j in range(n):
-        t = t_first[j] if fired[j] else trial_ms + NO_SPIKE_DELAY_MS
+        t = t_first[j] if (fired[j] or j == label) else trial_ms + NO_SPIKE_DELAY_MS
         x[j] = -t / tau_0
     loss = softmax_cross_entropy(x, label, s_out)
-    t_l = t_first[label] if fired[label] else trial_ms
-    pen, dpen = time_penalty(code, t_l, trial_ms, tau_1, alpha)
+    pen, dpen = time_penalty(code, t_first[label], trial_ms, tau_1, alpha)
     for j in range(n):
         delta = 1.0 if j == label else 0.0
-        dl_dt[j] = ((delta - s_out[j]) / tau_0) if fired[j] else 0.0
+        dl_dt[j] = ((delta - s_out[j]) / tau_0) if (fired[j] or j == label) else 0.0
     dl_dt[label] += dpen
     return loss + pen
+
+
+@njit(cache=True)
+def silent_label_drive(dj_dt, dt_dv, tau_m):
+    r"""λ_V injection at the voltage peak of a silent label output: ``-(∂J/∂t̃)(∂t̃/∂V_peak)/τm``.
+
+    A point term ``J(V(t_peak))`` enters the adjoint as the jump ``λ_V += -(1/τm) ∂J/∂V`` (the
+    convention in which a spike's jump is ``∂J/∂t_k / (I - V)``, since
+    ``∂t_k/∂V = -τm/(I - V)``).  With ``τv = τm`` in :func:`virtual_spike_time` this is
+    ``(∂J/∂t̃)/(θ - V_r)``: a spike's drive with ``I - V`` replaced by ``θ - V_r``.
+    """
+    return -dj_dt * dt_dv / tau_m
 
 
 @njit(cache=True)

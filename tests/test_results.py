@@ -474,3 +474,14 @@ def test_saved_run_reads_the_checkpoint_settings_then_the_summary(tmp_path):
     R.save_checkpoint(tmp_path, {"arrays": {"W": np.zeros(2)},
                                  "meta": {"experiment": "mnist", "params": {"ETA": 2.0}}})
     assert R.saved_run(tmp_path) == ("mnist", {"ETA": 2.0})
+
+
+def test_saved_parameter_files_get_the_umask_mode_too(tmp_path):
+    from eventprop.params import make_params, save_params_json
+
+    old = os.umask(0o022)
+    try:
+        path = save_params_json(make_params("yinyang"), tmp_path / "p.json")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -40,17 +40,21 @@ def loss_constants(description, params, tau_m, n_batch) -> K.LossConstants:
 
 
 def readout_sample(code, label, out_x, out_step, xent, dt, trial_ms, tau_0, tau_1, alpha, inv_b,
-                   s_out, dl_dt):
-    """Task loss, prediction and phantom injection of one sample from its output readout, with
+                   s_out, dl_dt, theta=1.0, v_reset=0.0, tau_m=20.0):
+    """Task loss, prediction and silent-label drive of one sample from its output readout, with
     the arrays given one by one (for engines that run the trial elsewhere): see
-    :func:`~eventprop.engines.cpu_kernels.readout_loss`."""
+    :func:`~eventprop.engines.cpu_kernels.readout_loss`.  For first-spike losses an output that
+    did not fire has ``out_step = -1 - k`` and ``out_x = V_k``, its voltage peak at ``t_k``; an
+    engine that does not record the peak passes ``out_step = -1`` and ``out_x = v_reset`` (the
+    label then enters at the virtual time ``τm``, with no drive).  ``tau_m``: the output layer's
+    membrane time constant (ms)."""
     lc = K.LossConstants(code, losses.readout_of(code), float(dt), float(trial_ms), 1.0,
                          float(tau_0), float(tau_1), float(alpha), float(inv_b), 0.0,
-                         np.zeros(len(out_x)))
+                         np.full(len(out_x), float(inv_b) / float(tau_m)))
     ro = K.ReadoutState(np.ascontiguousarray(out_x, dtype=np.float64),
                         np.ascontiguousarray(out_step, dtype=np.int64), np.zeros((1, 1)),
                         np.zeros(1), s_out, dl_dt)
-    return K.readout_loss(lc, int(label), ro, float(xent))
+    return K.readout_loss(lc, int(label), ro, float(xent), float(theta), float(v_reset))
 
 
 #: The name the GeNN engine imports.

@@ -317,25 +317,36 @@ def _weight_gradients(inp, store, n_spk, H, G, lay):
 # Readouts: what the output layer contributes to the forward pass, the loss, and the backward pass.
 @njit(cache=True, nogil=True, inline="always")
 def _readout_start(lc, ro, v_reset):
-    """Empty readout before the trial: no first spike yet (step -1), sums at 0, the max at V_0."""
+    """Empty readout before the trial: no first spike yet (step -1, and the voltage peak so far
+    V_0 = V_r), sums at 0, the max at V_0."""
     for j in range(ro.x.shape[0]):
         ro.step[j] = -1
         ro.x[j] = 0.0
         if lc.readout == MAX_VOLTAGE:
             ro.x[j] = v_reset
             ro.step[j] = 0
+        elif lc.readout == FIRST_SPIKE_TIME:
+            ro.x[j] = v_reset
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _readout_sample_start(lc, ro, v_out, n, acc):
     """Sample V_n = V(t_n) at the start of step n: ``max`` keeps the highest value and its step,
     the ``sum`` family adds ``w(t_n) V_n Δ/T`` (``sum_weigh_input``: w = the accumulator
-    ``acc``, recorded for the backward drive)."""
+    ``acc``, recorded for the backward drive).  First-spike outputs that have not fired keep
+    their voltage peak the same way, as ``x = V_k`` and ``step = -1 - k`` (negative: not fired;
+    a first spike overwrites both), for the virtual spike time of a silent label
+    (:func:`readout_loss`, docs/first_spike.md)."""
     if lc.readout == MAX_VOLTAGE:
         for j in range(v_out.shape[0]):
             if v_out[j] > ro.x[j]:
                 ro.x[j] = v_out[j]
                 ro.step[j] = n
+    elif lc.readout == FIRST_SPIKE_TIME:
+        for j in range(v_out.shape[0]):
+            if ro.step[j] < 0 and v_out[j] > ro.x[j]:
+                ro.x[j] = v_out[j]
+                ro.step[j] = -1 - n
     elif lc.readout == SUM_VOLTAGE:
         inv_t = lc.dt / lc.trial_ms
         if lc.code == SUM_INPUT:
@@ -375,12 +386,17 @@ def _readout_sample_end(lc, ro, v_out, n, label, x_tmp, s_tmp):
 
 
 @njit(cache=True, nogil=True)
-def readout_loss(lc, label, ro, xent):
-    """Task loss, prediction and phantom injection of one sample from its output readout.
+def readout_loss(lc, label, ro, xent, theta, v_reset):
+    """Task loss, prediction and silent-label drive of one sample from its output readout.
 
     Fills ``ro.s`` (softmax) and, for first-spike losses, ``ro.dl_dt`` = ∂L/∂t_j / B.
     Returns (loss, prediction, phantom) where phantom is the λ_V injection into a silent label
-    output at the trial end (docs/maths.md#first-spike).
+    output at its voltage peak (0 for the other losses): a label output that did not fire
+    enters the loss at its :func:`~eventprop.losses.virtual_spike_time` from the peak
+    ``V_k = ro.x[label]`` at ``t_k`` (``ro.step[label] = -1 - k``), and its drive
+    :func:`~eventprop.losses.silent_label_drive` is added where the backward pass reaches
+    ``t_k`` (:func:`_readout_point_injection`); outputs that fired take their usual jump only
+    (docs/first_spike.md).  The prediction counts outputs that fired only (-1 if none did).
     """
     n_out = ro.x.shape[0]
     if lc.readout == FIRST_SPIKE_TIME:
@@ -390,11 +406,20 @@ def readout_loss(lc, label, ro, xent):
             fired[j] = ro.step[j] >= 0
             if fired[j] and (pred < 0 or ro.x[j] < ro.x[pred]):
                 pred = j
-        loss = losses.first_spike_loss(ro.x, fired, label, lc.code, lc.trial_ms, lc.tau_0,
+        t = ro.x.copy()
+        tau_m = lc.inv_b / lc.point_scale[label]  # point_scale = 1/(τm B) (objective scale 1)
+        dt_dv = 0.0
+        if not fired[label]:
+            k = -1 - ro.step[label]
+            t[label], dt_dv = losses.virtual_spike_time(k * lc.dt, ro.x[label], theta, v_reset,
+                                                        tau_m)
+        loss = losses.first_spike_loss(t, fired, label, lc.code, lc.trial_ms, lc.tau_0,
                                        lc.tau_1, lc.alpha, ro.dl_dt, ro.s)
         for j in range(n_out):
             ro.dl_dt[j] *= lc.inv_b
-        phantom = 0.0 if fired[label] else ro.dl_dt[label]
+        phantom = 0.0
+        if not fired[label] and ro.step[label] < -1:  # a peak at V_0 does not move with w
+            phantom = losses.silent_label_drive(ro.dl_dt[label], dt_dv, tau_m)
         return loss, pred, phantom
     if lc.readout == MEAN_CROSS_ENTROPY:
         return xent, losses.argmax(ro.x), 0.0
@@ -402,9 +427,14 @@ def readout_loss(lc, label, ro, xent):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _readout_point_injection(lc, ro, lv_out, n, label):
+def _readout_point_injection(lc, ro, lv_out, n, label, phantom):
     """``max``: the jump of λ_V at the sampled maximum V(t_{n+1}) of each output,
-    ``c(δ_jl - s_j)/(τm_j B)`` (:data:`LossConstants` ``point_scale``)."""
+    ``c(δ_jl - s_j)/(τm_j B)`` (:data:`LossConstants` ``point_scale``); first-spike losses: the
+    drive ``phantom`` of a silent label at its voltage peak V(t_{n+1}) (:func:`readout_loss`)."""
+    if lc.readout == FIRST_SPIKE_TIME:
+        if phantom != 0.0 and ro.step[label] == -2 - n:
+            lv_out[label] += phantom
+        return
     if lc.readout != MAX_VOLTAGE:
         return
     for j in range(lv_out.shape[0]):
@@ -597,8 +627,6 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
     drive = np.zeros(n_out)
     # an LI output under a continuous drive (max: point injections only)
     li_output = lc.readout == SUM_VOLTAGE or lc.readout == MEAN_CROSS_ENTROPY
-    if phantom != 0.0:
-        lv[oo + label] += phantom
     in_hi = inp.steps.shape[0] - 1
     goff_s = trace.goff + n_nrn
     for n in range(n_steps - 1, -1, -1):
@@ -634,7 +662,7 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
             k = kend
         # point injection of V(t_{n+1}) = V_{n+1}: after the step-n spikes (which reach their
         # targets at t_{n+1} and so do not change V_{n+1}), before the decay
-        _readout_point_injection(lc, ro, lv[oo : oo + n_out], n, label)
+        _readout_point_injection(lc, ro, lv[oo : oo + n_out], n, label, phantom)
         if trace.on:  # τ-gradient integrand at the end of the step, t_{n+1}⁻
             for g in range(n_nrn):
                 if trace.train[g]:
@@ -699,7 +727,7 @@ def forward_batch(inp, offsets, labels, n_steps, lay, W, nrn, alif, pert, lc, st
         if ns < 0:
             _set_results(res, bi, ns, np.nan, -1, 0.0)
             continue
-        lss, prd, ph = readout_loss(lc, labels[bi], sro, xent)
+        lss, prd, ph = readout_loss(lc, labels[bi], sro, xent, nrn.theta, nrn.v_reset)
         _set_results(res, bi, ns, lss, prd, ph)
 
 
@@ -745,7 +773,7 @@ def record_sample(inp, n_steps, label, lay, W, nrn, alif, lc, store, counts, ro,
                                counts, ro, no_trace, fwd_probe)
     if ns < 0:
         return ns, 0.0, -1, 0.0
-    loss, pred, phantom = readout_loss(lc, label, ro, xent)
+    loss, pred, phantom = readout_loss(lc, label, ro, xent, nrn.theta, nrn.v_reset)
     return ns, loss, pred, phantom
 
 

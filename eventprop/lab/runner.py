@@ -54,13 +54,8 @@ def engine_choices() -> dict:
         if _ENGINES is None:
             from eventprop.engines.base import available_engines
 
-            out = dict(available_engines())
-            if out.get("genn") is None:
-                # A CUDA failure inside GeNN ends the whole process; the lab would have to run
-                # it in a worker process, which it does not do yet.
-                out["genn"] = ("the lab does not run GeNN (it would need a worker process); "
-                               "use `eventprop train --engine genn`")
-            _ENGINES = out
+            # the GeNN engine runs in a worker process, so a crash in GeNN cannot end the server
+            _ENGINES = dict(available_engines())
         return dict(_ENGINES)
 
 
@@ -216,6 +211,7 @@ class RunController:
     def _train(self, run: _Run) -> None:
         """The training thread."""
         snap = run.snapshot
+        trainer = None
         try:
             lower_thread_priority(train_nice())
             from eventprop.experiments import make_experiment
@@ -237,6 +233,8 @@ class RunController:
             snap.message(f"the run failed: {text}", "error")
         finally:
             run.listener.fail_pending("the run has ended before the command could run")
+            if trainer is not None:  # ends a GeNN worker process with the run (its final
+                trainer.engine.close()  # state stays readable for saving)
             self.slots.release(run)
 
     def pause(self) -> None:

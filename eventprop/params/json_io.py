@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from .errors import ParameterError
@@ -53,17 +51,8 @@ def to_dict(params: ModelParams) -> dict:
 
 
 def save_params_json(params: ModelParams, path) -> Path:
-    """Write :func:`to_dict` of ``params`` to ``path`` as JSON, atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(to_dict(params), f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write :func:`to_dict` of ``params`` to ``path`` as JSON, atomically (temp file + rename),
+    with the permissions the umask gives (:func:`eventprop.results.atomic_write_text`)."""
+    from eventprop.results import atomic_write_text  # imported here: this package stays light
+
+    return atomic_write_text(path, json.dumps(to_dict(params), indent=2) + "\n")

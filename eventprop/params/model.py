@@ -325,6 +325,21 @@ class ModelParams(param.Parameterized):
         "batch's gradient is lost each epoch.",
     )
 
+    GENN_BACKEND = choice(
+        "cuda", ["cuda", "single_threaded_cpu"], "GeNN backend (project addition)",
+        "Project addition, not a key of the original; used by --engine genn only. 'cuda' "
+        "(default): the batch of N_BATCH trials runs on the GPU at once. 'single_threaded_cpu': "
+        "GeNN's CPU backend, which runs one trial at a time; the engine accumulates the batch's "
+        "gradients, so a batch gives the same update. Always named: pygenn is never left to "
+        "choose.",
+    )
+    GENN_TIMEOUT = positive(
+        600.0, "GeNN batch timeout (s, project addition)",
+        "Project addition, not a key of the original; used by --engine genn only. Seconds one "
+        "batch may take in the GeNN worker process before it counts as hung and is stopped (the "
+        "first build of the generated code is not counted).",
+    )
+
     # --- Loss --------------------------------------------------------------------------------
     LOSS_TYPE = choice("sum_weigh_exp", list(LOSS_TYPES), "Loss function",
                        "Task loss. 'first_spike', 'first_spike_exp': cross-entropy on "

@@ -1,0 +1,459 @@
+r"""pygenn 5 models generated from a :class:`~eventprop.description.NetworkDescription`.
+
+One GeNN model runs one trial as ``S`` forward time steps followed by ``S + 1`` backward steps
+(the model's ``timestep`` is set to 0 at the start of every trial; ``S = round(TRIAL_MS/DT_MS)``):
+
+* GeNN time step ``n < S`` is forward step ``n``: spikes emitted in step ``n - 1`` arrive
+  (GeNN delivers a spike one step after it is emitted, exactly the CPU engine's order; step 0
+  ignores what arrives, the last spikes of a previous trial), then the exact step
+  ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
+* GeNN time step ``S + j`` is backward step ``j``: ``j = 0`` sets the adjoints at ``t_S``
+  (the phantom injection of a silent label output); step ``j ≥ 1`` handles forward step
+  ``n = S - j``: the jump of the neuron's own spike of step ``n`` (its ``R = Σ w(λ_V - λ_I)``
+  was gathered by the synapses from the targets' adjoints at ``t_{n+1}``), the regulariser
+  and ``max`` injections, and the decay to ``t_n``.  A neuron with a spike at step ``n - 1``
+  then emits a spike-like event, so the synapses gather its ``R`` (``addToPre``) and add the
+  weight gradient ``-τs λ_I,post(t_n)`` in the next GeNN step.
+
+Spikes for the backward pass live in a device buffer of ``N_MAX_SPIKE`` slots per neuron and
+batch element (extra global parameters ``SpkStep``, ``SpkImV``, ``SpkB``); a neuron's counter
+keeps counting past the end, so the host detects and reports an overflow with the numbers.
+
+Every equation comes from :mod:`eventprop.engines.genn_equations` (the code-string form of
+:mod:`eventprop.neurons`, tested against it); the loss readouts and drives are computed on the
+host by the functions of :mod:`eventprop.losses`, the CPU engine's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from eventprop import losses
+from eventprop.engines import genn_equations as eq
+
+FIRST_SPIKE, FIRST_SPIKE_EXP, MAX = losses.FIRST_SPIKE, losses.FIRST_SPIKE_EXP, losses.MAX
+AVG_XENTROPY = losses.AVG_XENTROPY
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the generated code depends on (hashed for the build cache)."""
+
+    populations: tuple  # (name, size, spiking, is_output, adaptive) per population
+    connections: tuple  # (name, pre, post, n_pre, n_post) per connection; pre -1 = input
+    n_input: int
+    loss_code: int
+    n_steps: int
+    dt: float
+    cap: int  # spike slots per neuron and batch element (N_MAX_SPIKE)
+    batch_size: int  # on the device
+    backend: str
+    precision: str
+    adam: tuple  # names of the trained connections
+    dropout: bool
+    noise: bool
+
+    def key(self) -> str:
+        """Hash of the spec and of this package's generated-code sources."""
+        text = json.dumps(self.__dict__, sort_keys=True, default=str)
+        src = "".join(open(f, encoding="utf-8").read() for f in
+                      (__file__, eq.__file__))
+        return hashlib.sha256((text + src).encode()).hexdigest()[:16]
+
+
+def cache_dir(spec: ModelSpec) -> str:
+    """Per-user build folder for ``spec``: ``$EVENTPROP_GENN_CACHE`` or
+    ``$XDG_CACHE_HOME/eventprop/genn`` (default ``~/.cache``), one subfolder per hash."""
+    root = os.environ.get("EVENTPROP_GENN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "eventprop", "genn")
+    path = os.path.join(root, spec.key())
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send this process's standard output (file descriptor 1, inherited by ``make``) to
+    /dev/null for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+# -- neuron models ---------------------------------------------------------------------------
+def _step_index():
+    return "const int ts = (int)round(t / dt);\n"
+
+
+def spiking_code(adaptive: bool, is_output: bool, loss_code: int, dropout: bool,
+                 noise: bool) -> str:
+    """Sim code of a spiking LIF/ALIF population (hidden, or the first-spike output)."""
+    thr = "Theta + B" if adaptive else "Theta"
+    imv = "In - V + TauRatio * B" if adaptive else "In - V"
+    reset = ("V = VReset; I = 0.0; SpkCount = 0; BackPos = -1;"
+             + (" B = BInit;" if adaptive else "")
+             + (" OutStep = -1; OutX = 0.0;" if is_output else ""))
+    fire_ok = (" && (PDrop <= 0.0 || gennrand_uniform() >= PDrop)" if dropout and not is_output
+               else "")
+    first = ""
+    if is_output:
+        # first-spike time with sub-step linear interpolation between V_n and V_{n+1}
+        first = """
+            if (OutStep < 0) {
+                OutStep = n;
+                scalar frac = (V > Vn) ? (Theta - Vn) / (V - Vn) : 1.0;
+                frac = fmin(fmax(frac, 0.0), 1.0);
+                OutX = ((scalar)n + frac) * dt;
+            }"""
+    jump_lif = eq.render(eq.SPIKE_JUMP, ImV="SpkImV[k]", DjDt="dj")
+    if adaptive:
+        jump = f"""
+                const scalar Bm = SpkB[k];
+                const scalar lvNew = {eq.render(eq.ALIF_JUMP_V, ImV="SpkImV[k]")};
+                LambdaB = {eq.render(eq.ALIF_JUMP_B, LambdaVNew="lvNew")};
+                LambdaV = lvNew;"""
+    else:
+        dj = "(OutStep == n) ? DlDt : 0.0" if is_output else "0.0"
+        jump = f"""
+                const scalar dj = {dj};
+                LambdaV = {jump_lif};"""
+    r_term = "const scalar R = RevISyn;" if not is_output else "const scalar R = 0.0;"
+    return _step_index() + f"""
+Fire = 0;
+Emit = 0;
+if (ts == 0) {{ {reset} }}
+if (ts < S) {{
+    const int n = ts;
+    if (n > 0) {{ I += Isyn; }}
+    IRec = I;
+    const scalar In = I;
+    const scalar Vn = V;
+    V = {eq.MEMBRANE_STEP};
+    I = {eq.CURRENT_DECAY};
+    {"V += NoiseAmp * gennrand_normal();" if noise and not is_output else ""}
+    {"B *= BDecay;" if adaptive else ""}
+    VRec = V;
+    if (V >= {thr}{fire_ok}) {{
+        if (SpkCount < Cap) {{
+            const int k = ((int)batch * (int)num_neurons + (int)id) * Cap + SpkCount;
+            SpkStep[k] = n;
+            SpkImV[k] = {imv};
+            {"SpkB[k] = B;" if adaptive else ""}
+        }}
+        SpkCount++;
+        {first}
+        {"B += BIncr;" if adaptive else ""}
+        V = VReset;
+        Fire = 1;
+    }}
+}}
+else {{
+    const int j = ts - S;
+    const int base = ((int)batch * (int)num_neurons + (int)id) * Cap;
+    if (j == 0) {{
+        LambdaV = {"Phantom" if is_output else "0.0"};
+        LambdaI = 0.0;
+        {"LambdaB = 0.0;" if adaptive else ""}
+        BackPos = min(SpkCount, Cap) - 1;
+    }}
+    else {{
+        const int n = S - j;
+        if (BackPos >= 0 && SpkStep[base + BackPos] == n) {{
+            const int k = base + BackPos;
+            {r_term}
+            {jump}
+            LambdaV -= RegInj;
+            BackPos--;
+        }}
+        const scalar A = 0.0;
+        const scalar lvOld = LambdaV;
+        LambdaV = {eq.ADJOINT_V};
+        LambdaI = {eq.render(eq.ADJOINT_I, LambdaV="lvOld")};
+        {"LambdaB *= BDecay;" if adaptive else ""}
+    }}
+    if (BackPos >= 0 && SpkStep[base + BackPos] == S - j - 1) {{
+        Emit = 1;
+    }}
+}}
+"""
+
+
+def leaky_output_code(loss_code: int) -> str:
+    """Sim code of the leaky-integrator output (``max``, the ``sum`` family, ``avg_xentropy``).
+
+    Forward: the readout samples ``V_n`` before the update (``max``: running maximum and its
+    step; ``sum*``: ``OutX += w_n V_n Δ/T`` with the host's weights ``ReadW``), ``avg_xentropy``
+    keeps ``V_{n+1}`` in ``VTrace`` for the host.  Backward: the host's per-step drive ``Drive``
+    (or, for ``max``, the point injection at the sampled step)."""
+    if loss_code == MAX:
+        read, init = "if (V > OutX) { OutX = V; OutStep = n; }", "OutX = VReset; OutStep = 0;"
+    elif losses.readout_of(loss_code) == losses.SUM_VOLTAGE:
+        read, init = "OutX += ReadW[(int)batch * S + n] * V * InvT;", "OutX = 0.0; OutStep = -1;"
+    else:
+        read, init = "", "OutX = 0.0; OutStep = -1;"
+    after = ("VTrace[((int)batch * S + n) * (int)num_neurons + (int)id] = V;\n    OutX += V * InvT;"
+             if loss_code == AVG_XENTROPY else "")
+    if loss_code == MAX:
+        drive = "0.0"
+        inject = "if (OutStep == n + 1) { LambdaV += MaxInj; }"
+    else:
+        drive = "Drive[((int)batch * S + n) * (int)num_neurons + (int)id]"
+        inject = ""
+    return _step_index() + f"""
+Fire = 0;
+if (ts == 0) {{ V = VReset; I = 0.0; {init} }}
+if (ts < S) {{
+    const int n = ts;
+    if (n > 0) {{ I += Isyn; }}
+    IRec = I;
+    {read}
+    V = {eq.MEMBRANE_STEP};
+    I = {eq.CURRENT_DECAY};
+    VRec = V;
+    {after}
+}}
+else {{
+    const int j = ts - S;
+    if (j == 0) {{
+        LambdaV = 0.0;
+        LambdaI = 0.0;
+    }}
+    else {{
+        const int n = S - j;
+        {inject}
+        const scalar A = {drive};
+        const scalar lvOld = LambdaV;
+        LambdaV = {eq.ADJOINT_V};
+        LambdaI = {eq.render(eq.ADJOINT_I, LambdaV="lvOld")};
+    }}
+}}
+"""
+
+
+INPUT_CODE = _step_index() + """
+Fire = 0;
+Emit = 0;
+if (ts == 0) { Pos = Start; }
+if (ts < S) {
+    if (Pos < End && InStep[Pos] == ts) {
+        Mult = InMult[Pos];
+        Pos++;
+        Fire = 1;
+    }
+}
+else {
+    const int j = ts - S;
+    if (j == 0) { BackPos = End - 1; }
+    if (BackPos >= Start && InStep[BackPos] == S - j - 1) {
+        Mult = InMult[BackPos];
+        BackPos--;
+        Emit = 1;
+    }
+}
+"""
+
+
+def build_model(spec: ModelSpec, taus, weights: dict, params):
+    """Create, build (cached) and load the pygenn model; returns ``(model, groups)`` where
+    ``groups`` maps population / connection names to their pygenn groups."""
+    import pygenn
+    from pygenn import (CustomUpdateVarAccess, VarAccess, VarAccessMode, create_custom_update_model,
+                        create_neuron_model, create_var_ref, create_weight_update_model,
+                        create_wu_var_ref, init_postsynaptic, init_weight_update)
+
+    model = pygenn.GeNNModel(spec.precision, f"eventprop_{spec.key()}", backend=spec.backend)
+    model.dt = spec.dt
+    model.batch_size = spec.batch_size
+    S, cap, B = spec.n_steps, spec.cap, spec.batch_size
+    rw, ro, dup = VarAccess.READ_WRITE, VarAccess.READ_ONLY, VarAccess.READ_ONLY_DUPLICATE
+    tau_m, tau_s = taus
+    from eventprop.neurons import lif_coefficients
+
+    a, b, c_f, c_b = lif_coefficients(tau_m, tau_s, spec.dt)
+    groups = {}
+
+    inp_model = create_neuron_model(
+        "eventprop_input", params=[("S", "int")],
+        vars=[("Start", "int", dup), ("End", "int", dup), ("Pos", "int", rw),
+              ("BackPos", "int", rw), ("Mult", "scalar", rw), ("Fire", "int", rw),
+              ("Emit", "int", rw)],
+        extra_global_params=[("InStep", "int*"), ("InMult", "scalar*")],
+        sim_code=INPUT_CODE, threshold_condition_code="Fire != 0")
+    inp = model.add_neuron_population("input", spec.n_input, inp_model, {"S": S},
+                                      {"Start": 0, "End": 0, "Pos": 0, "BackPos": -1,
+                                       "Mult": 0.0, "Fire": 0, "Emit": 0})
+    inp.extra_global_params["InStep"].set_init_values(np.zeros(1024, dtype=np.int32))
+    inp.extra_global_params["InMult"].set_init_values(np.zeros(1024, dtype=np.float32))
+    groups["input"] = inp
+
+    p_theta, p_reset = float(params.V_THRESH), float(params.V_RESET)
+    tau_b = float(params.TAU_B)
+    for pi, (name, size, spiking, is_output, adaptive) in enumerate(spec.populations):
+        # the description's flat neuron order: populations one after another
+        off = sum(p[1] for p in spec.populations[:pi])
+        sl = slice(off, off + size)
+        common_vars = [("V", "scalar", rw), ("I", "scalar", rw), ("VRec", "scalar", rw),
+                       ("IRec", "scalar", rw), ("LambdaV", "scalar", rw),
+                       ("LambdaI", "scalar", rw), ("Fire", "int", rw),
+                       ("a", "scalar", ro), ("b", "scalar", ro), ("c_f", "scalar", ro),
+                       ("c_b", "scalar", ro), ("TauS", "scalar", ro)]
+        init = {"V": p_reset, "I": 0.0, "VRec": 0.0, "IRec": 0.0, "LambdaV": 0.0,
+                "LambdaI": 0.0, "Fire": 0, "a": a[sl], "b": b[sl], "c_f": c_f[sl],
+                "c_b": c_b[sl], "TauS": tau_s[sl]}
+        pars = [("S", "int"), ("Theta", "scalar"), ("VReset", "scalar")]
+        pvals = {"S": S, "Theta": p_theta, "VReset": p_reset}
+        egps, extra_inputs = [], []
+        if spiking:
+            common_vars += [("SpkCount", "int", rw), ("BackPos", "int", rw), ("Emit", "int", rw),
+                            ("RegInj", "scalar", dup)]
+            init.update(SpkCount=0, BackPos=-1, Emit=0, RegInj=0.0)
+            pars += [("Cap", "int")]
+            pvals["Cap"] = cap
+            egps += [("SpkStep", "int*"), ("SpkImV", "scalar*")]
+            if not is_output:
+                extra_inputs.append(("RevISyn", "scalar", 0.0))
+            if adaptive:
+                common_vars += [("B", "scalar", rw), ("LambdaB", "scalar", rw),
+                                ("TauRatio", "scalar", ro)]
+                init.update(B=float(params.B_INIT), LambdaB=0.0,
+                            TauRatio=(tau_m[sl] / tau_b))
+                pars += [("BDecay", "scalar"), ("BIncr", "scalar"), ("BInit", "scalar")]
+                pvals.update(BDecay=float(np.exp(-spec.dt / tau_b)), BIncr=float(params.B_INCR),
+                             BInit=float(params.B_INIT))
+                egps.append(("SpkB", "scalar*"))
+            if not is_output:
+                pars += [("PDrop", "scalar"), ("NoiseAmp", "scalar")]
+                pvals.update(PDrop=0.0, NoiseAmp=0.0)
+            code = spiking_code(adaptive, is_output, spec.loss_code, spec.dropout, spec.noise)
+        else:
+            code = leaky_output_code(spec.loss_code)
+            pars += [("InvT", "scalar")]
+            pvals["InvT"] = spec.dt / (spec.n_steps * spec.dt)
+            if spec.loss_code == MAX:
+                common_vars.append(("MaxInj", "scalar", dup))
+                init["MaxInj"] = 0.0
+            else:
+                egps.append(("Drive", "scalar*"))
+            if losses.readout_of(spec.loss_code) == losses.SUM_VOLTAGE:
+                egps.append(("ReadW", "scalar*"))
+            if spec.loss_code == AVG_XENTROPY:
+                egps.append(("VTrace", "scalar*"))
+        if is_output:
+            common_vars += [("OutX", "scalar", rw), ("OutStep", "int", rw)]
+            init.update(OutX=0.0, OutStep=-1)
+            if spiking:
+                common_vars += [("DlDt", "scalar", dup), ("Phantom", "scalar", dup)]
+                init.update(DlDt=0.0, Phantom=0.0)
+        nm = create_neuron_model(f"eventprop_{name}", params=pars, vars=common_vars,
+                                 extra_global_params=egps, additional_input_vars=extra_inputs,
+                                 sim_code=code, threshold_condition_code="Fire != 0")
+        pop = model.add_neuron_population(name, size, nm, pvals,
+                                          {k: (np.asarray(v, dtype=np.float64) if
+                                               isinstance(v, np.ndarray) else v)
+                                           for k, v in init.items()})
+        if spiking and not is_output:
+            pop.set_param_dynamic("PDrop")
+            pop.set_param_dynamic("NoiseAmp")
+        sizes = {"SpkStep": (np.int32, B * size * cap), "SpkImV": (np.float32, B * size * cap),
+                 "SpkB": (np.float32, B * size * cap), "Drive": (np.float32, B * S * size),
+                 "ReadW": (np.float32, B * S), "VTrace": (np.float32, B * S * size)}
+        for e, _ in egps:
+            dt_, n = sizes[e]
+            pop.extra_global_params[e].set_init_values(np.zeros(max(n, 1), dtype=dt_))
+        groups[name] = pop
+
+    pops = [p[0] for p in spec.populations]
+    fwd_bwd = create_weight_update_model(
+        "eventprop_synapse", vars=[("g", "scalar", ro), ("Gradient", "scalar", rw)],
+        pre_neuron_var_refs=[("EmitPre", "int", VarAccessMode.READ_ONLY)],
+        post_neuron_var_refs=[("LambdaVPost", "scalar", VarAccessMode.READ_ONLY),
+                              ("LambdaIPost", "scalar", VarAccessMode.READ_ONLY),
+                              ("TauSPost", "scalar", VarAccessMode.READ_ONLY)],
+        pre_spike_syn_code="addToPost(g);",
+        pre_event_threshold_condition_code="EmitPre != 0",
+        pre_event_syn_code=(
+            "addToPre(" + eq.render(eq.BACKWARD_R, w="g", LambdaV="LambdaVPost",
+                                    LambdaI="LambdaIPost") + ");\n"
+            "Gradient += " + eq.render(eq.WEIGHT_GRADIENT, TauS="TauSPost",
+                                       LambdaI="LambdaIPost") + ";\n"))
+    in_syn = create_weight_update_model(
+        "eventprop_input_synapse", vars=[("g", "scalar", ro), ("Gradient", "scalar", rw)],
+        pre_neuron_var_refs=[("EmitPre", "int", VarAccessMode.READ_ONLY),
+                             ("MultPre", "scalar", VarAccessMode.READ_ONLY)],
+        post_neuron_var_refs=[("LambdaIPost", "scalar", VarAccessMode.READ_ONLY),
+                              ("TauSPost", "scalar", VarAccessMode.READ_ONLY)],
+        pre_spike_syn_code="addToPost(g * MultPre);",
+        pre_event_threshold_condition_code="EmitPre != 0",
+        pre_event_syn_code=("Gradient += MultPre * (" + eq.render(
+            eq.WEIGHT_GRADIENT, TauS="TauSPost", LambdaI="LambdaIPost") + ");\n"))
+    reduce_model = create_custom_update_model(
+        "eventprop_reduce", vars=[("Reduced", "scalar", CustomUpdateVarAccess.REDUCE_BATCH_SUM)],
+        var_refs=[("Gradient", "scalar", VarAccessMode.READ_WRITE)],
+        update_code="Reduced = Gradient;\nGradient = 0.0;")
+    adam_model = create_custom_update_model(
+        "eventprop_adam", params=[("Beta1", "scalar"), ("Beta2", "scalar"), ("Eps", "scalar"),
+                                  ("Lr", "scalar"), ("Corr1", "scalar"), ("Corr2", "scalar")],
+        vars=[("M", "scalar", CustomUpdateVarAccess.READ_WRITE),
+              ("Vm", "scalar", CustomUpdateVarAccess.READ_WRITE)],
+        var_refs=[("P", "scalar", VarAccessMode.READ_WRITE),
+                  ("G", "scalar", VarAccessMode.READ_ONLY)],
+        update_code=(f"M = {eq.ADAM_M};\nVm = {eq.ADAM_V};\nP = {eq.ADAM_STEP};\n"))
+    for name, pre, post, n_pre, n_post in spec.connections:
+        src = inp if pre < 0 else groups[pops[pre]]
+        tgt = groups[pops[post]]
+        w = np.asarray(weights[name], dtype=np.float64).reshape(-1)
+        if pre < 0:
+            wu = init_weight_update(
+                in_syn, {}, {"g": w, "Gradient": 0.0},
+                pre_var_refs={"EmitPre": create_var_ref(src, "Emit"),
+                              "MultPre": create_var_ref(src, "Mult")},
+                post_var_refs={"LambdaIPost": create_var_ref(tgt, "LambdaI"),
+                               "TauSPost": create_var_ref(tgt, "TauS")})
+        else:
+            wu = init_weight_update(
+                fwd_bwd, {}, {"g": w, "Gradient": 0.0},
+                pre_var_refs={"EmitPre": create_var_ref(src, "Emit")},
+                post_var_refs={"LambdaVPost": create_var_ref(tgt, "LambdaV"),
+                               "LambdaIPost": create_var_ref(tgt, "LambdaI"),
+                               "TauSPost": create_var_ref(tgt, "TauS")})
+        sg = model.add_synapse_population(name, "DENSE", src, tgt, wu,
+                                          init_postsynaptic("DeltaCurr"))
+        if pre >= 0:
+            sg.pre_target_var = "RevISyn"
+        groups[name] = sg
+        red = model.add_custom_update(f"{name}_reduce", "Reduce", reduce_model, {},
+                                      {"Reduced": 0.0},
+                                      {"Gradient": create_wu_var_ref(sg, "Gradient")})
+        groups[f"{name}_reduce"] = red
+        if name in spec.adam:
+            adam = model.add_custom_update(
+                f"{name}_adam", "Adam", adam_model,
+                {"Beta1": float(params.ADAM_BETA1), "Beta2": float(params.ADAM_BETA2),
+                 "Eps": float(params.ADAM_EPS), "Lr": 0.0, "Corr1": 1.0, "Corr2": 1.0},
+                {"M": 0.0, "Vm": 0.0},
+                {"P": create_wu_var_ref(sg, "g"), "G": create_wu_var_ref(red, "Reduced")})
+            for k in ("Lr", "Corr1", "Corr2"):
+                adam.set_param_dynamic(k)
+            groups[f"{name}_adam"] = adam
+    path = cache_dir(spec)
+    with open(os.path.join(path, ".build-lock"), "w") as lock:  # one build at a time per folder
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with _quiet_stdout():  # make's progress lines; compiler errors still go to stderr
+            model.build(path)
+    return model, groups

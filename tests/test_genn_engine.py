@@ -1,0 +1,318 @@
+"""The GeNN engine: its equations against the CPU engine's maths, its worker process, and (where
+pygenn imports) the same results as the CPU engine on GeNN's ``single_threaded_cpu`` backend.
+
+Without pygenn (CI) the cross-engine tests skip with the reason; the equation and worker tests
+run everywhere.  Set ``EVENTPROP_GENN_TEST_BACKEND=cuda`` to run the cross-engine tests on a GPU
+(``benchmarks/gpu_check.sh`` does).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from eventprop import neurons
+from eventprop.engines import genn_equations as eq
+from eventprop.engines.genn_worker import Worker, WorkerFailure
+
+RNG = np.random.default_rng(7)
+
+
+def _vals(*names):
+    return {k: float(RNG.uniform(0.2, 1.5)) for k in names}
+
+
+# -- the equations are the CPU engine's --------------------------------------------------------
+@pytest.mark.parametrize("trial", range(5))
+def test_code_string_equations_match_the_cpu_maths(trial):
+    v = _vals("a", "b", "c_f", "c_b", "V", "I", "LambdaV", "LambdaI", "A", "Theta", "VReset",
+              "R", "DjDt", "ImV", "Bm", "TauRatio", "BIncr", "LambdaB", "TauS", "w")
+    assert eq.evaluate(eq.MEMBRANE_STEP, **v) == pytest.approx(
+        neurons.membrane_step(v["V"], v["I"], v["a"], v["c_f"]), rel=1e-12)
+    # I(t+Δ) = I(t) e^{-Δ/τs}, with b = e^{-Δ/τs} from lif_coefficients
+    _, b, _, _ = neurons.lif_coefficients(20.0, v["b"] * 5.0, 0.1)
+    assert eq.evaluate(eq.CURRENT_DECAY, **{**v, "b": float(b)}) == pytest.approx(
+        v["I"] * math.exp(-0.1 / (v["b"] * 5.0)), rel=1e-12)
+    lv, li = neurons.adjoint_step(v["LambdaV"], v["LambdaI"], v["a"], v["b"], v["c_b"], v["A"])
+    assert eq.evaluate(eq.ADJOINT_V, **v) == pytest.approx(lv, rel=1e-12)
+    assert eq.evaluate(eq.ADJOINT_I, **v) == pytest.approx(li, rel=1e-12)
+    free_v, free_i = neurons.adjoint_free_step(v["LambdaV"], v["LambdaI"], v["a"], v["b"],
+                                               v["c_b"])
+    assert eq.evaluate(eq.ADJOINT_V, **{**v, "A": 0.0}) == pytest.approx(free_v, rel=1e-12)
+    assert eq.evaluate(eq.ADJOINT_I, **{**v, "A": 0.0}) == pytest.approx(free_i, rel=1e-12)
+    for imv in (v["ImV"], 1e-5):  # also below the floor
+        w = {**v, "ImV": imv}
+        assert eq.evaluate(eq.SPIKE_JUMP, **w) == pytest.approx(neurons.spike_jump(
+            w["LambdaV"], imv, w["R"], w["Theta"], w["VReset"], w["DjDt"]), rel=1e-12)
+        new_v, new_b = neurons.adaptive_spike_jump(w["LambdaV"], w["LambdaB"], imv, w["Bm"],
+                                                   w["R"], w["Theta"], w["VReset"],
+                                                   w["TauRatio"], w["BIncr"])
+        got_v = eq.evaluate(eq.ALIF_JUMP_V, **w)
+        assert got_v == pytest.approx(new_v, rel=1e-12)
+        assert eq.evaluate(eq.ALIF_JUMP_B, **w, LambdaVNew=got_v) == pytest.approx(new_b,
+                                                                                   rel=1e-12)
+    # ∂J/∂w per presynaptic spike: -τs,post λ_I,post (docs/maths.md#weight-gradients)
+    assert eq.evaluate(eq.WEIGHT_GRADIENT, **v) == pytest.approx(-v["TauS"] * v["LambdaI"],
+                                                                 rel=1e-12)
+    assert eq.evaluate(eq.BACKWARD_R, **v) == pytest.approx(
+        v["w"] * (v["LambdaV"] - v["LambdaI"]), rel=1e-12)
+
+
+def test_adam_code_strings_match_the_cpu_optimiser():
+    from eventprop.optim import Adam
+
+    p = RNG.normal(size=8).astype(np.float32)
+    g = RNG.normal(size=8).astype(np.float32)
+    opt = Adam({"W": 8}, 0.9, 0.999, 1e-8)
+    ref = p.copy()
+    opt.step({"W": ref}, {"W": g}, 0.01)
+    for k in range(8):
+        vals = dict(Beta1=0.9, Beta2=0.999, Eps=1e-8, Lr=0.01, Corr1=1 - 0.9, Corr2=1 - 0.999,
+                    M=0.0, Vm=0.0, G=float(g[k]), P=float(p[k]))
+        vals["M"] = eq.evaluate(eq.ADAM_M, **vals)
+        vals["Vm"] = eq.evaluate(eq.ADAM_V, **vals)
+        assert eq.evaluate(eq.ADAM_STEP, **vals) == pytest.approx(float(ref[k]), rel=1e-5,
+                                                                  abs=1e-7)
+        assert vals["M"] == pytest.approx(float(opt.m["W"][k]), rel=1e-5)
+
+
+def test_render_substitutes_whole_names_only():
+    out = eq.render(eq.SPIKE_JUMP, ImV="SpkImV[k]", DjDt="dj")
+    assert "(SpkImV[k])" in out and "dj" in out and "Floor" not in out
+    assert "fmax(" in out
+    assert repr(neurons.IMV_FLOOR) in out
+
+
+# -- the worker process ---------------------------------------------------------------------------
+class _Toy:
+    """A stand-in simulation for the worker tests (module level: the spawned child imports it)."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def add(self, y):
+        return self.x + y
+
+    def bad(self):
+        raise ValueError("bad input: use a number")
+
+    def crash(self):
+        os._exit(3)
+
+    def hang(self, seconds):
+        time.sleep(seconds)
+
+    def pid(self):
+        return os.getpid()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_worker_answers_and_keeps_error_types():
+    w = Worker(_Toy, (2,), timeout=30)
+    try:
+        assert w.call("add", 3) == 5
+        with pytest.raises(ValueError, match="bad input"):
+            w.call("bad")
+        assert w.call("add", 1) == 3  # still serving after a user error
+    finally:
+        w.close()
+    assert not w.alive
+
+
+def test_worker_death_is_a_clear_error_and_leaves_no_process():
+    w = Worker(_Toy, (0,), timeout=30)
+    pid = w.call("pid")
+    with pytest.raises(WorkerFailure, match="exited with status 3 during 'crash'"):
+        w.call("crash")
+    assert not _alive(pid)
+    with pytest.raises(WorkerFailure, match="not running"):
+        w.call("add", 1)
+
+
+def test_killed_worker_mid_call_is_reported_with_the_signal():
+    w = Worker(_Toy, (0,), timeout=30)
+    pid = w.call("pid")
+    import threading
+
+    threading.Timer(0.5, os.kill, (pid, signal.SIGKILL)).start()
+    with pytest.raises(WorkerFailure, match="killed by signal 9 .*during 'hang'"):
+        w.call("hang", 20)
+    assert not _alive(pid)
+
+
+def test_hung_worker_is_stopped_after_the_timeout():
+    w = Worker(_Toy, (0,), timeout=1.0)
+    pid = w.call("pid")
+    with pytest.raises(WorkerFailure, match="GENN_TIMEOUT=1 s"):
+        w.call("hang", 30)
+    time.sleep(0.2)
+    assert not _alive(pid)
+
+
+# -- cross-engine checks (pygenn) -----------------------------------------------------------------
+import importlib.util  # noqa: E402
+
+needs_pygenn = pytest.mark.skipif(
+    importlib.util.find_spec("pygenn") is None,
+    reason="pygenn is not installed (the GeNN engine's cross-engine tests need pygenn built from "
+    "GeNN's source; see the README, 'The GeNN engine')")
+BACKEND = os.environ.get("EVENTPROP_GENN_TEST_BACKEND", "single_threaded_cpu")
+
+from eventprop.losses import LOSS_TYPES  # noqa: E402
+
+#: The two structures every loss type is checked on: the plain one, and recurrent ALIF with two
+#: hidden layers and the spike-count regulariser.
+STRUCTURES = {
+    "ff-LIF": dict(recurrent=False, n_hid_layer=1, reg=False, hidden="LIF"),
+    "rec-ALIF-2layers-reg": dict(recurrent=True, n_hid_layer=2, reg=True, hidden="ALIF"),
+    "ff-hetLIF": dict(recurrent=False, n_hid_layer=1, reg=False, hidden="hetLIF"),
+}
+
+
+def _pair(loss, structure, **extra):
+    """The same gradient-check network on both engines (float32, DT 0.1 ms), and a batch."""
+    from eventprop.gradcheck import gradcheck_network, random_inputs, variant_overrides
+    from eventprop.data.batches import SpikeBatch
+
+    s = STRUCTURES[structure]
+    ov = variant_overrides(s["hidden"], False, loss, reg=s["reg"])
+    ov.update(DT_MS=0.1, GENN_BACKEND=BACKEND, N_BATCH=4, **extra)
+    if s["reg"]:
+        ov.update(LBD_UPPER=1e-4, LBD_LOWER=1e-4)  # a visible share of the gradient
+    nets = [gradcheck_network(loss, recurrent=s["recurrent"], n_hid_layer=s["n_hid_layer"],
+                              reg=s["reg"], overrides=ov, precision="float32", engine=e)
+            for e in ("cpu", "genn")]
+    inputs, labels = random_inputs(4, 5, nets[0].params.TRIAL_MS, 4, seed=1)
+    batch = SpikeBatch.from_spike_lists(inputs, labels, 0.1, nets[0].engine.n_steps,
+                                        nets[0].description.n_input)
+    return nets, batch
+
+
+def _agreement(nets, batch):
+    """(fraction of neurons with identical spike counts, objective rel. diff, per-matrix
+    (cosine, rel. error)) between the CPU (reference) and GeNN engines."""
+    cpu, genn = (n.engine for n in nets)
+    sc, sg = cpu.eval_batch(batch), genn.eval_batch(batch)
+    same = float(np.mean(sc.hidden_counts == sg.hidden_counts))
+    oc, gc = cpu.loss_and_grad(batch)
+    og, gg = genn.loss_and_grad(batch)
+    obj = abs(og - oc) / max(abs(oc), 1e-30)
+    mats = {}
+    for k in gc:
+        a, b = gc[k].reshape(-1).astype(float), gg[k].reshape(-1).astype(float)
+        na = np.linalg.norm(a)
+        cos = float(a @ b / (na * np.linalg.norm(b))) if na > 0 else float(np.allclose(b, 0))
+        mats[k] = (cos, float(np.linalg.norm(a - b) / na) if na > 0 else 0.0)
+    return same, obj, mats, (sc, sg)
+
+
+@needs_pygenn
+@pytest.mark.parametrize("loss, structure", [
+    *((loss, s) for s in ("ff-LIF", "rec-ALIF-2layers-reg") for loss in LOSS_TYPES),
+    *((loss, "ff-hetLIF") for loss in ("first_spike", "max", "sum_weigh_exp")),  # τ per neuron
+])
+def test_genn_matches_the_cpu_engine(loss, structure):
+    nets, batch = _pair(loss, structure)
+    try:
+        same, obj, mats, (sc, sg) = _agreement(nets, batch)
+        assert sc.hidden_counts.sum() > 0
+        assert same >= 0.99, f"only {100 * same:.1f} % of hidden spike counts agree"
+        np.testing.assert_array_equal(sg.prediction, sc.prediction)
+        assert obj <= 1e-4, f"objective differs by {obj:.2e}"
+        for k, (cos, rel) in mats.items():
+            assert cos >= 0.999 and rel <= 1e-3, f"{k}: cosine {cos:.6f}, rel. error {rel:.2e}"
+        print(f"{loss} {structure}: spikes {100 * same:.1f} % identical, objective {obj:.1e}, "
+              + ", ".join(f"{k} cos {c:.7f} err {r:.1e}" for k, (c, r) in mats.items()))
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
+def test_genn_spike_store_overflow_is_reported_with_the_numbers():
+    from eventprop.engines.genn_worker import SpikeStoreOverflow
+
+    nets, batch = _pair("sum", "ff-LIF", N_MAX_SPIKE=2)
+    try:
+        with pytest.raises(SpikeStoreOverflow, match=r"emitted \d+ spikes .* N_MAX_SPIKE=2"):
+            nets[1].engine.eval_batch(batch)
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
+def test_killing_the_genn_worker_mid_batch_is_a_clear_error_without_orphans():
+    import threading
+
+    from eventprop.engines.genn_worker import WorkerFailure
+
+    nets, batch = _pair("sum", "ff-LIF")
+    genn = nets[1].engine
+    try:
+        genn.eval_batch(batch)  # built and loaded
+        pid = genn.worker.pid
+        threading.Timer(0.3, os.kill, (pid, signal.SIGKILL)).start()
+        with pytest.raises(WorkerFailure, match="killed by signal 9"):
+            for _ in range(200):  # long enough to be mid-batch when the signal comes
+                genn.train_batch(batch)
+        assert not _alive(pid)
+        with pytest.raises(WorkerFailure, match="not running"):
+            genn.eval_batch(batch)
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
+def test_three_yinyang_epochs_on_both_engines_end_at_the_same_test_accuracy(tmp_path):
+    from eventprop.experiments import make_experiment
+
+    tiny = {"N_TRAIN": 960, "N_TEST": 400, "NUM_HIDDEN": 50, "DT_MS": 0.5, "N_BATCH": 32,
+            "ETA": 0.02, "N_EPOCH": 3, "SHUFFLE": True, "GENN_BACKEND": BACKEND,
+            "WRITE_TO_DISK": False}
+    acc = {}
+    for engine in ("cpu", "genn"):
+        exp = make_experiment("yinyang", {**tiny, "OUT_DIR": str(tmp_path / engine)},
+                              engine=engine)
+        tr = exp.trainer()
+        try:
+            tr.fit()
+            acc[engine] = exp.run_test(tr)["test_accuracy"]
+        finally:
+            tr.engine.close()
+    assert acc["cpu"] > 0.6  # well above chance (1/3) after 3 epochs
+    assert abs(acc["genn"] - acc["cpu"]) <= 0.005, acc
+
+
+@needs_pygenn
+def test_genn_hidden_dropout_and_noise_act_in_training_only():
+    nets, batch = _pair("sum", "ff-LIF", PDROP_HIDDEN=0.5, HIDDEN_NOISE=0.5, ETA=0.0)
+    genn = nets[1].engine
+    try:
+        quiet = genn.eval_batch(batch).hidden_counts.sum()
+        np.testing.assert_array_equal(nets[0].engine.eval_batch(batch).hidden_counts.sum(), quiet)
+        noisy = [genn.train_batch(batch).hidden_counts.sum() for _ in range(4)]
+        assert len(set(noisy)) > 1  # fresh draws each batch
+        # GeNN draws its own random numbers: the same distributions as the CPU engine's
+        ref = [nets[0].engine.train_batch(batch).hidden_counts.sum() for _ in range(4)]
+        assert abs(np.mean(noisy) - np.mean(ref)) < 0.15 * np.mean(ref), (noisy, ref)
+    finally:
+        for n in nets:
+            n.engine.close()
