@@ -248,7 +248,7 @@ def test_genn_matches_the_cpu_engine(loss, structure):
 def test_genn_matches_the_cpu_engine_when_label_outputs_stay_silent():
     """A silent label output enters the first-spike loss at a virtual time from its voltage peak,
     and its drive is injected where the backward pass reaches the peak."""
-    nets, batch = _pair("first_spike", "ff-LIF", HIDDEN_OUTPUT_MEAN=0.2, HIDDEN_OUTPUT_STD=0.4)
+    nets, batch = _pair("first_spike", "ff-LIF", HIDDEN_OUTPUT_MEAN=0.1, HIDDEN_OUTPUT_STD=0.3)
     try:
         recs = nets[0].engine.record(batch, range(batch.size))
         silent = [r for r in recs if r.label not in set(r.spikes["output"][1].tolist())]
