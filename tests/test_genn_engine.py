@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import time
 
@@ -334,3 +335,18 @@ def test_genn_hidden_dropout_and_noise_act_in_training_only():
     finally:
         for n in nets:
             n.engine.close()
+
+
+def test_bench_engine_genn_says_why_when_pygenn_is_missing_or_prints_both_engines(capsys):
+    from eventprop import cli
+
+    rc = cli.main(["bench", "engine", "--engine", "genn", "--batches", "1", "--hidden", "16",
+                   "--spikes", "300"])
+    out = capsys.readouterr().out
+    if importlib.util.find_spec("pygenn") is None:
+        assert rc == 1 and "the GeNN engine is unavailable here: pygenn is not installed" in out
+        return
+    assert rc == 0, out
+    rows = re.findall(r"^\s+(cpu|genn)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)", out, re.M)
+    assert [r[0] for r in rows] == ["cpu", "genn"] and all(float(r[1]) > 0 for r in rows)
+    assert re.search(r"GeNN / CPU \(train\): [0-9.]+x", out)
