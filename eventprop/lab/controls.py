@@ -12,6 +12,8 @@ import html
 
 import panel as pn
 
+from eventprop.lab.views._plot import fixed_html
+
 PHASE_TEXT = {
     "idle": "ready",
     "starting": "starting",
@@ -91,8 +93,8 @@ class RunControls:
                                        description="Stop and forget the run; the views clear",
                                        css_classes=["ep-reset"])
         self.seed_slot = pn.Column(width=220)
-        self.status = pn.pane.HTML(status_html({"phase": "idle"}), sizing_mode="stretch_width",
-                                   css_classes=["ep-status"])
+        # fixed height: the status line changes at every refresh (see fixed_html)
+        self.status = fixed_html(status_html({"phase": "idle"}), 46, css_classes=["ep-status"])
         self.reason = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ep-reason"],
                                    styles={"color": "#c0392b"})
         self.notice = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ep-notice"])

@@ -37,13 +37,17 @@ INVALID_CSS = """
 
 #: Groups opened when the table is first shown (the others start collapsed).
 OPEN_GROUPS = ("Experiment", "Network structure", "Learning", "Loss")
+#: Open groups whose widgets are built first, with the page; the other open groups are filled by
+#: :meth:`ParameterTable.build_deferred` right after the page has rendered.
+FIRST_GROUPS = ("Experiment", "Network structure")
 
 #: Keys shown elsewhere (the seed field sits with the run controls).
 PLACED_ELSEWHERE = ("MODEL_SEED",)
 
 
-def engine_problem(engine: str, params) -> str | None:
-    """Why ``engine`` cannot train ``params`` (settings it does not simulate), or None.
+def engine_problem(engine: str | None, params) -> str | None:
+    """Why ``engine`` cannot train ``params`` (settings it does not simulate), or None (also
+    for ``engine=None``: not checked yet).
 
     Asks the engine's own check through the registry (the CPU engine refuses, e.g., the broken
     legacy regulariser REG_TYPE 'Thomas1' rather than ignoring it), so the lab flags such settings
@@ -81,12 +85,14 @@ def range_hint(p: param.Parameter) -> str:
 class ParameterTable:
     """Widgets for the parameters of ``experiment``; see the module docstring.
 
-    ``on_change()`` is called after every edit (valid or not).  A collapsed group builds its
-    widgets when it is first opened (or when one of its values needs flagging), which keeps a new
-    session's page quick to build."""
+    ``engine=None`` leaves the engine's own check (which loads the engine, and numba with it)
+    for :meth:`set_engine`.  ``on_change()`` is called after every edit (valid or not).  A collapsed group builds its
+    widgets when it is first opened (or when one of its values needs flagging), and with
+    ``defer=True`` the open groups other than :data:`FIRST_GROUPS` wait for
+    :meth:`build_deferred`; both keep a new session's page quick to build."""
 
     def __init__(self, experiment: str, values: dict | None = None, on_change=None,
-                 engine: str = "cpu"):
+                 engine: str | None = "cpu", defer: bool = False):
         if experiment not in PARAM_CLASSES:
             raise ParameterError(f"unknown experiment {experiment!r}; valid: "
                                  f"{', '.join(PARAM_CLASSES)}")
@@ -122,7 +128,7 @@ class ParameterTable:
                            css_classes=["ep-group", f"ep-group-{group.split()[0]}"])
             self.cards[group] = card
             card.param.watch(lambda e, g=group: self._opened(g, e.new), "collapsed")
-            if not card.collapsed:
+            if not card.collapsed and (group in FIRST_GROUPS or not defer):
                 self._build_group(group)
         self.panel = pn.Column(*self.cards.values(), sizing_mode="stretch_width",
                                css_classes=["ep-parameters"])
@@ -134,6 +140,12 @@ class ParameterTable:
     def _opened(self, group: str, collapsed: bool) -> None:
         if not collapsed:
             self._build_group(group)
+
+    def build_deferred(self) -> None:
+        """Build the widgets of every open group not built yet."""
+        for group, card in self.cards.items():
+            if not card.collapsed:
+                self._build_group(group)
 
     def _build_group(self, group: str) -> None:
         if group in self._built:
@@ -212,7 +224,7 @@ class ParameterTable:
         if self.on_change is not None:
             self.on_change()
 
-    def set_engine(self, engine: str) -> None:
+    def set_engine(self, engine: str | None) -> None:
         """Check the values against what ``engine`` can simulate from now on."""
         if engine != self.engine:
             self.engine = engine
