@@ -680,3 +680,30 @@ def test_confusion_matrices_show_only_the_classes_present():
     assert len(view.train.src.data["count"]) == 25
     assert view.train.fig.xaxis[0].major_label_overrides == {i: str(c) for i, c in
                                                              enumerate([2, 7, 11, 15, 19])}
+
+
+def test_the_data_folder_display_names_the_folder_and_the_files_found(tmp_path, monkeypatch):
+    from eventprop.data.mnist import MNIST_FILES
+    from eventprop.lab import Lab
+    from eventprop.lab.datafolders import data_status, folder_choices, status_html
+
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    (root / "digits").mkdir()
+    (root / "mnist" / MNIST_FILES[0]).write_bytes(b"")
+    monkeypatch.setenv("EVENTPROP_DATA", str(root))
+    st = data_status("mnist", {"DATA_DIR": None})
+    assert st["folder"] == root / "mnist" and st["found"] == [MNIST_FILES[0]]
+    assert st["missing"] == list(MNIST_FILES[1:]) and not st["ok"]
+    text = status_html("mnist", st, root)
+    assert str(root / "mnist") in text and MNIST_FILES[0] in text and "EVENTPROP_DATA" in text
+    assert "--data-dir" not in text  # only what works in the lab
+    assert data_status("yinyang", {}) is None
+    choices = folder_choices(root, root / "mnist")
+    assert sorted(choices.values()) == sorted([str(root / "mnist"), str(root / "digits")])
+
+    lab = Lab(experiment="mnist")
+    assert str(root / "mnist") in lab.data_info.object and MNIST_FILES[0] in lab.data_info.object
+    lab.data_select.value = str(root / "digits")  # a folder below the root, chosen in the page
+    assert lab.table.values()["DATA_DIR"] == str(root / "digits")
+    assert "digits" in lab.data_info.object and "missing" in lab.data_info.object

@@ -97,8 +97,16 @@ class Lab:
             description="Fill the parameter table with the experiment's defaults or one of its "
             "named presets (the same as `eventprop train EXPERIMENT --preset NAME`).")
         self._applying_preset = False
+        self._showing_data = False
         notes = [f"<b>{html.escape(e)}</b> unavailable: {html.escape(r)}"
                  for e, r in self.engines.items() if r]
+        self.data_select = pn.widgets.Select(
+            label="Data folder", options={}, sizing_mode="stretch_width",
+            css_classes=["ep-data-select"],
+            description="The experiment's default folder, or a folder below the server's data "
+            "root (EVENTPROP_DATA, set before `panel serve app`).")
+        self.data_info = pn.pane.HTML("", sizing_mode="stretch_width",
+                                      styles={"font-size": "0.85em"}, css_classes=["ep-data-info"])
         self.engine_note = pn.pane.HTML("<br>".join(notes), sizing_mode="stretch_width",
                                         styles={"font-size": "0.85em", "color": "#666"},
                                         css_classes=["ep-engine-note"])
@@ -128,6 +136,7 @@ class Lab:
         self.experiment_select.param.watch(self._experiment_changed, "value")
         self.engine_select.param.watch(self._engine_changed, "value")
         self.preset_select.param.watch(self._preset_changed, "value")
+        self.data_select.param.watch(self._data_folder_chosen, "value")
         self.controls.start.on_click(lambda e: self.start())
         self.controls.pause.on_click(lambda e: self.toggle_pause())
         self.controls.step.on_click(lambda e: self.step())
@@ -195,6 +204,7 @@ class Lab:
 
     def sidebar(self) -> list:
         return [self.experiment_select, self.engine_select, self.engine_note, self.preset_select,
+                self.data_select, self.data_info,
                 pn.pane.HTML("<b>Parameters</b>: the seed's key is in brackets; hover the ? "
                              "icon for its meaning and range.", sizing_mode="stretch_width"),
                 self.table_slot]
@@ -363,6 +373,7 @@ class Lab:
             name = self.runs.run_name()
         except LabError:
             name = "RUN"
+        self.show_data_folder()
         note = "" if self.table.valid else "Fix the flagged parameters first."
         self.runs.show_command(
             reproduce_command(exp, self.table.values(), self.engine_select.value, out=name), note)
@@ -371,6 +382,40 @@ class Lab:
                 if hasattr(view, "configure"):
                     view.configure(self.table.values())
         self.update_controls()
+
+    def show_data_folder(self) -> None:
+        """The data folder the experiment reads, the files found there, and the choice of
+        folders (:mod:`eventprop.lab.datafolders`)."""
+        from eventprop.data.base import data_root
+        from eventprop.lab.datafolders import data_status, dataset_files, folder_choices
+        from eventprop.lab.datafolders import status_html as data_html
+
+        exp, values = self.experiment_select.value, self.table.values()
+        files, _ = dataset_files(exp, {**values, "DATA_DIR": None})
+        root = data_root()
+        options = folder_choices(root, files.folder if files is not None else None)
+        chosen = values.get("DATA_DIR") or (str(files.folder) if files is not None else None)
+        if chosen and chosen not in options.values():
+            options[f"{chosen} (from the parameters)"] = chosen
+        self._showing_data = True
+        try:
+            if self.data_select.options != options:
+                self.data_select.options = options
+            if chosen and self.data_select.value != chosen:
+                self.data_select.value = chosen
+        finally:
+            self._showing_data = False
+        self.data_select.visible = files is not None
+        text = data_html(exp, data_status(exp, values), root)
+        if self.data_info.object != text:
+            self.data_info.object = text
+
+    def _data_folder_chosen(self, event) -> None:
+        if self._showing_data or event.new is None or self.controller.active:
+            return
+        files, _ = dataset_files_for(self.experiment_select.value)
+        default = str(files.folder) if files is not None else None
+        self.table.set_path("DATA_DIR", None if event.new == default else event.new)
 
     def start_reason(self) -> str | None:
         """Why Start cannot be pressed now (None if it can)."""
@@ -622,6 +667,13 @@ def unload_guard():
     guard = pn.widgets.Checkbox(value=False, visible=False, css_classes=["ep-unload-guard"])
     guard.jscallback(value=UNLOAD_GUARD_JS)
     return guard
+
+
+def dataset_files_for(experiment: str):
+    """The experiment's data files in their default folder (see :mod:`.datafolders`)."""
+    from eventprop.lab.datafolders import dataset_files
+
+    return dataset_files(experiment, {"DATA_DIR": None})
 
 
 def remote_refusal(remote_ip: str | None) -> str | None:

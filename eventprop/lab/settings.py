@@ -176,7 +176,10 @@ class ParameterTable:
     def _tip(self, key: str) -> str:
         p = self.cls.param[key]
         tip = " ".join(t for t in ((p.doc or "").strip(), range_hint(p)) if t)
-        if key in PATH_KEYS:
+        if key == "DATA_DIR":
+            tip += (" In the lab, choose it under Data folder (folders below the server's "
+                    "EVENTPROP_DATA).")
+        elif key in PATH_KEYS:
             tip += " The lab never takes file paths from the browser: set it on the command line."
         elif key in LAB_MANAGED:
             tip += " In the lab, use Runs → Load to continue a saved run."
@@ -320,6 +323,23 @@ class ParameterTable:
 
     def value(self, key: str):
         return getattr(self.params, key)
+
+    def set_path(self, key: str, value: str | None) -> None:
+        """Set a path parameter (read-only in the table) to a folder the lab itself offers (the
+        data-folder choice); never with text from the browser."""
+        if key not in PATH_KEYS or key not in self._group_of:
+            raise ParameterError(f"{key} is not a path parameter of {self.experiment}")
+        set_value(self.params, key, value)
+        w = self.widgets.get(key)
+        if w is not None:
+            self._quiet = True
+            try:
+                w.value = "" if value is None else str(value)
+            finally:
+                self._quiet = False
+        self._revalidate()
+        if self.on_change is not None:
+            self.on_change()
 
     def set_values(self, values: dict) -> None:
         """Show ``values`` (keys of this experiment) in the widgets; each is checked as if typed."""

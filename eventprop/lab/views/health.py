@@ -82,7 +82,8 @@ def silence_banner(health: dict, values: dict | None = None) -> str:
         + " with <code>REWIRE_LIFT</code>" + now("REWIRE_LIFT")
         + "; use the spike-count regulariser's lower bound (<code>REG_TYPE</code> 'simple' with "
         "<code>LBD_LOWER</code>" + now("LBD_LOWER") + "); or choose one of the experiment's "
-        "presets." + (f"<br>{html.escape(health['alarm'])}" if health.get("alarm") else "")
+        "presets." + (f"<br><span class='ep-health-alarm'>{html.escape(health['alarm'])}</span>"
+                      if health.get("alarm") else "")
         + "</div>")
 
 
