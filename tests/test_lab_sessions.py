@@ -48,6 +48,7 @@ def test_the_tab_asks_before_closing_while_a_run_is_active(controller):
     # the browser side: a CustomJS on the checkbox's model, run when its value changes
     (js,) = guard.get_root().js_property_callbacks["change:active"]
     assert "beforeunload" in js.code and "window.eventpropTraining" in js.code
+    assert "cb_obj.active" in js.code  # the Bokeh checkbox's value is 'active'; 'value' is unset
     assert lab.start() is not False
     assert controller.wait_for(lambda s: s.get("global_batch", 0) >= 1, 120)
     lab.update_controls()

@@ -646,11 +646,12 @@ class Lab:
                 pass
 
 
-#: Browser code run when the unload guard's value changes: while it is true (a run is active)
+#: Browser code run when the unload guard's value changes (``cb_obj`` is the Bokeh checkbox, whose
+#: ``active`` is the widget's value): while it is true (a run is active)
 #: the browser asks before the tab is closed or reloaded.  (If the tab goes anyway, the
 #: session's end saves the run: RunController.shutdown.)
 UNLOAD_GUARD_JS = """
-window.eventpropTraining = cb_obj.value;
+window.eventpropTraining = Boolean(cb_obj.active);
 if (!window.eventpropUnloadHooked) {
   window.eventpropUnloadHooked = true;
   window.addEventListener('beforeunload', function (e) {
