@@ -707,3 +707,6 @@ def test_the_data_folder_display_names_the_folder_and_the_files_found(tmp_path, 
     lab.data_select.value = str(root / "digits")  # a folder below the root, chosen in the page
     assert lab.table.values()["DATA_DIR"] == str(root / "digits")
     assert "digits" in lab.data_info.object and "missing" in lab.data_info.object
+    yy = Lab()  # Yin-Yang reads no files: no folder choice, even with folders below the root
+    assert not yy.data_select.visible and not yy.data_select.options
+    assert "needs no data files" in yy.data_info.object

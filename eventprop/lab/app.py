@@ -393,7 +393,7 @@ class Lab:
         exp, values = self.experiment_select.value, self.table.values()
         files, _ = dataset_files(exp, {**values, "DATA_DIR": None})
         root = data_root()
-        options = folder_choices(root, files.folder if files is not None else None)
+        options = folder_choices(root, files.folder) if files is not None else {}
         chosen = values.get("DATA_DIR") or (str(files.folder) if files is not None else None)
         if chosen and chosen not in options.values():
             options[f"{chosen} (from the parameters)"] = chosen
@@ -414,8 +414,9 @@ class Lab:
         if self._showing_data or event.new is None or self.controller.active:
             return
         files, _ = dataset_files_for(self.experiment_select.value)
-        default = str(files.folder) if files is not None else None
-        self.table.set_path("DATA_DIR", None if event.new == default else event.new)
+        if files is None or "DATA_DIR" not in self.table.keys:
+            return
+        self.table.set_path("DATA_DIR", None if event.new == str(files.folder) else event.new)
 
     def start_reason(self) -> str | None:
         """Why Start cannot be pressed now (None if it can)."""
