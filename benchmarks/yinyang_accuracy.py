@@ -8,7 +8,7 @@ with no output spike for first-spike losses, wall time) and per preset the mean 
 deviation of the test accuracy against the goal.
 
 Each run is a fresh subprocess, so with ``--compare DIR`` the same runs are made with another
-checkout's ``eventprop`` (e.g. ``--compare /work/main`` for a before → after table) and both tables
+checkout's ``eventprop`` (e.g. ``--compare ../main-before`` for a before → after table) and both tables
 are printed side by side.  The seeds 100-104 (the default) were not used for tuning any setting.
 Wall times are measured per run (training plus test) and include the load of other processes on
 the machine; the numba kernels are compiled (or loaded from the cache) in a warm-up run first,

@@ -230,22 +230,33 @@ def epoch_warnings(result: "EpochResult", experiment=None) -> list[str]:
     return out
 
 
-class LRSchedule:
-    """The learning-rate rules of the original simulators, chosen by which keys the parameters
-    have (docs/maths.md#learning-rate-schedules): ``ETA_DECAY`` (Yin-Yang, ×factor after each epoch
-    — the original also decayed before the first epoch, fixed here); ``LR_EASE_IN_FACTOR`` (SHD:
-    start at ETA/1000, ×factor after each training batch up to the target, not during evaluation as
-    in the original) with the EMA plateau rule (fed with validation accuracy, or training accuracy
-    when EMA_WHICH is "training" or there is no validation set — never the test set, which the
-    original used)."""
+#: The learning-rate rules and the parameter each one reads.
+LR_RULES = {"decay": "ETA_DECAY", "ease_in": "LR_EASE_IN_FACTOR", "plateau": "EMA_ALPHA1"}
 
-    def __init__(self, params):
+
+class LRSchedule:
+    """The learning-rate rules of the original simulators (docs/maths.md#learning-rate-schedules),
+    as the experiment declares them (``rules``, a subset of :data:`LR_RULES`; None: the rules
+    whose keys the parameters have): ``decay`` (Yin-Yang, ``ETA_DECAY``: ×factor after each epoch
+    — the original also decayed before the first epoch, fixed here); ``ease_in`` (SHD,
+    ``LR_EASE_IN_FACTOR``: start at ETA/1000, ×factor after each training batch up to the target,
+    not during evaluation as in the original) and ``plateau`` (the EMA plateau rule, fed with
+    validation accuracy, or training accuracy when EMA_WHICH is "training" or there is no
+    validation set — never the test set, which the original used)."""
+
+    def __init__(self, params, rules=None):
+        if rules is None:
+            rules = {rule for rule, key in LR_RULES.items() if hasattr(params, key)}
+        unknown = set(rules) - set(LR_RULES)
+        if unknown:
+            raise ValueError(f"unknown learning-rate rule(s) {sorted(unknown)}; valid: "
+                             f"{', '.join(LR_RULES)}")
         self.target = float(params.ETA)
-        self.decay = getattr(params, "ETA_DECAY", None)
-        self.ease = getattr(params, "LR_EASE_IN_FACTOR", None)
+        self.decay = params.ETA_DECAY if "decay" in rules else None
+        self.ease = params.LR_EASE_IN_FACTOR if "ease_in" in rules else None
         self.effective = self.target / 1000.0 if self.ease else self.target
         self.plateau = None
-        if hasattr(params, "EMA_ALPHA1"):
+        if "plateau" in rules:
             self.plateau = EMAPlateau(params.EMA_ALPHA1, params.EMA_ALPHA2, params.ETA_FAC,
                                       params.MIN_EPOCH_ETA_FIXED)
             self.ema_on_training = getattr(params, "EMA_WHICH", "validation") != "validation"
@@ -330,10 +341,13 @@ class _PhaseAccumulator:
 class Trainer:
     """Train ``experiment`` (an :class:`~eventprop.experiments.base.Experiment`) on ``engine``.
 
-    Optional experiment hooks (SHD uses them): ``eval_is_test`` (true when the evaluation set is
-    the test set: the LR schedule then gets the training accuracy), ``tau_arrays(engine)`` (τ
-    arrays saved beside the weights), ``summary_extra(trainer)`` (entries merged into the
-    summary).  ``trainer.phases`` holds the last epoch's accumulators (predictions, labels)."""
+    The experiment's hooks, declared with their defaults in
+    :class:`~eventprop.experiments.base.Experiment`, are called directly: ``before_epoch``,
+    ``train_set``, ``eval_set``, ``after_epoch``, ``eval_is_test`` (the LR schedule then gets the
+    training accuracy), ``tau_arrays(engine)`` (τ arrays saved beside the weights),
+    ``summary_extra(trainer)`` (entries merged into the summary), ``lr_rules`` (which
+    learning-rate rules apply) and ``state``/``load_state``.  ``trainer.phases`` holds the last
+    epoch's accumulators (predictions, labels)."""
 
     def __init__(self, experiment, engine=None, out_dir=None, listeners=(), write_files=True,
                  if_exists: str | None = None):
@@ -349,7 +363,7 @@ class Trainer:
         if self.start == "overwrite":
             res.clear_run(self.out_dir, self.params.NAME)
         self.listeners = list(listeners)
-        self.schedule = LRSchedule(self.params)
+        self.schedule = LRSchedule(self.params, experiment.lr_rules)
         self.data_rng = np.random.default_rng(self.params.TRAIN_DATA_SEED)
         self.epoch = 0  # epochs completed
         self.history: list[EpochResult] = []
@@ -371,7 +385,7 @@ class Trainer:
         p = self.params
         loading = bool(getattr(p, "LOAD_LAST", False) or getattr(p, "LOAD_BEST", False))
         if if_exists is None:
-            if_exists = getattr(self.experiment, "if_exists", None) or (
+            if_exists = self.experiment.if_exists or (
                 "resume" if loading else "refuse")
         if if_exists == "resume" and getattr(p, "CHECKPOINT_NAME", None):
             return "resume"  # the weights come from CHECKPOINT_NAME's files, wherever they are
@@ -445,6 +459,7 @@ class Trainer:
 
     def _train_epoch(self, epoch):
         p = self.params
+        self.experiment.before_epoch(self, epoch)
         train = self.experiment.train_set(epoch, self.data_rng)
         order = self.data_rng.permutation(len(train)) if p.SHUFFLE else np.arange(len(train))
         acc = _PhaseAccumulator(self.n_classes, self.n_hidden)
@@ -503,7 +518,7 @@ class Trainer:
                 # the plateau rule never sees test accuracy
                 # (docs/differences.md#learning-rate-schedule-data): when the evaluation set is the
                 # test set (train_test), it falls back to the training accuracy
-                sched_eval = None if getattr(self.experiment, "eval_is_test", False) else (
+                sched_eval = None if self.experiment.eval_is_test else (
                     ev.accuracy if ev else None)
                 self.schedule.after_epoch(self.epoch, tr.accuracy, sched_eval)
                 self.experiment.after_epoch(self, result)
@@ -559,8 +574,7 @@ class Trainer:
             "engine": self.engine.name,
             "params": to_dict(self.params),
             "history": [r.row() for r in self.history],
-            **(self.experiment.summary_extra(self) if hasattr(self.experiment, "summary_extra")
-               else {}),
+            **self.experiment.summary_extra(self),
         }
 
     # -- files and checkpoints ------------------------------------------------------------------------
@@ -586,9 +600,7 @@ class Trainer:
         """The arrays of the original's checkpoint files: the weights, plus the time constants the
         experiment saves (``tau_arrays``, e.g. SHD with hetLIF or TRAIN_TAU)."""
         arrays = self.engine.get_weights()
-        taus = getattr(self.experiment, "tau_arrays", None)
-        if taus is not None:
-            arrays.update(taus(self.engine))
+        arrays.update(self.experiment.tau_arrays(self.engine))
         return arrays
 
     def checkpoint_state(self) -> dict:

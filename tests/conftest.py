@@ -8,15 +8,40 @@ pytest's default import mode).  Keep everything here tiny: the whole CI suite mu
 from __future__ import annotations
 
 import gzip
+import socket
 import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 # -- toy configurations ---------------------------------------------------------------------------
 
 #: The smallest Yin-Yang run worth training: 3 batches of 32 samples at Δ 0.5 ms, 2 epochs.
 YINYANG_TINY = {"N_TRAIN": 96, "N_TEST": 32, "DT_MS": 0.5, "N_BATCH": 32, "N_EPOCH": 2}
+
+
+# -- sockets on 127.0.0.1 (downloads without the network) -------------------------------------------
+
+@pytest.fixture
+def silent_port():
+    """A listening socket that never answers: connections succeed, reads time out."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
 
 
 # -- MNIST: IDX files -------------------------------------------------------------------------------

@@ -8,29 +8,10 @@ import io
 import socket
 
 import pytest
+from conftest import closed_port
 
 from eventprop.data import download as dl
 from eventprop.data import mnist
-
-
-@pytest.fixture
-def silent_port():
-    """A listening socket that never answers: connections succeed, reads time out."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
-
-
-def _closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def test_the_timeout_is_twenty_seconds_per_connection_and_read():
@@ -61,7 +42,7 @@ def test_refused_missing_and_rejected_downloads_each_say_why(tmp_path):
         if part.read_bytes() != b"it":
             raise dl.VerifyError("checksum differs")
 
-    refused = f"http://127.0.0.1:{_closed_port()}/x"
+    refused = f"http://127.0.0.1:{closed_port()}/x"
     got, attempts = dl.Fetcher(timeout=1).fetch(
         [refused, (tmp_path / "nothing.bin").as_uri(), (tmp_path / "bad.bin").as_uri()],
         tmp_path / "out.bin", verify)
@@ -88,7 +69,7 @@ def test_progress_reports_each_download(tmp_path):
 
 def test_an_offline_mnist_download_lists_every_attempt_and_where_the_files_go(tmp_path):
     target = tmp_path / "data"
-    refused = f"http://127.0.0.1:{_closed_port()}/"
+    refused = f"http://127.0.0.1:{closed_port()}/"
     with pytest.raises(mnist.DataError) as info:
         mnist.download_mnist(target, timeout=0.3, mirrors=[refused])
     err = info.value

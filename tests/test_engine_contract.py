@@ -83,6 +83,14 @@ def test_flat_weights_round_trip_and_size_check(cpu_engine):
         cpu_engine.set_weights({"nope": flat})
 
 
+def test_cpu_kernels_release_the_gil():
+    from eventprop.engines import cpu_kernels as K
+
+    for kernel in (K.forward_batch, K.backward_batch, K.sum_chunks, K.record_sample,
+                   K.record_backward):
+        assert kernel.targetoptions.get("nogil") is True, kernel
+
+
 # -- the contract on every available engine --------------------------------------------------
 GENN_BACKEND = os.environ.get("EVENTPROP_GENN_TEST_BACKEND", "single_threaded_cpu")
 ENGINE_NAMES = ["cpu", "genn"]

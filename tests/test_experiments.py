@@ -1,9 +1,11 @@
-"""What every experiment does with its parameters before the Trainer sees them."""
+"""The experiment base: the fresh MODEL_SEED, the hooks the Trainer calls, the learning-rate rules
+each experiment declares, and the DEBUG_HIDDEN_N statistics."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import YINYANG_TINY
 
 from eventprop.experiments import make_experiment
@@ -27,7 +29,6 @@ def test_hidden_spike_statistics_per_sample_by_layer_and_name():
     import math
 
     import numpy as np
-    import pytest
 
     from eventprop.experiments.hidden_stats import HiddenSpikeStats
 
@@ -46,3 +47,43 @@ def test_hidden_spike_statistics_per_sample_by_layer_and_name():
     assert list(v) == debug_hidden_columns(2, shd=True)  # the results file's column names
     stats.reset()
     assert all(math.isnan(x) for x in stats.values())
+
+
+def test_each_experiment_declares_the_learning_rate_rules_its_table_has():
+    from eventprop.experiments import available, experiment_class
+    from eventprop.params import PARAM_CLASSES
+    from eventprop.training import LR_RULES, LRSchedule
+
+    for name in available():
+        cls, table = experiment_class(name), PARAM_CLASSES[name]
+        assert cls.lr_rules is not None, name
+        assert cls.lr_rules == {r for r, key in LR_RULES.items() if key in table.param}, name
+    with pytest.raises(ValueError, match="unknown learning-rate rule"):
+        LRSchedule(make_experiment("yinyang", dict(YINYANG_TINY)).params, {"cosine"})
+
+
+def test_the_trainer_calls_the_declared_hooks_in_order(tmp_path):
+    from eventprop.experiments.yinyang import YinYang
+
+    calls = []
+
+    class Probe(YinYang):
+        def before_epoch(self, trainer, epoch):
+            calls.append(("before_epoch", epoch))
+
+        def train_set(self, epoch, rng):
+            calls.append(("train_set", epoch))
+            return super().train_set(epoch, rng)
+
+        def after_epoch(self, trainer, result):
+            calls.append(("after_epoch", result.epoch))
+
+        def summary_extra(self, trainer):
+            return {"probe": len(calls)}
+
+    exp = Probe({**YINYANG_TINY, "OUT_DIR": str(tmp_path), "NUM_HIDDEN": 8})
+    trainer = exp.trainer()
+    trainer.fit()
+    assert calls == [("before_epoch", 0), ("train_set", 0), ("after_epoch", 0),
+                     ("before_epoch", 1), ("train_set", 1), ("after_epoch", 1)]
+    assert json.loads((tmp_path / "summary.json").read_text())["probe"] == 6

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import time
 
@@ -141,8 +142,8 @@ def test_worker_death_is_a_clear_error_and_leaves_no_process():
     with pytest.raises(WorkerFailure, match="exited with status 3 during 'crash'"):
         w.call("crash")
     assert not _alive(pid)
-    with pytest.raises(WorkerFailure, match="not running"):
-        w.call("add", 1)
+    with pytest.raises(WorkerFailure, match="exited with status 3 during 'crash'"):
+        w.call("add", 1)  # later calls say what happened first
 
 
 def test_killed_worker_mid_call_is_reported_with_the_signal():
@@ -245,6 +246,24 @@ def test_genn_matches_the_cpu_engine(loss, structure):
 
 
 @needs_pygenn
+def test_genn_matches_the_cpu_engine_when_label_outputs_stay_silent():
+    """A silent label output enters the first-spike loss at a virtual time from its voltage peak,
+    and its drive is injected where the backward pass reaches the peak."""
+    nets, batch = _pair("first_spike", "ff-LIF", HIDDEN_OUTPUT_MEAN=0.1, HIDDEN_OUTPUT_STD=0.3)
+    try:
+        recs = nets[0].engine.record(batch, range(batch.size))
+        silent = [r for r in recs if r.label not in set(r.spikes["output"][1].tolist())]
+        assert silent, "every label output fired: the check would not exercise the silent path"
+        same, obj, mats, _ = _agreement(nets, batch)
+        assert same >= 0.99 and obj <= 1e-4
+        for k, (cos, rel) in mats.items():
+            assert cos >= 0.999 and rel <= 1e-3, f"{k}: cosine {cos:.6f}, rel. error {rel:.2e}"
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
 def test_genn_spike_store_overflow_is_reported_with_the_numbers():
     from eventprop.engines.genn_worker import SpikeStoreOverflow
 
@@ -273,7 +292,7 @@ def test_killing_the_genn_worker_mid_batch_is_a_clear_error_without_orphans():
             for _ in range(200):  # long enough to be mid-batch when the signal comes
                 genn.train_batch(batch)
         assert not _alive(pid)
-        with pytest.raises(WorkerFailure, match="not running"):
+        with pytest.raises(WorkerFailure, match="killed by signal 9"):
             genn.eval_batch(batch)
     finally:
         for n in nets:
@@ -316,3 +335,52 @@ def test_genn_hidden_dropout_and_noise_act_in_training_only():
     finally:
         for n in nets:
             n.engine.close()
+
+
+def test_bench_engine_genn_says_why_when_pygenn_is_missing_or_prints_both_engines(capsys):
+    from eventprop import cli
+
+    rc = cli.main(["bench", "engine", "--engine", "genn", "--batches", "1", "--hidden", "16",
+                   "--spikes", "300"])
+    out = capsys.readouterr().out
+    if importlib.util.find_spec("pygenn") is None:
+        assert rc == 1 and "the GeNN engine is unavailable here: pygenn is not installed" in out
+        return
+    assert rc == 0, out
+    rows = re.findall(r"^\s+(cpu|genn)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)", out, re.M)
+    assert [r[0] for r in rows] == ["cpu", "genn"] and all(float(r[1]) > 0 for r in rows)
+    assert re.search(r"GeNN / CPU \(train\): [0-9.]+x", out)
+
+
+@needs_pygenn
+def test_lab_run_whose_genn_worker_is_killed_ends_in_an_error_and_the_lab_serves_on(tmp_path):
+    """The lab's run controller (what the server holds) with the GeNN engine: killing the worker
+    mid-run turns the run into a red error, leaves no worker behind, and the same controller
+    starts the next run (the server process lives on)."""
+    from eventprop.lab.runner import RunController, RunSlots
+
+    c = RunController(slots=RunSlots(2), root=tmp_path / "runs", refresh_s=0.05, slow_s=0.1)
+    tiny = {"N_TRAIN": 128, "NUM_HIDDEN": 10, "DT_MS": 0.5, "N_EPOCH": 100_000, "N_TEST": 32,
+            "GENN_BACKEND": BACKEND}
+
+    def wait(pred, timeout=300.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not pred():
+            time.sleep(0.05)
+        return pred()
+
+    try:
+        c.start("yinyang", tiny, "genn")
+        assert wait(lambda: c.run.trainer is not None and c.status()["phase"] == "running")
+        pid = c.run.trainer.engine.worker.pid
+        os.kill(pid, signal.SIGKILL)
+        assert wait(lambda: c.status()["phase"] == "error", 60)
+        assert "killed by signal 9" in c.status()["detail"]
+        assert c.join(20) and not _alive(pid)
+        c.start("yinyang", {**tiny, "N_EPOCH": 1}, "genn")  # the lab serves on
+        assert wait(lambda: c.status()["phase"] == "finished", 300), c.status()
+        assert c.join(20)
+        assert not c.run.trainer.engine.worker.alive  # the finished run ended its worker
+    finally:
+        c.stop()
+        c.join(20)

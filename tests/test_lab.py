@@ -599,3 +599,114 @@ def test_mnist_shows_a_training_sample_and_its_latency_spikes(controller, tmp_pa
     assert sorted(view.spikes.data["t"]) == sorted((steps * 1.0).tolist())
     assert f"label <b>{exp.data['train'].labels[7]}</b>" in view.info.object
     assert view.image.data["image"][0].shape == (28, 28)
+
+
+def test_the_pacer_waits_for_the_browser_to_draw_the_last_update():
+    from eventprop.lab.pacer import Pacer
+
+    now = [0.0]
+    pacer = Pacer(min_gap_s=0.25, busy_share=0.5, lost_s=5.0, clock=lambda: now[0])
+    assert pacer.ready()  # no browser yet: never waits
+    pacer.make_model()
+    assert pacer.ready()
+    pacer.mark_sent()
+    assert pacer.model.tags == [1] and pacer.behind and not pacer.ready()
+    now[0] = 2.0
+    pacer.answer("1")  # drawn after 2 s: wait as long again (the browser half of the time busy)
+    assert pacer.render_s == 2.0 and not pacer.behind
+    now[0] = 3.5
+    assert not pacer.ready()
+    now[0] = 4.0
+    assert pacer.ready()
+    pacer.mark_sent()
+    pacer.answer("7")  # an answer to nothing sent is ignored
+    assert pacer.behind
+    now[0] = 8.9
+    assert not pacer.ready()
+    now[0] = 9.1  # no answer for lost_s: send again
+    assert pacer.ready()
+
+
+def test_fitted_axes_keep_the_threshold_inside_and_flat_curves_readable():
+    from bokeh.models import Range1d
+
+    from eventprop.lab.views._plot import fit_range, nice_bounds
+
+    lo, hi = nice_bounds(2.996, 2.996)  # a flat loss curve
+    assert lo < 2.996 < hi and hi - lo >= 0.2
+    rng = Range1d(0.0, 1.0)
+    fit_range(rng, [0.0, 0.75], include=(1.0,))  # silent layer: V below θ = 1
+    assert rng.start <= 0.0 and rng.end >= 1.0
+    before = (rng.start, rng.end)
+    assert not fit_range(rng, [0.1, 0.6], include=(1.0,))  # inside and filling it: unchanged
+    assert (rng.start, rng.end) == before
+    assert fit_range(rng, [0.0, 5.0])  # data outside: refitted
+    assert rng.end >= 5.0
+
+
+def test_a_mostly_silent_layer_gets_a_banner_with_its_meaning_and_remedies():
+    from eventprop.lab.views.health import silence_banner, silent_marks
+
+    counts = np.zeros(64)
+    counts[:3] = 0.5
+    health = {"spikes_per_neuron": counts, "layers": [("hidden0", 0, 64)], "n_samples": 100,
+              "n_silent": 61, "n_hidden": 64}
+    text = silence_banner(health, {"INPUT_HIDDEN_MEAN": 0.02, "REWIRE_SILENT": False})
+    assert "ep-silence-banner" in text and "hidden0: 61 of 64" in text
+    assert "no λ_V jumps" in text and "in_to_hid" in text
+    for key in ("INPUT_HIDDEN_MEAN", "REWIRE_SILENT", "REWIRE_LIFT", "LBD_LOWER"):
+        assert key in text
+    assert "(now 0.02)" in text
+    counts[:40] = 1.0  # 24 of 64 silent: below half, no banner
+    assert silence_banner(health) == ""
+    marks = silent_marks(counts)
+    assert len(marks["neuron"]) == 24 and marks["neuron"][0] == 40 and not marks["y"].any()
+
+
+def test_confusion_matrices_show_only_the_classes_present():
+    from eventprop.lab.views.confusion import ConfusionView, cells, present_classes
+
+    conf = np.zeros((20, 20), dtype=int)
+    for c, n in ((2, 5), (7, 3), (11, 4)):
+        conf[c, c] = n
+    conf[7, 2] = 1
+    assert present_classes(conf).tolist() == [2, 7, 11]
+    assert present_classes(conf, [2, 7, 11, 15]).tolist() == [2, 7, 11, 15]
+    data = cells(conf, [2, 7, 11])
+    assert len(data["count"]) == 9 and sum(data["count"]) == 13
+    view = ConfusionView()
+    view.values = {"REDUCED_CLASSES": [2, 7, 11, 15, 19]}
+    view.train.show(conf, 0, 0.9, view.values["REDUCED_CLASSES"])
+    assert len(view.train.src.data["count"]) == 25
+    assert view.train.fig.xaxis[0].major_label_overrides == {i: str(c) for i, c in
+                                                             enumerate([2, 7, 11, 15, 19])}
+
+
+def test_the_data_folder_display_names_the_folder_and_the_files_found(tmp_path, monkeypatch):
+    from eventprop.data.mnist import MNIST_FILES
+    from eventprop.lab import Lab
+    from eventprop.lab.datafolders import data_status, folder_choices, status_html
+
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    (root / "digits").mkdir()
+    (root / "mnist" / MNIST_FILES[0]).write_bytes(b"")
+    monkeypatch.setenv("EVENTPROP_DATA", str(root))
+    st = data_status("mnist", {"DATA_DIR": None})
+    assert st["folder"] == root / "mnist" and st["found"] == [MNIST_FILES[0]]
+    assert st["missing"] == list(MNIST_FILES[1:]) and not st["ok"]
+    text = status_html("mnist", st, root)
+    assert str(root / "mnist") in text and MNIST_FILES[0] in text and "EVENTPROP_DATA" in text
+    assert "--data-dir" not in text  # only what works in the lab
+    assert data_status("yinyang", {}) is None
+    choices = folder_choices(root, root / "mnist")
+    assert sorted(choices.values()) == sorted([str(root / "mnist"), str(root / "digits")])
+
+    lab = Lab(experiment="mnist")
+    assert str(root / "mnist") in lab.data_info.object and MNIST_FILES[0] in lab.data_info.object
+    lab.data_select.value = str(root / "digits")  # a folder below the root, chosen in the page
+    assert lab.table.values()["DATA_DIR"] == str(root / "digits")
+    assert "digits" in lab.data_info.object and "missing" in lab.data_info.object
+    yy = Lab()  # Yin-Yang reads no files: no folder choice, even with folders below the root
+    assert not yy.data_select.visible and not yy.data_select.options
+    assert "needs no data files" in yy.data_info.object

@@ -48,6 +48,7 @@ def test_the_tab_asks_before_closing_while_a_run_is_active(controller):
     # the browser side: a CustomJS on the checkbox's model, run when its value changes
     (js,) = guard.get_root().js_property_callbacks["change:active"]
     assert "beforeunload" in js.code and "window.eventpropTraining" in js.code
+    assert "cb_obj.active" in js.code  # the Bokeh checkbox's value is 'active'; 'value' is unset
     assert lab.start() is not False
     assert controller.wait_for(lambda s: s.get("global_batch", 0) >= 1, 120)
     lab.update_controls()
@@ -79,9 +80,10 @@ def test_the_health_view_marks_a_layer_silent_for_a_whole_epoch(controller):
     view = HealthView()
     delta = controller.snapshot.read(Cursor())
     view.update(delta)
-    assert "ep-health-alarm" in view.summary.object
-    assert "every neuron of hidden0 was silent" in view.summary.object
-    assert "INPUT_HIDDEN_MEAN" in view.summary.object
+    # the red banner of the health view, with the epoch's warning from the trainer
+    assert view.banner.visible and "ep-silence-banner" in view.banner.object
+    assert "every neuron of hidden0 was silent" in view.banner.object
+    assert "INPUT_HIDDEN_MEAN" in view.banner.object
     assert any("was silent" in text and level == "error" for _, level, text in delta.messages)
 
 
@@ -93,4 +95,4 @@ def test_a_healthy_run_has_no_alarm(controller):
     view = HealthView()
     view.update(controller.snapshot.read(Cursor()))
     assert "Silent hidden neurons" in view.summary.object
-    assert "ep-health-alarm" not in view.summary.object
+    assert not view.banner.visible and "was silent" not in view.banner.object

@@ -16,6 +16,37 @@ def test_loss_codes_cover_the_nine_types():
         L.loss_code("sum_weigh_expo")
 
 
+def test_loss_table_names_every_type_once_with_its_readout():
+    assert set(L.LOSS_TABLE) == set(L.LOSS_TYPES)
+    assert [L.LOSS_CODE[n] for n in L.LOSS_TABLE] == list(range(len(L.LOSS_TABLE)))
+    spiking = {n for n, row in L.LOSS_TABLE.items() if row.spiking_output}
+    assert spiking == {"first_spike", "first_spike_exp"}
+    assert {n for n, row in L.LOSS_TABLE.items() if row.readout == L.SUM_VOLTAGE} == {
+        "sum", "sum_weigh_linear", "sum_weigh_exp", "sum_weigh_sigmoid", "sum_weigh_input"}
+    for name, row in L.LOSS_TABLE.items():
+        code = L.loss_code(name)
+        assert L.readout_of(code) == row.readout
+        assert L.has_spiking_output(code) == row.spiking_output
+
+
+def test_regulariser_injection_is_the_derivative_of_its_value():
+    """λ_V -= λ_±(N-ν)/B per spike: the derivative of L_reg = Σ λ_±(N-ν)²/(2B) in N."""
+    from eventprop.params import make_params
+
+    p = make_params("shd", {"REG_TYPE": "simple", "NU_UPPER": 3, "LBD_UPPER": 2e-3,
+                            "LBD_LOWER": 5e-4, "AVG_SNSUM": False})
+    counts = np.array([[0, 3, 7, 9], [5, 1, 2, 4]])
+    inj, value = L.regulariser_injection(counts, p, 3, 2)
+    assert np.all(inj[:, 3] == 0.0)  # not a hidden neuron
+    n = counts[:, :3].astype(float)
+    lbd = np.where(n > 3, 2e-3, 5e-4)
+    np.testing.assert_allclose(inj[:, :3], lbd * (n - 3) / 2)
+    assert value == pytest.approx(np.sum(lbd * (n - 3) ** 2) / 4)
+    p.REG_TYPE = "none"
+    inj, value = L.regulariser_injection(counts, p, 3, 2)
+    assert value == 0.0 and not inj.any()
+
+
 def test_softmax_cross_entropy_matches_numpy_and_is_shift_invariant():
     x = np.array([1.0, -2.0, 0.5, 3.0])
     s = np.empty(4)

@@ -9,14 +9,13 @@ import functools
 import gzip
 import hashlib
 import http.server
-import socket
 import struct
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import idx_bytes
+from conftest import closed_port, idx_bytes
 
 from eventprop.data import mnist
 from eventprop.data.batches import SpikeDataset
@@ -232,26 +231,6 @@ def http_mirror(mirror):
         server.server_close()
 
 
-@pytest.fixture
-def silent_port():
-    """A listening socket that never answers: connections succeed, reads time out."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
-
-
-def _closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 def test_download_from_file_url_mirror_verifies_and_writes_gz(tmp_path, mirror):
     folder, arrays, md5 = mirror
     target = tmp_path / "data"
@@ -307,7 +286,7 @@ def test_download_of_corrupt_idx_is_rejected_even_without_checksum(tmp_path, mir
 
 def test_download_offline_lists_files_folder_and_mirrors(tmp_path, silent_port):
     target = tmp_path / "data"
-    dead = [f"http://127.0.0.1:{_closed_port()}/", f"http://127.0.0.1:{silent_port}/"]
+    dead = [f"http://127.0.0.1:{closed_port()}/", f"http://127.0.0.1:{silent_port}/"]
     with pytest.raises(DataError) as info:
         download_mnist(target, timeout=0.3, mirrors=dead)
     msg = str(info.value)

@@ -332,6 +332,9 @@ def test_silent_neurons_are_counted_and_rewired_after_an_epoch(data_dir, tmp_pat
     assert result.extra["n_silent_layers"] == [int(np.sum(counts == 0))]
     # the 'last' files hold the weights of the epoch; the rescue comes before the next one
     assert np.load(tmp_path / "test_w_input_hidden_last.npy")[:, :4].max() < -4
+    # the data getter leaves the weights alone; the trainer's before_epoch hook rescues
+    exp.train_set(1, np.random.default_rng(0))
+    assert tr.engine.weights["in_to_hid"][:, :4].max() < -4
     tr.fit(n_epochs=1)
     # their columns were re-drawn from Normal(0.12, 0.06) (then trained one epoch)
     assert tr.engine.weights["in_to_hid"][:, :4].min() > -1.0

@@ -7,13 +7,13 @@ One GeNN model runs one trial as ``S`` forward time steps followed by ``S + 1`` 
   (GeNN delivers a spike one step after it is emitted, exactly the CPU engine's order; step 0
   ignores what arrives, the last spikes of a previous trial), then the exact step
   ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
-* GeNN time step ``S + j`` is backward step ``j``: ``j = 0`` sets the adjoints at ``t_S``
-  (the phantom injection of a silent label output); step ``j ≥ 1`` handles forward step
-  ``n = S - j``: the jump of the neuron's own spike of step ``n`` (its ``R = Σ w(λ_V - λ_I)``
-  was gathered by the synapses from the targets' adjoints at ``t_{n+1}``), the regulariser
-  and ``max`` injections, and the decay to ``t_n``.  A neuron with a spike at step ``n - 1``
-  then emits a spike-like event, so the synapses gather its ``R`` (``addToPre``) and add the
-  weight gradient ``-τs λ_I,post(t_n)`` in the next GeNN step.
+* GeNN time step ``S + j`` is backward step ``j``: ``j = 0`` sets the adjoints at ``t_S`` to
+  zero; step ``j ≥ 1`` handles forward step ``n = S - j``: the jump of the neuron's own spike
+  of step ``n`` (its ``R = Σ w(λ_V - λ_I)`` was gathered by the synapses from the targets'
+  adjoints at ``t_{n+1}``), the regulariser injection, the point injections of ``max`` and of
+  a silent first-spike label (at its voltage peak), and the decay to ``t_n``.  A neuron with a
+  spike at step ``n - 1`` then emits a spike-like event, so the synapses gather its ``R``
+  (``addToPre``) and add the weight gradient ``-τs λ_I,post(t_n)`` in the next GeNN step.
 
 Spikes for the backward pass live in a device buffer of ``N_MAX_SPIKE`` slots per neuron and
 batch element (extra global parameters ``SpkStep``, ``SpkImV``, ``SpkB``); a neuron's counter
@@ -108,7 +108,7 @@ def spiking_code(adaptive: bool, is_output: bool, loss_code: int, dropout: bool,
     imv = "In - V + TauRatio * B" if adaptive else "In - V"
     reset = ("V = VReset; I = 0.0; SpkCount = 0; BackPos = -1;"
              + (" B = BInit;" if adaptive else "")
-             + (" OutStep = -1; OutX = 0.0;" if is_output else ""))
+             + (" OutStep = -1; OutX = VReset;" if is_output else ""))
     fire_ok = (" && (PDrop <= 0.0 || gennrand_uniform() >= PDrop)" if dropout and not is_output
                else "")
     first = ""
@@ -134,6 +134,11 @@ def spiking_code(adaptive: bool, is_output: bool, loss_code: int, dropout: bool,
                 const scalar dj = {dj};
                 LambdaV = {jump_lif};"""
     r_term = "const scalar R = RevISyn;" if not is_output else "const scalar R = 0.0;"
+    # a first-spike output that has not fired keeps its voltage peak V_k (OutStep = -1 - k): a
+    # silent label enters the loss at a virtual spike time from it, and its drive ``Phantom``
+    # is injected where the backward pass reaches t_k (after the step's jumps, before the decay)
+    peak = "if (OutStep < 0 && V > OutX) { OutX = V; OutStep = -1 - n; }" if is_output else ""
+    phantom = "if (OutStep == -2 - n) { LambdaV += Phantom; }" if is_output else ""
     return _step_index() + f"""
 Fire = 0;
 Emit = 0;
@@ -144,6 +149,7 @@ if (ts < S) {{
     IRec = I;
     const scalar In = I;
     const scalar Vn = V;
+    {peak}
     V = {eq.MEMBRANE_STEP};
     I = {eq.CURRENT_DECAY};
     {"V += NoiseAmp * gennrand_normal();" if noise and not is_output else ""}
@@ -167,7 +173,7 @@ else {{
     const int j = ts - S;
     const int base = ((int)batch * (int)num_neurons + (int)id) * Cap;
     if (j == 0) {{
-        LambdaV = {"Phantom" if is_output else "0.0"};
+        LambdaV = 0.0;
         LambdaI = 0.0;
         {"LambdaB = 0.0;" if adaptive else ""}
         BackPos = min(SpkCount, Cap) - 1;
@@ -181,6 +187,7 @@ else {{
             LambdaV -= RegInj;
             BackPos--;
         }}
+        {phantom}
         const scalar A = 0.0;
         const scalar lvOld = LambdaV;
         LambdaV = {eq.ADJOINT_V};

@@ -320,7 +320,8 @@ class GeNNSimulation:
             loss[slot], pred[slot], ph = readout_sample(
                 self.code, label, out_x[slot], out_step[slot], xent, self.dt, self.trial_ms,
                 float(p.TAU_0), float(p.TAU_1), float(p.ALPHA), 1.0 / n_batch, s_all[slot],
-                dl_dt[slot])
+                dl_dt[slot], float(p.V_THRESH), float(p.V_RESET),
+                float(self.tau_m[out.offset + label]))
             phantom[slot, label] = ph
         if not backward:
             return loss, pred, counts[:len(chunk)], 0.0

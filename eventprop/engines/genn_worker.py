@@ -65,6 +65,7 @@ class Worker:
     def __init__(self, factory, args, timeout: float, what: str = "GeNN worker"):
         self.what = what
         self.timeout = float(timeout)
+        self._death = None  # how the worker died, once it has
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, os.getpid(), factory, args),
@@ -84,9 +85,11 @@ class Worker:
     def call(self, method: str, *args, **kwargs):
         if self.process is not None and not self.process.is_alive():
             self._dead(method)  # died between two calls: say how
+        if self._death is not None:  # every later call says what happened first
+            raise WorkerFailure(self._death)
         if not self.alive:
-            raise WorkerFailure(f"the {self.what} is not running (it was closed, or died "
-                                f"earlier with exit code {self.exitcode}); start the run again")
+            raise WorkerFailure(f"the {self.what} is not running (it was closed); start the run "
+                                "again")
         try:
             self._conn.send((method, args, kwargs))
         except (BrokenPipeError, OSError):
@@ -101,9 +104,10 @@ class Worker:
                 self._dead(method)
             if waited >= timeout:
                 self.close()
-                raise WorkerFailure(
+                self._death = (
                     f"the {self.what} did not answer '{method}' within GENN_TIMEOUT={timeout:g} s "
                     "and was stopped; raise GENN_TIMEOUT if a batch really takes that long")
+                raise WorkerFailure(self._death)
         try:
             reply = self._conn.recv()
         except (EOFError, OSError):
@@ -119,10 +123,11 @@ class Worker:
         how = (f"was killed by signal {-code} ({signal.Signals(-code).name})" if code and code < 0
                else f"exited with status {code}")
         self.close()
-        raise WorkerFailure(
+        self._death = (
             f"the {self.what} {how} during '{method}' (a crash in GeNN's generated code or the "
             "CUDA driver); the run stopped — see the worker's output above, try "
             "GENN_BACKEND='single_threaded_cpu' or --engine cpu")
+        raise WorkerFailure(self._death)
 
     def close(self) -> None:
         """End the worker: ask it to stop, then terminate and finally kill it.  Idempotent."""

@@ -38,6 +38,10 @@ class Experiment:
     #: ("refuse", "overwrite" or "resume"; None: resume with LOAD_LAST, else refuse); see
     #: :func:`eventprop.results.check_out_dir`.
     if_exists: str | None = None
+    #: The learning-rate rules of this experiment's simulator (eventprop.training.LR_RULES):
+    #: "decay" (ETA_DECAY per epoch), "ease_in" (LR_EASE_IN_FACTOR), "plateau" (the EMA rule).
+    #: None: the rules whose keys the parameters have.
+    lr_rules: frozenset | None = None
 
     def __init__(self, params=None, engine: str = "cpu", **overrides):
         if params is None or isinstance(params, dict):
@@ -130,29 +134,49 @@ class Experiment:
         lines = [res.format_results_line(self.results_row(trainer, r)) for r in trainer.history]
         res.atomic_write_text(rf.path, "".join(line + "\n" for line in lines))
 
-    # -- the original's simulator API --------------------------------------------------------------
+    # -- one run: the trainer and the hooks that shape it ------------------------------------------
+    def prepare_run(self, write: bool) -> None:
+        """Checks and per-run resets before a trainer is built.  By default the data are loaded
+        when the run writes files, so that missing or bad data stop it before anything is
+        written."""
+        if write:
+            self.data  # noqa: B018 - a data error stops the run here
+
+    def run_listeners(self) -> list:
+        """Listeners this experiment adds to each of its trainers (statistics, snapshots);
+        default none."""
+        return []
+
+    def start_from(self, trainer, out_dir) -> None:
+        """Load what the run starts from: by default LOAD_LAST resumes the checkpoint in
+        ``out_dir``."""
+        if getattr(self.params, "LOAD_LAST", False):
+            trainer.load_checkpoint(out_dir, advice=RESUME_ADVICE)
+
     def trainer(self, out_dir=None, listeners=(), write_files=None):
+        """The Trainer of one run of this experiment (the one place every experiment builds
+        it): :meth:`prepare_run`, the experiment's :meth:`run_listeners` then ``listeners`` then
+        the recorder, :meth:`start_from`, and only then, if the run writes files, ``NAME.json``
+        in ``out_dir`` (default OUT_DIR; WRITE_TO_DISK unless ``write_files`` is given)."""
+        from eventprop.recording import Recorder
         from eventprop.training import Trainer
 
         p = self.params
         out_dir = out_dir if out_dir is not None else p.OUT_DIR
         write = bool(getattr(p, "WRITE_TO_DISK", True)) if write_files is None else write_files
-        from eventprop.recording import Recorder
-
-        if write:
-            self.data  # noqa: B018 - missing or bad data stop the run here, before any file is written
+        self.prepare_run(write)
         recorder = Recorder(p, out_dir)
-        listeners = list(listeners) + ([recorder] if recorder.active else [])
+        listeners = [*self.run_listeners(), *listeners] + ([recorder] if recorder.active else [])
         # the Trainer checks the output folder (if_exists) before it writes anything
         t = Trainer(self, out_dir=out_dir, listeners=listeners, write_files=write)
         t.recorder = recorder
-        if getattr(p, "LOAD_LAST", False):
-            t.load_checkpoint(out_dir, advice=RESUME_ADVICE)
+        self.start_from(t, out_dir)
         if write:  # settings, data, output folder and checkpoint are good: now write
             os.makedirs(out_dir, exist_ok=True)
             res.write_params_json(out_dir, p.NAME, to_dict(p))
         return t
 
+    # -- the original's simulator API --------------------------------------------------------------
     def train(self, params=None, listeners=()):
         """The original's ``train(p)``: train for N_EPOCH epochs (writing the results files), keep
         the trained network for :meth:`test`; returns ``(spike_t, spike_ID, rec_vars_n, rec_vars_s,

@@ -104,14 +104,14 @@ class DVSGesture(SHD):
         return epoch_pipeline(train, ev, self.params, rng, frame_size=self.frame_size())
 
     # -- the original's API ------------------------------------------------------------------------
-    def trainer(self, out_dir=None, listeners=(), write_files=None):
-        """As :meth:`SHD.trainer`; a trainer that writes files first reads and bins the splits of
-        the run, so that a missing or damaged file stops it before anything is written."""
-        if write_files is not False:
+    def prepare_run(self, write: bool) -> None:
+        """As :meth:`SHD.prepare_run`; a run that writes files first reads and bins its splits,
+        so that a missing or damaged file stops it before anything is written."""
+        super().prepare_run(write)
+        if write:
             self._split("train")
             if self.mode == "train_test":
                 self._split("test")
-        return super().trainer(out_dir, listeners, write_files)
 
     def xval_folds(self) -> list:
         """One fold per USER_LEFT entry: ``(k, {"fold": k, "users": [...]}, "users{k}",

@@ -175,6 +175,7 @@ def read_mnist(folder=None):
 
 class MNIST(Experiment):
     name = "mnist"
+    lr_rules = frozenset()  # a constant learning rate
     presets = PRESETS
 
     def __init__(self, params=None, engine: str = "cpu", **overrides):
@@ -258,13 +259,14 @@ class MNIST(Experiment):
         return self.data.get("eval")
 
     # -- DEBUG_HIDDEN_N ---------------------------------------------------------------------------------
-    def trainer(self, out_dir=None, listeners=(), write_files=None):
-        self.data  # noqa: B018 - a data error stops here, before the trainer writes any file
-        listeners = list(listeners)
-        if self.params.DEBUG_HIDDEN_N:
-            self._hidden_stats.reset()
-            listeners.append(self._hidden_stats)
-        return super().trainer(out_dir=out_dir, listeners=listeners, write_files=write_files)
+    def prepare_run(self, write: bool) -> None:
+        """The data, also for a run that writes nothing (a data error stops it here), and a fresh
+        DEBUG_HIDDEN_N accumulator."""
+        self.data  # noqa: B018
+        self._hidden_stats.reset()
+
+    def run_listeners(self) -> list:
+        return [self._hidden_stats] if self.params.DEBUG_HIDDEN_N else []
 
     def after_epoch(self, trainer, result) -> None:
         if not self.params.DEBUG_HIDDEN_N:

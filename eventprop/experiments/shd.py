@@ -104,6 +104,7 @@ class SHD(Experiment):
     """
 
     name = "shd"
+    lr_rules = frozenset({"ease_in", "plateau"})
     presets = SHD_PRESETS
     preset_modes = PRESET_MODES
 
@@ -154,7 +155,6 @@ class SHD(Experiment):
         self._pred_hist = {ph: ([], []) for ph in PHASES}
         self._test_set = None
         self._pending_rescue = None  # per layer, the silent neurons of the finished epoch
-        self._rescue_engine = None
         seed = self.params.MODEL_SEED
         # A stream of its own, derived from MODEL_SEED, so the rescue does not shift the engine's.
         self.rewire_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(5,)))
@@ -247,19 +247,21 @@ class SHD(Experiment):
             self._static = {"train": self._delay(d["train"]), "eval": self._delay(d.get("eval"))}
         return self._static
 
-    def train_set(self, epoch: int, rng):
-        """This epoch's training set: balanced / normalised / augmented with ``rng`` (the trainer's
-        TRAIN_DATA_SEED generator) when any of that is asked for, then the delay line.  A rescue
-        due from the previous epoch is applied first."""
-        if self._pending_rescue is not None and self._rescue_engine is not None:
-            n = self._rescue_engine.n_hidden_total // max(len(self._pending_rescue), 1)
+    def before_epoch(self, trainer, epoch: int) -> None:
+        """The silent-neuron rescue due from the previous epoch, on the trainer's network."""
+        if self._pending_rescue is not None:
+            n = trainer.engine.n_hidden_total // max(len(self._pending_rescue), 1)
             masks = []
             for idx in self._pending_rescue:
                 mask = np.zeros(n, dtype=bool)
                 mask[np.asarray(idx, dtype=np.int64)] = True
                 masks.append(mask)
-            self.rewire(self._rescue_engine, masks)
+            self.rewire(trainer.engine, masks)
         self._pending_rescue = None
+
+    def train_set(self, epoch: int, rng):
+        """This epoch's training set: balanced / normalised / augmented with ``rng`` (the trainer's
+        TRAIN_DATA_SEED generator) when any of that is asked for, then the delay line."""
         if not self._needs_pipeline():
             return self._static_sets()["train"]
         d = self.data
@@ -320,7 +322,6 @@ class SHD(Experiment):
                     self._pred_hist[ph][0].append(acc.predictions)
                     self._pred_hist[ph][1].append(acc.labels)
         if p.REWIRE_SILENT and p.REG_TYPE == "simple":
-            self._rescue_engine = trainer.engine
             self._pending_rescue = [np.flatnonzero(sil).tolist() for sil in silent]
 
     def _track_best(self, trainer, result):
@@ -493,14 +494,11 @@ class SHD(Experiment):
         self.data_dir = (Path(folder).expanduser() if folder is not None
                          else shd_data.default_data_dir())
 
-    def trainer(self, out_dir=None, listeners=(), write_files=None):
-        """A Trainer for this experiment, with LOAD_LAST (exact resume from ``checkpoint.npz``
-        when present and CHECKPOINT_NAME is unset, else the original's ``last`` files) or LOAD_BEST
-        (the ``best`` files) applied.  Checks the data files first, so nothing is written when
-        they are missing."""
+    # -- one run (the hooks of Experiment.trainer) -----------------------------------------------
+    def prepare_run(self, write: bool) -> None:
+        """Validate, refuse LOAD_LAST with LOAD_BEST, check the data files (so nothing is written
+        when they are missing), warn about a test-set best epoch, and reset the per-run state."""
         from eventprop.params import validate
-        from eventprop.recording import Recorder
-        from eventprop.training import Trainer
 
         p = self.params
         validate(p)
@@ -511,26 +509,23 @@ class SHD(Experiment):
         if self._mode == "train_test" and p.CHECKPOINT_BEST == "validation":
             warnings.warn("train_test with CHECKPOINT_BEST='validation' picks the best epoch by "
                           "TEST accuracy (the evaluation set is the test set); use 'training'",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=4)
         self._reset_run()
-        out_dir = out_dir if out_dir is not None else p.OUT_DIR
-        write = bool(p.WRITE_TO_DISK) if write_files is None else write_files
-        recorder = Recorder(p, out_dir)
-        listeners = [self.listener, *listeners] + ([recorder] if recorder.active else [])
-        t = Trainer(self, out_dir=out_dir, listeners=listeners, write_files=write)
-        t.recorder = recorder
-        self._rescue_engine = t.engine
+
+    def run_listeners(self) -> list:
+        return [self.listener]
+
+    def start_from(self, trainer, out_dir) -> None:
+        """LOAD_LAST: the exact-resume ``checkpoint.npz`` when present and CHECKPOINT_NAME is
+        unset, else the original's ``last`` files; LOAD_BEST: the ``best`` files."""
+        p = self.params
         if p.LOAD_LAST:
             if p.CHECKPOINT_NAME is None and (Path(out_dir) / res.CHECKPOINT_NPZ).is_file():
-                t.load_checkpoint(out_dir)
+                trainer.load_checkpoint(out_dir)
             else:
-                self.load_seed_files(t, "last")
+                self.load_seed_files(trainer, "last")
         elif p.LOAD_BEST:
-            self.load_seed_files(t, "best")
-        if write:
-            os.makedirs(out_dir, exist_ok=True)
-            res.write_params_json(out_dir, p.NAME, to_dict(p))
-        return t
+            self.load_seed_files(trainer, "best")
 
     def train(self, params=None, listeners=()):
         """Train with validation (``mode`` "train"); see :meth:`Experiment.train` for the return

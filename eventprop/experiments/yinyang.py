@@ -92,6 +92,7 @@ PRESETS = PresetTable({
 
 class YinYang(Experiment):
     name = "yinyang"
+    lr_rules = frozenset({"decay"})
     presets = PRESETS
 
     def load_data(self) -> dict:

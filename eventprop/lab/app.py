@@ -32,10 +32,10 @@ import panel as pn  # noqa: E402
 
 from eventprop.lab.config import LabError, allow_remote, is_loopback
 from eventprop.lab.configio import export_json, import_json, reproduce_command
+from eventprop.lab.pacer import Pacer
 from eventprop.lab.controls import RunControls
 from eventprop.lab.runner import SAVED_PREFIX, RunController, engine_choices
 from eventprop.lab.runs import RunsPanel, default_run_name
-from eventprop.lab.scans import ScansPage
 from eventprop.lab.settings import ParameterTable
 from eventprop.lab.snapshot import Cursor
 from eventprop.lab.views import extra_views
@@ -97,24 +97,30 @@ class Lab:
             description="Fill the parameter table with the experiment's defaults or one of its "
             "named presets (the same as `eventprop train EXPERIMENT --preset NAME`).")
         self._applying_preset = False
+        self._showing_data = False
         notes = [f"<b>{html.escape(e)}</b> unavailable: {html.escape(r)}"
                  for e, r in self.engines.items() if r]
+        self.data_select = pn.widgets.Select(
+            label="Data folder", options={}, sizing_mode="stretch_width",
+            css_classes=["ep-data-select"],
+            description="The experiment's default folder, or a folder below the server's data "
+            "root (EVENTPROP_DATA, set before `panel serve app`).")
+        self.data_info = pn.pane.HTML("", sizing_mode="stretch_width",
+                                      styles={"font-size": "0.85em"}, css_classes=["ep-data-info"])
         self.engine_note = pn.pane.HTML("<br>".join(notes), sizing_mode="stretch_width",
                                         styles={"font-size": "0.85em", "color": "#666"},
                                         css_classes=["ep-engine-note"])
 
-        self.x_range = trial_range()
-        self.selection = NeuronSelection()
-        self.curves = CurvesView()
-        self.raster = RasterView(self.x_range, on_probe_sample=self.controller.set_probe_sample)
-        self.voltages = VoltageView(self.x_range, self.selection)
-        self.adjoints = AdjointView(self.x_range, self.selection)
-        self.confusion = ConfusionView()
-        self.health = HealthView()
-        self.extras: list = []
+        self._views: dict = {}  # name -> view, built on first use (see _view)
+        self._fill_started = False
+        self._shown_phase = None
+        self._extras: list | None = None  # built with the other views
         self.controls = RunControls()
         self.runs = RunsPanel(experiment, self.controller.root)
-        self.scans = ScansPage(self.controller.root, open_run=self.load)
+        self._scans = None  # the Scans page, built when its card is first opened
+        self.scans_card = _lazy_card("Scans: grids of runs, accuracy per setting",
+                                     lambda: [self.scans.panel], cls="ep-scans-card")
+        self.pacer = Pacer()
         self.table: ParameterTable | None = None
         self.table_slot = pn.Column(sizing_mode="stretch_width")
         self.extras_slot = pn.Column(sizing_mode="stretch_width")
@@ -130,6 +136,7 @@ class Lab:
         self.experiment_select.param.watch(self._experiment_changed, "value")
         self.engine_select.param.watch(self._engine_changed, "value")
         self.preset_select.param.watch(self._preset_changed, "value")
+        self.data_select.param.watch(self._data_folder_chosen, "value")
         self.controls.start.on_click(lambda e: self.start())
         self.controls.pause.on_click(lambda e: self.toggle_pause())
         self.controls.step.on_click(lambda e: self.step())
@@ -145,48 +152,130 @@ class Lab:
         self.update_controls()
 
     # -- composition ------------------------------------------------------------------------------
+    #: The live views, in the order the page shows them (built on first use).
+    VIEW_ORDER = ("curves", "raster", "voltages", "adjoints", "confusion", "health")
+
+    def _view(self, name: str):
+        """The view (or shared piece: ``x_range``, ``selection``) ``name``, built on first use:
+        a served page builds its views after it has rendered (see :meth:`_fill_rest`)."""
+        view = self._views.get(name)
+        if view is None:
+            makers = {
+                "x_range": trial_range, "selection": NeuronSelection, "curves": CurvesView,
+                "raster": lambda: RasterView(self.x_range,
+                                             on_probe_sample=self.controller.set_probe_sample),
+                "voltages": lambda: VoltageView(self.x_range, self.selection),
+                "adjoints": lambda: AdjointView(self.x_range, self.selection),
+                "confusion": ConfusionView, "health": HealthView}
+            view = self._views[name] = makers[name]()
+        return view
+
+    curves = property(lambda self: self._view("curves"))
+    x_range = property(lambda self: self._view("x_range"))
+    selection = property(lambda self: self._view("selection"))
+    raster = property(lambda self: self._view("raster"))
+    voltages = property(lambda self: self._view("voltages"))
+    adjoints = property(lambda self: self._view("adjoints"))
+    confusion = property(lambda self: self._view("confusion"))
+    health = property(lambda self: self._view("health"))
+
+    @property
+    def scans(self):
+        """The Scans page (:class:`~eventprop.lab.scans.ScansPage`; it loads pandas, so it is
+        built when its card is first opened)."""
+        if self._scans is None:
+            from eventprop.lab.scans import ScansPage
+
+            self._scans = ScansPage(self.controller.root, open_run=self.load)
+        return self._scans
+
+    @property
+    def extras(self) -> list:
+        """The experiment's extra views (built with the other views)."""
+        if self._extras is None:
+            self._make_extras()
+        return self._extras
+
     @property
     def views(self) -> list:
-        return [self.curves, self.raster, self.voltages, self.adjoints, self.confusion,
-                self.health, *self.extras]
+        """The views built so far, in page order."""
+        out = [self._views[k] for k in self.VIEW_ORDER if k in self._views]
+        return out + list(self._extras or ())
 
     def sidebar(self) -> list:
         return [self.experiment_select, self.engine_select, self.engine_note, self.preset_select,
+                self.data_select, self.data_info,
                 pn.pane.HTML("<b>Parameters</b>: the seed's key is in brackets; hover the ? "
                              "icon for its meaning and range.", sizing_mode="stretch_width"),
                 self.table_slot]
 
     def main(self) -> list:
-        """The main area: controls and curves first; the other views follow in :attr:`rest`."""
-        return [self.controls.panel,
-                _card("Learning curves", self.curves.panel, cls="ep-curves-card"),
-                self.rest, self.unload_guard]
+        """The main area: the controls; the views follow in :attr:`rest`."""
+        return [self.controls.panel, self.rest, self.unload_guard]
 
-    def rest_views(self) -> list:
-        return [
-            self.extras_slot,
-            _card("Spikes of the probe sample", self.raster.panel),
-            _card("Membrane voltages", self.selection.widget, self.voltages.panel),
-            _card("Adjoint traces λ_V, λ_I — the backward pass", self.adjoints.panel),
-            _card("Confusion matrices (per epoch)", self.confusion.panel),
-            _card("Hidden-layer health", self.health.panel),
-            _card("Runs: checkpoints, configuration, command line", self.runs.panel,
-                  cls="ep-runs-card"),
-            _card("Scans: grids of runs, accuracy per setting", self.scans.panel,
-                  collapsed=True, cls="ep-scans-card"),
-        ]
+    def _fill_steps(self):
+        """The page below the controls, one piece per step (see :meth:`_fill_rest`)."""
+        def table():
+            self.table.build_deferred()
+            self.table.set_engine(self.engine_select.value)
+            self.update_controls()
 
-    def _fill_rest(self) -> None:
-        if not self.rest.objects:
-            self.rest[:] = self.rest_views()
+        yield table
+        yield lambda: self.rest.append(_card("Learning curves", self.curves.panel,
+                                             cls="ep-curves-card"))
+        yield lambda: (self.extras, self.rest.append(self.extras_slot))
+        yield lambda: self.rest.append(_card("Spikes of the probe sample", self.raster.panel))
+        yield lambda: self.rest.append(_card("Membrane voltages", self.selection.widget,
+                                             self.voltages.panel))
+        yield lambda: self.rest.append(_card("Hidden-layer health", self.health.panel))
+        yield lambda: self.rest.append(_card("Runs: checkpoints, configuration, command line",
+                                             self.runs.panel, cls="ep-runs-card"))
+        # closed at first; their figures are built when they are first opened
+        yield lambda: self.rest.extend([
+            _lazy_card("Adjoint traces λ_V, λ_I — the backward pass",
+                       lambda: [self.adjoints.panel], cls="ep-adjoints-card"),
+            _lazy_card("Confusion matrices (per epoch)", lambda: [self.confusion.panel],
+                       cls="ep-confusion-card"),
+            self.scans_card])
+
+    def _fill_rest(self, served: bool = False) -> None:
+        """Add the views below the controls.  On a served page each piece is added in its own
+        turn of the server's event loop, so that what the user does meanwhile (an edit, a
+        click) is answered between two pieces instead of after all of them."""
+        if self._fill_started:
+            return
+        self._fill_started = True
+        steps = self._fill_steps()
+        if not served:  # no browser (scripts, tests): every view at once, closed cards too
+            for step in steps:
+                step()
+            for name in self.VIEW_ORDER:
+                self._view(name)
+            return
+
+        def next_step():
+            step = next(steps, None)
+            if step is not None:
+                step()
+                pn.state.execute(next_step, schedule=True)
+
+        next_step()
 
     def template(self):
         # One root per area: Bokeh re-walks the whole document for every root added, so many
         # small roots make a session's page slow to build.
+        # No busy indicator: it would send two messages per refresh to the page.
         return pn.template.BootstrapTemplate(
             title=TITLE, sidebar=[pn.Column(*self.sidebar(), sizing_mode="stretch_width")],
-            main=[pn.Column(*self.main(), sizing_mode="stretch_width")], sidebar_width=420,
-            header_background="#263238")
+            main=[pn.Column(*self.main(), *self._pacer_pane(), sizing_mode="stretch_width")],
+            sidebar_width=420, header_background="#263238", busy_indicator=None)
+
+    def _pacer_pane(self) -> list:
+        """The pacer's hidden model, when the page is served (without a browser, as in the unit
+        tests, every refresh updates the views)."""
+        if self.pacer.model is None:
+            return []
+        return [pn.pane.Bokeh(self.pacer.model, visible=False)]
 
     def servable(self):
         """Build the page for the current session and mark it servable (``panel serve``)."""
@@ -194,11 +283,14 @@ class Lab:
         refusal = remote_refusal(getattr(request, "remote_ip", None) if request else None)
         if refusal:
             return pn.pane.HTML(f"<h3>{TITLE}</h3><p>{refusal}</p>").servable(title=TITLE)
+        served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+        if served:
+            self.pacer.make_model()
         tmpl = self.template()
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        if served:
             # The views below the fold are added once the page has rendered, so that the
             # controls are usable sooner.
-            pn.state.onload(self._fill_rest)
+            pn.state.onload(lambda: self._fill_rest(served=True))
             self._periodic = pn.state.add_periodic_callback(self.refresh, period=self.refresh_ms)
             pn.state.on_session_destroyed(self._session_destroyed)
         else:
@@ -207,15 +299,17 @@ class Lab:
 
     # -- experiment and parameters --------------------------------------------------------------------
     def _set_experiment(self, experiment: str, values: dict | None = None) -> None:
+        # Before the page is shown, only the first groups are built (the rest when it has
+        # rendered); an experiment chosen later gets its whole table at once.
+        # The engine's check loads numba: it starts with the rest of the table too.
+        defer = not self._fill_started
         self.table = ParameterTable(experiment, values, on_change=self._params_changed,
-                                    engine=self.engine_select.value)
+                                    engine=None if defer else self.engine_select.value,
+                                    defer=defer)
         self.table_slot[:] = [self.table.panel]
         self.controls.seed_slot[:] = [self.table.row("MODEL_SEED")]
-        self.extras = extra_views(experiment)
-        for view in self.extras:
-            if hasattr(view, "configure"):
-                view.configure(self.table.values())
-        self.extras_slot[:] = [_card(_extra_title(experiment), v.panel) for v in self.extras]
+        if self._extras is not None:
+            self._make_extras()
         self.runs.export.filename = f"{experiment}_params.json"
         self._applying_preset = True  # a new table starts from the defaults
         try:
@@ -224,6 +318,14 @@ class Lab:
         finally:
             self._applying_preset = False
         self._params_changed()
+
+    def _make_extras(self) -> None:
+        experiment = self.experiment_select.value
+        self._extras = extra_views(experiment)
+        for view in self._extras:
+            if hasattr(view, "configure"):
+                view.configure(self.table.values())
+        self.extras_slot[:] = [_card(_extra_title(experiment), v.panel) for v in self._extras]
 
     def _preset_changed(self, event) -> None:
         if self._applying_preset or event.new is None:
@@ -271,14 +373,50 @@ class Lab:
             name = self.runs.run_name()
         except LabError:
             name = "RUN"
+        self.show_data_folder()
         note = "" if self.table.valid else "Fix the flagged parameters first."
         self.runs.show_command(
             reproduce_command(exp, self.table.values(), self.engine_select.value, out=name), note)
         if self.table.valid:
-            for view in self.extras:
+            for view in self._extras or ():
                 if hasattr(view, "configure"):
                     view.configure(self.table.values())
         self.update_controls()
+
+    def show_data_folder(self) -> None:
+        """The data folder the experiment reads, the files found there, and the choice of
+        folders (:mod:`eventprop.lab.datafolders`)."""
+        from eventprop.data.base import data_root
+        from eventprop.lab.datafolders import data_status, dataset_files, folder_choices
+        from eventprop.lab.datafolders import status_html as data_html
+
+        exp, values = self.experiment_select.value, self.table.values()
+        files, _ = dataset_files(exp, {**values, "DATA_DIR": None})
+        root = data_root()
+        options = folder_choices(root, files.folder) if files is not None else {}
+        chosen = values.get("DATA_DIR") or (str(files.folder) if files is not None else None)
+        if chosen and chosen not in options.values():
+            options[f"{chosen} (from the parameters)"] = chosen
+        self._showing_data = True
+        try:
+            if self.data_select.options != options:
+                self.data_select.options = options
+            if chosen and self.data_select.value != chosen:
+                self.data_select.value = chosen
+        finally:
+            self._showing_data = False
+        self.data_select.visible = files is not None
+        text = data_html(exp, data_status(exp, values), root)
+        if self.data_info.object != text:
+            self.data_info.object = text
+
+    def _data_folder_chosen(self, event) -> None:
+        if self._showing_data or event.new is None or self.controller.active:
+            return
+        files, _ = dataset_files_for(self.experiment_select.value)
+        if files is None or "DATA_DIR" not in self.table.keys:
+            return
+        self.table.set_path("DATA_DIR", None if event.new == str(files.folder) else event.new)
 
     def start_reason(self) -> str | None:
         """Why Start cannot be pressed now (None if it can)."""
@@ -304,7 +442,9 @@ class Lab:
             self.update_controls()
             return False
         self.controls.say("")
-        for view in self.extras:
+        self.health.values = values  # named in the silent-layer banner
+        self.confusion.values = values  # REDUCED_CLASSES
+        for view in self._extras or ():
             if hasattr(view, "configure"):
                 view.configure(values)
         self.update_controls()
@@ -329,7 +469,8 @@ class Lab:
     def reset(self) -> None:
         """Stop and forget the run; the views clear at the next refresh (a new snapshot)."""
         self.controller.reset()
-        self.selection.reset()
+        if "selection" in self._views:
+            self.selection.reset()
         self.controls.say("")
         self.update_controls()
 
@@ -444,30 +585,43 @@ class Lab:
 
     # -- the session's periodic callback ---------------------------------------------------------------
     def refresh(self) -> None:
-        """Read what the run published since the last call and update every view."""
+        """Show the run's status; and, when the browser has drawn the previous update (see
+        :class:`~eventprop.lab.pacer.Pacer`), what the run published since then in every view."""
         self._watch_connection()
-        snap = self.controller.snapshot
-        delta = snap.read(self._cursor)
         status = self.controller.status()
+        # When the phase changes (paused, stopped), the views catch up in the same message as
+        # the status line, so that a page that says "paused" shows the batch it paused at.
+        phase_changed = status.get("phase") != self._shown_phase
+        self._shown_phase = status.get("phase")
         with _hold():
-            if delta.reset:
-                self.selection.reset()
-            if delta.probe is not None:
-                self.selection.adopt(delta.probe)
-            for view in self.views:
-                view.update(delta)
+            if phase_changed or self.pacer.ready():
+                delta = self.controller.snapshot.read(self._cursor)
+                self._show(delta)  # views may also have changes of their own to draw
+                if not delta.empty:
+                    self.pacer.mark_sent()
             self.update_controls(status)
-            self.scans.poll()
+            if self._scans is not None:
+                self._scans.poll()
             fut = self._pending_save
             if fut is not None and fut.done():
                 self._pending_save = None
                 if fut.exception() is not None:
                     self.runs.say(f"saving failed: {fut.exception()}", "error")
-            for _, level, text in delta.messages:
-                saved = text.startswith(SAVED_PREFIX)
-                (self.runs if saved else self.controls).say(text, "ok" if level == "info" else level)
-                if saved:
-                    self.refresh_runs()
+
+    def _show(self, delta) -> None:
+        """Apply ``delta`` to every view and show its messages."""
+        if "selection" in self._views:
+            if delta.reset:
+                self.selection.reset()
+            if delta.probe is not None:
+                self.selection.adopt(delta.probe)
+        for view in self.views:
+            view.update(delta)
+        for _, level, text in delta.messages:
+            saved = text.startswith(SAVED_PREFIX)
+            (self.runs if saved else self.controls).say(text, "ok" if level == "info" else level)
+            if saved:
+                self.refresh_runs()
 
     def _watch_connection(self) -> None:
         ctx = getattr(pn.state.curdoc, "session_context", None) if pn.state.curdoc else None
@@ -493,11 +647,12 @@ class Lab:
                 pass
 
 
-#: Browser code run when the unload guard's value changes: while it is true (a run is active)
+#: Browser code run when the unload guard's value changes (``cb_obj`` is the Bokeh checkbox, whose
+#: ``active`` is the widget's value): while it is true (a run is active)
 #: the browser asks before the tab is closed or reloaded.  (If the tab goes anyway, the
 #: session's end saves the run: RunController.shutdown.)
 UNLOAD_GUARD_JS = """
-window.eventpropTraining = cb_obj.value;
+window.eventpropTraining = Boolean(cb_obj.active);
 if (!window.eventpropUnloadHooked) {
   window.eventpropUnloadHooked = true;
   window.addEventListener('beforeunload', function (e) {
@@ -513,6 +668,13 @@ def unload_guard():
     guard = pn.widgets.Checkbox(value=False, visible=False, css_classes=["ep-unload-guard"])
     guard.jscallback(value=UNLOAD_GUARD_JS)
     return guard
+
+
+def dataset_files_for(experiment: str):
+    """The experiment's data files in their default folder (see :mod:`.datafolders`)."""
+    from eventprop.lab.datafolders import dataset_files
+
+    return dataset_files(experiment, {"DATA_DIR": None})
 
 
 def remote_refusal(remote_ip: str | None) -> str | None:
@@ -531,6 +693,20 @@ def remote_refusal(remote_ip: str | None) -> str | None:
 def _card(title, *objs, collapsed=False, cls=""):
     return pn.Card(*objs, title=title, collapsed=collapsed, sizing_mode="stretch_width",
                    header_background="#eceff1", css_classes=[cls] if cls else [])
+
+
+def _lazy_card(title, build, cls=""):
+    """A closed card whose content (``build()``: a list of panes) is made when it is first
+    opened: fewer figures for the browser to lay out while the page loads and trains."""
+    card = _card(title, pn.pane.HTML("…"), collapsed=True, cls=cls)
+
+    def opened(event):
+        if not event.new and not getattr(card, "_ep_built", False):
+            card._ep_built = True
+            card.objects = list(build())
+
+    card.param.watch(opened, "collapsed")
+    return card
 
 
 def _extra_title(experiment: str) -> str:

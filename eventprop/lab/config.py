@@ -9,6 +9,11 @@ Environment variables (read when the lab is built, so a test can set them per se
 ``EVENTPROP_LAB_MAX_RUNS``
     Most runs that may train at the same time on this server (all sessions together).  Default
     ``os.cpu_count()``.
+``EVENTPROP_LAB_TRAIN_NICE``
+    How many nice levels the training threads run below the server (default 10, at most 19 in
+    all; 0 turns it off).  On a busy machine the operating system then gives the server thread
+    and the browser the CPU first, so that the page keeps up; an otherwise idle core still goes
+    to training.
 ``EVENTPROP_LAB_ALLOW_REMOTE``
     ``1`` lets browsers on other machines use the lab.  Without it a session whose request does
     not come from a loopback address gets a page that says how to allow it.  (``panel serve``
@@ -28,6 +33,8 @@ from pathlib import Path
 RUNS_ENV = "EVENTPROP_LAB_RUNS"
 MAX_RUNS_ENV = "EVENTPROP_LAB_MAX_RUNS"
 ALLOW_REMOTE_ENV = "EVENTPROP_LAB_ALLOW_REMOTE"
+TRAIN_NICE_ENV = "EVENTPROP_LAB_TRAIN_NICE"
+DEFAULT_TRAIN_NICE = 10
 
 #: Longest run name kept by :func:`sanitize_run_name`.
 MAX_NAME_LENGTH = 64
@@ -59,6 +66,40 @@ def max_runs() -> int:
     if value < 1:
         raise LabError(f"{MAX_RUNS_ENV}={value} must be at least 1")
     return value
+
+
+def train_nice() -> int:
+    """Nice levels of the training threads below the server (``EVENTPROP_LAB_TRAIN_NICE``)."""
+    text = os.environ.get(TRAIN_NICE_ENV, "").strip()
+    if not text:
+        return DEFAULT_TRAIN_NICE
+    try:
+        value = int(text)
+    except ValueError:
+        raise LabError(f"{TRAIN_NICE_ENV}={text!r} is not an integer; set it to 0..19 (default "
+                       f"{DEFAULT_TRAIN_NICE}) or unset it") from None
+    if not 0 <= value <= 19:
+        raise LabError(f"{TRAIN_NICE_ENV}={value} must be between 0 and 19")
+    return value
+
+
+def lower_thread_priority(levels: int) -> int | None:
+    """Raise the calling thread's nice value by ``levels`` (at most to 19); returns the new value,
+    or None where threads have no nice value of their own (not Linux) or it cannot be changed.
+    Threads the calling thread starts afterwards (numba's workers) inherit it."""
+    if levels <= 0 or not hasattr(os, "setpriority"):
+        return None
+    import threading
+
+    try:
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        want = min(19, now + int(levels))
+        if want != now:
+            os.setpriority(os.PRIO_PROCESS, tid, want)
+        return want
+    except OSError:
+        return None
 
 
 def allow_remote() -> bool:

@@ -3,14 +3,18 @@
 The buttons only call the :class:`~eventprop.lab.app.Lab`'s handlers; :meth:`RunControls.show`
 sets which are enabled from the run's phase and the reasons Start cannot be pressed, and writes
 the status line (epoch, batch, samples/s, elapsed, ETA, the server's run slots).  The status
-line carries its numbers as ``data-*`` attributes too, for scripts and the browser tests.
+line carries its numbers as ``data-*`` attributes too, for scripts and the browser tests (with
+``data-server-time``, the server's clock when the line was made: how far the page is behind).
 """
 
 from __future__ import annotations
 
 import html
+import time
 
 import panel as pn
+
+from eventprop.lab.views._plot import fixed_html
 
 PHASE_TEXT = {
     "idle": "ready",
@@ -23,6 +27,8 @@ PHASE_TEXT = {
     "finished": "finished",
     "error": "failed",
 }
+#: Phases in which the status line changes at every refresh (and carries the server's clock).
+LIVE_PHASES = ("starting", "compiling", "running", "stopping")
 PHASE_COLOR = {"running": "#2e7d32", "compiling": "#ef6c00", "starting": "#ef6c00",
                "paused": "#1565c0", "stopping": "#6d4c41", "error": "#c0392b"}
 
@@ -72,7 +78,9 @@ def status_html(status: dict) -> str:
     data = (f"<span class='ep-counter' data-phase='{html.escape(phase)}' "
             f"data-global-batch='{int(status.get('global_batch', 0) or 0)}' "
             f"data-epoch='{int(status.get('epoch', 0) or 0)}' "
-            f"data-slots-in-use='{int(status.get('slots_in_use', 0) or 0)}'></span>")
+            f"data-slots-in-use='{int(status.get('slots_in_use', 0) or 0)}'"
+            + (f" data-server-time='{time.time():.3f}'" if phase in LIVE_PHASES else "")
+            + "></span>")
     return " · ".join(parts) + data
 
 
@@ -91,8 +99,8 @@ class RunControls:
                                        description="Stop and forget the run; the views clear",
                                        css_classes=["ep-reset"])
         self.seed_slot = pn.Column(width=220)
-        self.status = pn.pane.HTML(status_html({"phase": "idle"}), sizing_mode="stretch_width",
-                                   css_classes=["ep-status"])
+        # fixed height: the status line changes at every refresh (see fixed_html)
+        self.status = fixed_html(status_html({"phase": "idle"}), 46, css_classes=["ep-status"])
         self.reason = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ep-reason"],
                                    styles={"color": "#c0392b"})
         self.notice = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ep-notice"])

@@ -8,7 +8,8 @@ fresh :class:`~eventprop.lab.snapshot.LiveSnapshot`; the session's views read it
 
 Each run trains with numba threads = (CPU cores − 1) / (runs training now), re-checked about
 once a second, so that concurrent runs share the machine and one core stays free for the
-server and the browsers.
+server and the browsers; the training threads also run at a lower priority
+(:func:`~eventprop.lab.config.train_nice`), so that on a busy machine the page is served first.
 
 Phases (``status()["phase"]``): ``idle`` → ``starting`` (data, network) → ``compiling`` (first
 batch) → ``running`` ⇄ ``paused`` → ``stopping`` → ``stopped`` / ``finished``; ``error`` when the
@@ -33,7 +34,7 @@ from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
 
-from eventprop.lab.config import LabError, run_dir, runs_root
+from eventprop.lab.config import LabError, lower_thread_priority, run_dir, runs_root, train_nice
 from eventprop.lab.listener import PROBE_INTERVAL_S, SLOW_INTERVAL_S, LabListener
 from eventprop.lab.probes import extra_probes
 from eventprop.lab.snapshot import LiveSnapshot, RunSlots, server_slots
@@ -212,6 +213,7 @@ class RunController:
         snap = run.snapshot
         trainer = None
         try:
+            lower_thread_priority(train_nice())
             from eventprop.experiments import make_experiment
 
             exp = make_experiment(run.experiment, run.values, engine=run.engine)

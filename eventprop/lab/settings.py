@@ -37,13 +37,17 @@ INVALID_CSS = """
 
 #: Groups opened when the table is first shown (the others start collapsed).
 OPEN_GROUPS = ("Experiment", "Network structure", "Learning", "Loss")
+#: Open groups whose widgets are built first, with the page; the other open groups are filled by
+#: :meth:`ParameterTable.build_deferred` right after the page has rendered.
+FIRST_GROUPS = ("Experiment", "Network structure")
 
 #: Keys shown elsewhere (the seed field sits with the run controls).
 PLACED_ELSEWHERE = ("MODEL_SEED",)
 
 
-def engine_problem(engine: str, params) -> str | None:
-    """Why ``engine`` cannot train ``params`` (settings it does not simulate), or None.
+def engine_problem(engine: str | None, params) -> str | None:
+    """Why ``engine`` cannot train ``params`` (settings it does not simulate), or None (also
+    for ``engine=None``: not checked yet).
 
     Asks the engine's own check through the registry (the CPU engine refuses, e.g., the broken
     legacy regulariser REG_TYPE 'Thomas1' rather than ignoring it), so the lab flags such settings
@@ -81,12 +85,14 @@ def range_hint(p: param.Parameter) -> str:
 class ParameterTable:
     """Widgets for the parameters of ``experiment``; see the module docstring.
 
-    ``on_change()`` is called after every edit (valid or not).  A collapsed group builds its
-    widgets when it is first opened (or when one of its values needs flagging), which keeps a new
-    session's page quick to build."""
+    ``engine=None`` leaves the engine's own check (which loads the engine, and numba with it)
+    for :meth:`set_engine`.  ``on_change()`` is called after every edit (valid or not).  A collapsed group builds its
+    widgets when it is first opened (or when one of its values needs flagging), and with
+    ``defer=True`` the open groups other than :data:`FIRST_GROUPS` wait for
+    :meth:`build_deferred`; both keep a new session's page quick to build."""
 
     def __init__(self, experiment: str, values: dict | None = None, on_change=None,
-                 engine: str = "cpu"):
+                 engine: str | None = "cpu", defer: bool = False):
         if experiment not in PARAM_CLASSES:
             raise ParameterError(f"unknown experiment {experiment!r}; valid: "
                                  f"{', '.join(PARAM_CLASSES)}")
@@ -122,7 +128,7 @@ class ParameterTable:
                            css_classes=["ep-group", f"ep-group-{group.split()[0]}"])
             self.cards[group] = card
             card.param.watch(lambda e, g=group: self._opened(g, e.new), "collapsed")
-            if not card.collapsed:
+            if not card.collapsed and (group in FIRST_GROUPS or not defer):
                 self._build_group(group)
         self.panel = pn.Column(*self.cards.values(), sizing_mode="stretch_width",
                                css_classes=["ep-parameters"])
@@ -134,6 +140,12 @@ class ParameterTable:
     def _opened(self, group: str, collapsed: bool) -> None:
         if not collapsed:
             self._build_group(group)
+
+    def build_deferred(self) -> None:
+        """Build the widgets of every open group not built yet."""
+        for group, card in self.cards.items():
+            if not card.collapsed:
+                self._build_group(group)
 
     def _build_group(self, group: str) -> None:
         if group in self._built:
@@ -164,7 +176,10 @@ class ParameterTable:
     def _tip(self, key: str) -> str:
         p = self.cls.param[key]
         tip = " ".join(t for t in ((p.doc or "").strip(), range_hint(p)) if t)
-        if key in PATH_KEYS:
+        if key == "DATA_DIR":
+            tip += (" In the lab, choose it under Data folder (folders below the server's "
+                    "EVENTPROP_DATA).")
+        elif key in PATH_KEYS:
             tip += " The lab never takes file paths from the browser: set it on the command line."
         elif key in LAB_MANAGED:
             tip += " In the lab, use Runs → Load to continue a saved run."
@@ -212,7 +227,7 @@ class ParameterTable:
         if self.on_change is not None:
             self.on_change()
 
-    def set_engine(self, engine: str) -> None:
+    def set_engine(self, engine: str | None) -> None:
         """Check the values against what ``engine`` can simulate from now on."""
         if engine != self.engine:
             self.engine = engine
@@ -308,6 +323,23 @@ class ParameterTable:
 
     def value(self, key: str):
         return getattr(self.params, key)
+
+    def set_path(self, key: str, value: str | None) -> None:
+        """Set a path parameter (read-only in the table) to a folder the lab itself offers (the
+        data-folder choice); never with text from the browser."""
+        if key not in PATH_KEYS or key not in self._group_of:
+            raise ParameterError(f"{key} is not a path parameter of {self.experiment}")
+        set_value(self.params, key, value)
+        w = self.widgets.get(key)
+        if w is not None:
+            self._quiet = True
+            try:
+                w.value = "" if value is None else str(value)
+            finally:
+                self._quiet = False
+        self._revalidate()
+        if self.on_change is not None:
+            self.on_change()
 
     def set_values(self, values: dict) -> None:
         """Show ``values`` (keys of this experiment) in the widgets; each is checked as if typed."""

@@ -110,6 +110,13 @@ class Delta:
     def n_new_batches(self) -> int:
         return len(self.batches.get("x", ()))
 
+    @property
+    def empty(self) -> bool:
+        """Nothing for the views: no reset, no rows, no messages, no changed object."""
+        return not (self.reset or self.n_new_batches or self.epochs.get("x") or self.messages
+                    or self.probe is not None or self.confusion is not None
+                    or self.health is not None or self.weights is not None or self.extras)
+
 
 class LiveSnapshot:
     """The thread-safe store between one run's training thread and its session's views."""
@@ -229,14 +236,17 @@ class RunSlots:
 
     ``acquire(owner)`` takes a slot without blocking and returns False when all are taken;
     ``release(owner)`` gives it back (idempotent).  ``capacity`` can be lowered by the lab when
-    numba's threading layer is not thread-safe.
+    numba's threading layer is not thread-safe; ``limit()``, if given, is asked once, at the
+    first ``acquire``, for the most slots that may be used (so that the question, which loads
+    numba, is not asked while a page is being built).
     """
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, limit=None):
         if capacity < 1:
             raise ValueError(f"RunSlots needs a capacity of at least 1 (got {capacity})")
         self._lock = threading.Lock()
         self._capacity = int(capacity)
+        self._limit = limit
         self._owners: set = set()  # the owners themselves (hashed by identity)
 
     @property
@@ -254,6 +264,9 @@ class RunSlots:
             return len(self._owners)
 
     def acquire(self, owner) -> bool:
+        limit, self._limit = self._limit, None
+        if limit is not None:
+            self.capacity = min(self._capacity, int(limit()))
         with self._lock:
             if owner in self._owners:
                 return True
@@ -277,14 +290,14 @@ _SLOTS_LOCK = threading.Lock()
 
 def server_slots() -> RunSlots:
     """The process-wide :class:`RunSlots` (created on first use from
-    :func:`eventprop.lab.config.max_runs`; one run at a time if numba is not thread-safe)."""
+    :func:`eventprop.lab.config.max_runs`; one run at a time if numba is not thread-safe, which
+    is checked when the first run starts)."""
     global _SLOTS
     with _SLOTS_LOCK:
         if _SLOTS is None:
             from eventprop.lab.config import max_runs, numba_is_threadsafe
 
             cap = max_runs()
-            if cap > 1 and not numba_is_threadsafe():
-                cap = 1
-            _SLOTS = RunSlots(cap)
+            _SLOTS = RunSlots(cap, limit=(lambda: 1 if not numba_is_threadsafe() else cap)
+                              if cap > 1 else None)
         return _SLOTS

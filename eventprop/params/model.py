@@ -327,16 +327,17 @@ class ModelParams(param.Parameterized):
 
     GENN_BACKEND = choice(
         "cuda", ["cuda", "single_threaded_cpu"], "GeNN backend (project addition)",
-        "Project addition, not a seed key; used by --engine genn only. 'cuda' (default): the "
-        "batch of N_BATCH trials runs on the GPU at once. 'single_threaded_cpu': GeNN's CPU "
-        "backend, which runs one trial at a time; the engine accumulates the batch's gradients, "
-        "so a batch gives the same update. Always named: pygenn is never left to choose.",
+        "Project addition, not a key of the original; used by --engine genn only. 'cuda' "
+        "(default): the batch of N_BATCH trials runs on the GPU at once. 'single_threaded_cpu': "
+        "GeNN's CPU backend, which runs one trial at a time; the engine accumulates the batch's "
+        "gradients, so a batch gives the same update. Always named: pygenn is never left to "
+        "choose.",
     )
     GENN_TIMEOUT = positive(
         600.0, "GeNN batch timeout (s, project addition)",
-        "Project addition, not a seed key; used by --engine genn only. Seconds one batch may "
-        "take in the GeNN worker process before it counts as hung and is stopped (the first "
-        "build of the generated code is not counted).",
+        "Project addition, not a key of the original; used by --engine genn only. Seconds one "
+        "batch may take in the GeNN worker process before it counts as hung and is stopped (the "
+        "first build of the generated code is not counted).",
     )
 
     # --- Loss --------------------------------------------------------------------------------

@@ -81,3 +81,94 @@ def fmt(x, spec=".4g", none="–") -> str:
     if not np.isfinite(x):
         return none
     return format(x, spec)
+
+
+def nice_step(span: float) -> float:
+    """The largest 1-2-5 step (…, 0.1, 0.2, 0.5, 1, 2, 5, …) not above ``span`` / 5."""
+    raw = max(float(span), 1e-300) / 5.0
+    mag = 10.0 ** np.floor(np.log10(raw))
+    for m in (5.0, 2.0, 1.0):
+        if m * mag <= raw * (1 + 1e-9):
+            return m * mag
+    return mag
+
+
+def nice_bounds(lo: float, hi: float, min_span: float = 0.0, pad: float = 0.05) -> tuple:
+    """``[lo, hi]`` padded by ``pad`` of its span on each side and widened to whole 1-2-5 steps,
+    at least ``min_span`` wide.  A flat curve at c (``lo == hi``) gets a span of 10 % of |c|
+    (1 when c = 0) around it instead of an empty axis."""
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    if hi - lo <= 0:
+        half = 0.05 * abs(lo) if lo != 0 else 0.5
+        lo, hi = lo - half, hi + half
+    span = hi - lo
+    lo, hi = lo - pad * span, hi + pad * span
+    if hi - lo < min_span:
+        mid = (lo + hi) / 2.0
+        lo, hi = mid - min_span / 2.0, mid + min_span / 2.0
+    step = nice_step(hi - lo)
+    digits = max(0, int(-np.floor(np.log10(step))) + 1)
+    return (float(round(np.floor(lo / step + 1e-9) * step, digits)),
+            float(round(np.ceil(hi / step - 1e-9) * step, digits)))
+
+
+def fit_range(rng, values, include=(), min_span: float = 0.0) -> bool:
+    """Set the Range1d ``rng`` to nice bounds around the finite ``values`` and ``include`` (e.g.
+    the threshold θ, which must always be visible).  The range changes only when the data leave
+    it or fill less than a third of it, so that the axis (and the width of its tick labels, which
+    makes the browser lay out the whole figure again) stays the same between most updates.
+    Returns whether it changed."""
+    a = np.asarray(values, dtype=np.float64).ravel()
+    a = a[np.isfinite(a)]
+    extra = [float(v) for v in include if v is not None and np.isfinite(v)]
+    if a.size == 0 and not extra:
+        return False
+    ends = ([float(a.min()), float(a.max())] if a.size else []) + extra
+    lo, hi = min(ends), max(ends)
+    start, end = rng.start, rng.end
+    if start is not None and end is not None and end > start:
+        inside = start <= lo and hi <= end
+        if inside and (hi - lo) >= (end - start) / 3.0:
+            return False
+    new = nice_bounds(lo, hi, min_span)
+    if (start, end) != new:
+        rng.start, rng.end = new
+        return True
+    return False
+
+
+def legend_html(items, cls: str = "") -> str:
+    """A legend as one line of HTML (beside the figure, never over its traces): ``items`` are
+    ``(colour, text)`` or ``(colour, text, style)`` with style ``"line"`` (default), ``"dash"``,
+    ``"dot"`` or ``"box"``."""
+    import html as _html
+
+    parts = []
+    for item in items:
+        color, text = item[0], item[1]
+        style = item[2] if len(item) > 2 else "line"
+        if style == "box":
+            mark = (f"<span style='display:inline-block;width:10px;height:10px;"
+                    f"background:{color};margin-right:3px'></span>")
+        elif style == "dot":
+            mark = (f"<span style='display:inline-block;width:8px;height:8px;border-radius:4px;"
+                    f"background:{color};margin-right:3px'></span>")
+        else:
+            border = "dashed" if style == "dash" else "solid"
+            mark = (f"<span style='display:inline-block;width:16px;border-top:2px {border} "
+                    f"{color};vertical-align:middle;margin-right:3px'></span>")
+        parts.append(f"<span style='white-space:nowrap;margin-right:10px'>{mark}"
+                     f"{_html.escape(str(text))}</span>")
+    cls_attr = f" class='{cls}'" if cls else ""
+    return f"<div{cls_attr} style='font-size:0.8em;line-height:1.5'>{''.join(parts)}</div>"
+
+
+def fixed_html(text: str = "", height: int = 22, **kw):
+    """An HTML pane for text that changes while training, with a fixed height: a pane whose
+    height changed (a line that wraps differently) would make the browser lay out every figure
+    on the page again.  Text beyond the height is cut off."""
+    import panel as pn
+
+    styles = {"overflow": "hidden", **kw.pop("styles", {})}
+    kw.setdefault("sizing_mode", "stretch_width")
+    return pn.pane.HTML(text, height=height, styles=styles, **kw)

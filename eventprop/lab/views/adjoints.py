@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 import panel as pn
-from bokeh.models import BasicTickFormatter, ColumnDataSource
+from bokeh.models import BasicTickFormatter, ColumnDataSource, Range1d
 
-from eventprop.lab.views._plot import class_colors, new_figure
+from eventprop.lab.views._plot import class_colors, fit_range, fixed_html, new_figure
 from eventprop.lab.views.voltages import (
     NEURON_COLORS,
     NeuronSelection,
@@ -59,19 +59,19 @@ class AdjointView(ProbeTraceView):
                 title = (f"{sym}, hidden (● spike: λ_V jumps)" if group == "hidden"
                          else f"{sym}, outputs")
                 fig = new_figure(title, x_label="time (ms)", y_label=sym, x_range=x_range,
-                                 name=f"ep-adjoint-{key}-fig")
+                                 y_range=Range1d(-1.0, 1.0), name=f"ep-adjoint-{key}-fig")
                 fig.multi_line("xs", "ys", line_color="color", source=self.sources[key],
-                               line_width=1.5, legend_field="label")
+                               line_width=1.5)
                 fig.scatter("t", "y", color="color", source=self.markers[key], size=6,
                             marker="circle", line_color="white")
                 # adjoints are small numbers: two significant digits, exponent when needed
                 fig.yaxis.formatter = BasicTickFormatter(precision=1, power_limit_low=-2)
-                fig.legend.label_text_font_size = "8pt"
-                fig.legend.background_fill_alpha = 0.6
-                fig.legend.location = "top_left"
                 self.figs[key] = fig
         pane = lambda k: pn.pane.Bokeh(self.figs[k], sizing_mode="stretch_width")  # noqa: E731
+        self.hidden_legend = fixed_html("", 22, margin=(0, 10))
+        self.output_legend = fixed_html("", 22, margin=(0, 10))
         self.panel = pn.Column(
+            pn.Row(self.hidden_legend, self.output_legend, sizing_mode="stretch_width"),
             pn.Row(pane("lambda_v-hidden"), pane("lambda_v-output"), sizing_mode="stretch_width"),
             pn.Row(pane("lambda_i-hidden"), pane("lambda_i-output"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width", css_classes=["ep-view-adjoints"],
@@ -103,3 +103,8 @@ class AdjointView(ProbeTraceView):
             self.sources[f"{var}-output"].data = output_line_data(trace, arrays)
             self.markers[f"{var}-output"].data = spike_markers(
                 trace, out_chosen, arrays, class_colors(max(len(out_chosen), 1)))
+            for group in ("hidden", "output"):
+                ys = self.sources[f"{var}-{group}"].data["ys"]
+                fit_range(self.figs[f"{var}-{group}"].y_range,
+                          np.concatenate(ys) if len(ys) else [], include=(0.0,))
+        self._legends(trace, chosen, extra=[("#555", "spike (λ_V jumps)", "dot")])

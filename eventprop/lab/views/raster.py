@@ -15,7 +15,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, FixedTicker, LinearColorMapper, Span
 
-from eventprop.lab.views._plot import new_figure
+from eventprop.lab.views._plot import fixed_html, new_figure
 
 #: Most hidden spikes drawn as points; above this the hidden raster becomes an image.
 POINT_LIMIT = 4000
@@ -100,9 +100,8 @@ class RasterView:
             self.fig.add_layout(span)
         self.fig.ygrid.visible = False
         self._sizes = None
-        self.header = pn.pane.HTML("<b>Probe sample</b>: waiting for the first batch",
-                                   css_classes=["ep-probe-header"], sizing_mode="stretch_width",
-                                   min_height=40)
+        self.header = fixed_html("<b>Probe sample</b>: waiting for the first batch", 44,
+                                 css_classes=["ep-probe-header"])
         self.sample_input = pn.widgets.TextInput(
             label="Probe sample (training index; empty: first of batch)",
             placeholder="first of batch", width=280)

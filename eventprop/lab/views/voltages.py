@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, Span
+from bokeh.models import ColumnDataSource, Range1d, Span
 
-from eventprop.lab.views._plot import class_colors, new_figure, retitle as _retitle
+from eventprop.lab.views._plot import (class_colors, fit_range, fixed_html, legend_html, new_figure,
+                                       retitle as _retitle)
 
 #: Most hidden neurons shown at once.
 MAX_SHOWN = 8
@@ -118,6 +119,20 @@ class ProbeTraceView:
     def _mark_dirty(self):
         self._dirty = True
 
+    def _legends(self, trace, chosen, extra=()) -> None:
+        """The HTML legends above the figures (changed only when the neurons shown change)."""
+        n_out = int(trace.sizes.get("output", 0))
+        key = (tuple(c[0] for c in chosen), n_out)
+        if key == getattr(self, "_legend_key", None):
+            return
+        self._legend_key = key
+        items = [(NEURON_COLORS[k % len(NEURON_COLORS)], label)
+                 for k, (label, _, _) in enumerate(chosen)]
+        self.hidden_legend.object = legend_html(items + list(extra)) if items else (
+            "<div style='font-size:0.8em'>no hidden neuron chosen</div>")
+        self.output_legend.object = legend_html(
+            [(c, f"out {j}") for j, c in enumerate(class_colors(n_out))] + list(extra))
+
     def update(self, delta):
         if delta.reset:
             self.clear()
@@ -136,25 +151,32 @@ class VoltageView(ProbeTraceView):
                                            name="ep-voltage-hidden")
         self.output_src = ColumnDataSource({"xs": [], "ys": [], "color": [], "label": []},
                                            name="ep-voltage-output")
+        # Fixed ranges, set from the data (with θ always inside): an axis that changes at every
+        # update makes the browser lay the figure out again each time.
         self.hidden_fig = new_figure("Hidden V (chosen neurons)", x_label="time (ms)",
-                                     y_label="V", x_range=x_range, name="ep-voltage-hidden-fig")
+                                     y_label="V", x_range=x_range, y_range=Range1d(-0.2, 1.2),
+                                     name="ep-voltage-hidden-fig")
         self.output_fig = new_figure("Output V", x_label="time (ms)", y_label="V",
-                                     x_range=x_range, name="ep-voltage-output-fig")
+                                     x_range=x_range, y_range=Range1d(-0.2, 1.2),
+                                     name="ep-voltage-output-fig")
         for fig, src in ((self.hidden_fig, self.hidden_src), (self.output_fig, self.output_src)):
-            fig.multi_line("xs", "ys", line_color="color", source=src, line_width=1.5,
-                           legend_field="label")
-            fig.legend.label_text_font_size = "8pt"
-            fig.legend.background_fill_alpha = 0.6
-            fig.legend.location = "top_left"
+            fig.multi_line("xs", "ys", line_color="color", source=src, line_width=1.5)
         self.hidden_theta = Span(location=1.0, dimension="width", line_dash="dashed",
-                                 line_color="#c0392b", line_width=1)
+                                 line_color="#c0392b", line_width=1.5, name="ep-hidden-theta")
         self.output_theta = Span(location=1.0, dimension="width", line_dash="dashed",
-                                 line_color="#c0392b", line_width=1, visible=False)
+                                 line_color="#c0392b", line_width=1.5, visible=False)
         self.hidden_fig.add_layout(self.hidden_theta)
         self.output_fig.add_layout(self.output_theta)
-        self.panel = pn.Row(pn.pane.Bokeh(self.hidden_fig, sizing_mode="stretch_width"),
-                            pn.pane.Bokeh(self.output_fig, sizing_mode="stretch_width"),
-                            sizing_mode="stretch_width", css_classes=["ep-view-voltages"])
+        self.hidden_legend = fixed_html("", 22, margin=(0, 10))
+        self.output_legend = fixed_html("", 22, margin=(0, 10))
+        self.panel = pn.Row(
+            pn.Column(self.hidden_legend, pn.pane.Bokeh(self.hidden_fig,
+                                                        sizing_mode="stretch_width"),
+                      sizing_mode="stretch_width"),
+            pn.Column(self.output_legend, pn.pane.Bokeh(self.output_fig,
+                                                        sizing_mode="stretch_width"),
+                      sizing_mode="stretch_width"),
+            sizing_mode="stretch_width", css_classes=["ep-view-voltages"])
         self._trace = None
         self._dirty = False
         # a new choice of neurons is drawn at the next update() (the periodic callback holds
@@ -171,14 +193,24 @@ class VoltageView(ProbeTraceView):
         trace = self._trace
         if trace is None:
             return
-        self.hidden_src.data = line_data(trace, self.selection.chosen(), trace.v)
-        self.output_src.data = output_line_data(trace, trace.v)
+        chosen = self.selection.chosen()
+        hidden = line_data(trace, chosen, trace.v)
+        output = output_line_data(trace, trace.v)
+        self.hidden_src.data = hidden
+        self.output_src.data = output
         spiking_out = "output" in trace.spikes
+        theta = float(trace.threshold)
         for span, show in ((self.hidden_theta, True), (self.output_theta, spiking_out)):
-            if span.location != trace.threshold:
-                span.location = trace.threshold
+            if span.location != theta:
+                span.location = theta
             if span.visible != show:
                 span.visible = show
+        # θ is always inside the hidden axis: a silent layer's V far below it is the point
+        fit_range(self.hidden_fig.y_range, np.concatenate(hidden["ys"]) if hidden["ys"] else [],
+                  include=(theta, 0.0))
+        fit_range(self.output_fig.y_range, np.concatenate(output["ys"]) if output["ys"] else [],
+                  include=(theta, 0.0) if spiking_out else (0.0,))
+        self._legends(trace, chosen, extra=[("#c0392b", f"θ = {theta:g}", "dash")])
         _retitle(self.output_fig, "Output V (spiking outputs, threshold θ dashed)"
                  if spiking_out else "Output V (leaky integrators)")
-        _retitle(self.hidden_fig, f"Hidden V (threshold θ = {trace.threshold:g}, dashed)")
+        _retitle(self.hidden_fig, f"Hidden V (threshold θ = {theta:g}, dashed)")

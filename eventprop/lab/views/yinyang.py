@@ -14,7 +14,8 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 
-from eventprop.lab.views._plot import NO_SPIKE, class_colors, new_figure, retitle as _retitle
+from eventprop.lab.views._plot import (NO_SPIKE, class_colors, fixed_html, new_figure,
+                                       retitle as _retitle)
 
 CLASS_NAMES = ("yang", "yin", "dot")
 #: Most training points drawn.
@@ -50,8 +51,8 @@ class YinYangView:
                 f"<span style='color:{c}'>■</span> {n}" for c, n in zip(colors, CLASS_NAMES))
             + f" · <span style='color:{NO_SPIKE}'>■</span> no output spike",
             width=220)
-        self.info = pn.pane.HTML("<b>Decision map</b>: shown after the first batches",
-                                 width=220, css_classes=["ep-yinyang-info"])
+        self.info = fixed_html("<b>Decision map</b>: shown after the first batches", 200,
+                               width=220, sizing_mode="fixed", css_classes=["ep-yinyang-info"])
         self.panel = pn.Row(pn.pane.Bokeh(self.data_fig), pn.pane.Bokeh(self.map_fig),
                             pn.Column(self.legend, self.info), css_classes=["ep-view-yinyang"])
         self._colors = colors
