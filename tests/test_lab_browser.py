@@ -396,22 +396,27 @@ def test_the_page_answers_while_a_run_keeps_both_cores_busy(context, server):
             lags.append(time.time() - float(stamp))
         time.sleep(0.5)
 
-    def answer(name, phase):
+    def answer(name, registered, done):
+        """Seconds from the click until the page shows it registered, and until done."""
         t0 = time.monotonic()
         click(page, name)
-        wait_until(lambda: counter(page)["phase"] == phase, 30, f"the {phase} phase")
-        return time.monotonic() - t0
+        wait_until(lambda: counter(page)["phase"] in registered, 30, f"{name} registered")
+        seen = time.monotonic() - t0
+        wait_until(lambda: counter(page)["phase"] == done, 30, f"the {done} phase")
+        return seen, time.monotonic() - t0
 
-    pause = answer("Pause", "paused")
-    resume = answer("Resume", "running")
+    pause = answer("Pause", ("pausing", "paused"), "paused")
+    resume = answer("Resume", ("running",), "running")
     time.sleep(2)
-    stop = answer("Stop", "stopped")
+    stop = answer("Stop", ("stopping", "stopped"), "stopped")
     lag = max(lags) if lags else float("nan")
-    print(f"\nresponsiveness while training: Pause shown {pause:.2f} s, Resume {resume:.2f} s, "
-          f"Stop {stop:.2f} s (goals 0.5 / 0.5 / 1 s); status line behind by at most "
-          f"{lag:.2f} s (goal 2 s; median {sorted(lags)[len(lags) // 2]:.2f} s)")
+    print(f"\nresponsiveness while training (registered / in effect, s): Pause {pause[0]:.2f} / "
+          f"{pause[1]:.2f}, Resume {resume[0]:.2f}, Stop {stop[0]:.2f} / {stop[1]:.2f} (goals: "
+          f"registered 0.5, Stop shown 1); status line behind by at most {lag:.2f} s (goal 2 s; "
+          f"median {sorted(lags)[len(lags) // 2]:.2f} s)")
     assert lags, "the status line never carried the server's time"
-    assert pause < 5 and resume < 5 and stop < 5, (pause, resume, stop)
+    assert pause[0] < 3 and resume[0] < 3 and stop[0] < 3, (pause, resume, stop)
+    assert pause[1] < 10 and stop[1] < 10, (pause, stop)
     assert lag < 10, lags
 
 

@@ -451,10 +451,12 @@ class Lab:
         return True
 
     def toggle_pause(self) -> None:
-        if self.controller.status().get("phase") == "paused":
+        """Pause, or resume a paused (or pausing) run; the status line shows it at once."""
+        if self.controller.status().get("phase") in ("paused", "pausing"):
             self.controller.resume()
         else:
             self.controller.pause()
+        self.update_controls()
 
     def step(self) -> None:
         if self.controller.active:

@@ -21,6 +21,7 @@ PHASE_TEXT = {
     "starting": "starting",
     "compiling": "first batch (compiling kernels on the first run only)",
     "running": "training",
+    "pausing": "pausing after this batch",
     "paused": "paused",
     "stopping": "stopping after this batch",
     "stopped": "stopped",
@@ -28,7 +29,7 @@ PHASE_TEXT = {
     "error": "failed",
 }
 #: Phases in which the status line changes at every refresh (and carries the server's clock).
-LIVE_PHASES = ("starting", "compiling", "running", "stopping")
+LIVE_PHASES = ("starting", "compiling", "running", "pausing", "stopping")
 PHASE_COLOR = {"running": "#2e7d32", "compiling": "#ef6c00", "starting": "#ef6c00",
                "paused": "#1565c0", "stopping": "#6d4c41", "error": "#c0392b"}
 
@@ -50,7 +51,8 @@ def status_html(status: dict) -> str:
     parts = [f"<b style='color:{color}' class='ep-phase'>{html.escape(PHASE_TEXT.get(phase, phase))}"
              "</b>"]
     n_epochs = status.get("n_epochs")
-    if status.get("global_batch") or phase in ("running", "paused", "stopped", "finished"):
+    if status.get("global_batch") or phase in ("running", "pausing", "paused", "stopped",
+                                               "finished"):
         epoch = int(status.get("epoch", 0) or 0)
         batch = int(status.get("batch", -1))
         nb = status.get("n_batches")
@@ -65,7 +67,7 @@ def status_html(status: dict) -> str:
         rate = status.get("samples_per_s")
         parts.append(f"<b>{rate:,.0f}</b> samples/s" if rate else "– samples/s")
         parts.append(f"elapsed {format_duration(status.get('elapsed_s'))}")
-        if phase in ("running", "paused", "compiling"):
+        if phase in ("running", "pausing", "paused", "compiling"):
             parts.append(f"ETA {format_duration(status.get('eta_s'))}")
         lr = status.get("learning_rate")
         if lr is not None:
@@ -114,7 +116,7 @@ class RunControls:
     def show(self, status: dict, start_reason: str | None, active: bool) -> None:
         """Enable the buttons for ``status['phase']``; show why Start is disabled, if it is."""
         phase = status.get("phase", "idle")
-        paused = phase == "paused"
+        paused = phase in ("paused", "pausing")
         self._set(self.start, disabled=active or bool(start_reason))
         self._set(self.pause, disabled=not active or phase == "stopping",
                   label="Resume" if paused else "Pause",

@@ -135,6 +135,12 @@ class LabListener:
             return self._pause or self._step_budget is not None
 
     @property
+    def pausing(self) -> bool:
+        """A pause was asked for and the run has not parked yet (it finishes its batch)."""
+        with self._cond:
+            return self._pause and not self._stop and not self.parked.is_set()
+
+    @property
     def stop_requested(self) -> bool:
         with self._cond:
             return self._stop

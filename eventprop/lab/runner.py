@@ -143,6 +143,8 @@ class RunController:
         run = self._run
         if run is not None and run.listener.stop_requested and run.alive:
             s["phase"] = "stopping"
+        elif run is not None and s.get("phase") == "running" and run.listener.pausing:
+            s["phase"] = "pausing"  # the click is registered; the batch in progress finishes
         s["slots_in_use"] = self.slots.in_use
         s["slots_capacity"] = self.slots.capacity
         s["resume_from"] = self.resume_from.name if self.resume_from else None
