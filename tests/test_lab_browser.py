@@ -147,6 +147,7 @@ _CDS_LEN = """([name, column]) => {
 def open_lab(context, server):
     page = context.new_page()
     page.goto(server.url)
+    page.bring_to_front()  # a background tab gets no animation frames (see click)
     start_button(page).wait_for(timeout=30_000)
     page.locator(".ep-counter").wait_for(state="attached", timeout=30_000)
     return page
@@ -340,7 +341,7 @@ def test_each_tab_trains_its_own_run_and_the_server_cap_holds(context, server, t
 def test_an_invalid_value_is_flagged_and_keeps_start_disabled(context, server, tmp_path):
     page = open_lab(context, server)
     set_param(page, "DT_MS", "-1")
-    page.get_by_text("Start is disabled: DT_MS must be > 0").wait_for(timeout=10_000)
+    page.get_by_text("Start is disabled: DT_MS must be > 0").wait_for(timeout=30_000)
     assert "ep-invalid" in (page.locator(".ep-param-DT_MS").get_attribute("class") or "")
     assert page.locator(".ep-error-DT_MS").count() == 1
     assert start_button(page).is_disabled()
