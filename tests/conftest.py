@@ -90,3 +90,19 @@ def write_h5(path: Path, samples, labels, speakers=None, time_dtype=np.float64) 
             f.create_dataset("extra/speaker", data=np.asarray(speakers, dtype=np.uint8))
             f.create_dataset("extra/keys", data=np.array([b"a", b"b"]))
     return path
+
+
+#: A lab run small enough for the lab's controller tests (a few batches a second on 2 cores).
+LAB_TINY = {"N_TRAIN": 128, "NUM_HIDDEN": 10, "DT_MS": 0.5, "N_EPOCH": 100_000, "N_TEST": 32}
+
+
+@pytest.fixture
+def controller(tmp_path):
+    """A lab run controller with two slots, its runs under ``tmp_path``; stopped afterwards."""
+    from eventprop.lab.runner import RunController
+    from eventprop.lab.snapshot import RunSlots
+
+    c = RunController(slots=RunSlots(2), root=tmp_path / "runs", refresh_s=0.05, slow_s=0.1)
+    yield c
+    c.stop()
+    assert c.join(20), "the training thread did not end after stop"

@@ -19,15 +19,7 @@ from eventprop.lab.runner import RunController
 from eventprop.lab.snapshot import Cursor, LiveSnapshot, RunSlots
 from eventprop.params import ParameterError, make_params, to_dict
 
-TINY = {"N_TRAIN": 128, "NUM_HIDDEN": 10, "DT_MS": 0.5, "N_EPOCH": 100_000, "N_TEST": 32}
-
-
-@pytest.fixture
-def controller(tmp_path):
-    c = RunController(slots=RunSlots(2), root=tmp_path / "runs", refresh_s=0.05, slow_s=0.1)
-    yield c
-    c.stop()
-    assert c.join(20), "the training thread did not end after stop"
+from conftest import LAB_TINY as TINY
 
 
 def wait(pred, timeout=30.0):

@@ -1,20 +1,9 @@
 """The lab keeps a run when its tab goes, warns before that, flags cross-field errors at the
 widgets and marks a silent hidden layer in the health view (no server, no browser)."""
 
-import pytest
+from eventprop.lab.snapshot import Cursor
 
-from eventprop.lab.runner import RunController
-from eventprop.lab.snapshot import Cursor, RunSlots
-
-TINY = {"N_TRAIN": 128, "NUM_HIDDEN": 10, "DT_MS": 0.5, "N_EPOCH": 100_000, "N_TEST": 32}
-
-
-@pytest.fixture
-def controller(tmp_path):
-    c = RunController(slots=RunSlots(2), root=tmp_path / "runs", refresh_s=0.05, slow_s=0.1)
-    yield c
-    c.stop()
-    assert c.join(20), "the training thread did not end after stop"
+from conftest import LAB_TINY as TINY
 
 
 def test_a_run_is_saved_and_listed_when_its_session_ends(controller):
