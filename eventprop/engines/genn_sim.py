@@ -315,8 +315,11 @@ class GeNNSimulation:
         return starts, ends, steps, mult
 
     def _ensure_input_capacity(self, n_spikes):
+        """Room for ``n_spikes`` input spikes in one block (a reload if not; an interleaved
+        block holds two trials' spikes, so room for twice as many is made at once)."""
         if n_spikes > self.in_capacity:
-            self._load(max(2 * self.in_capacity, int(1.25 * n_spikes)))
+            need = int(1.25 * n_spikes) * (2 if self.interleaved else 1)
+            self._load(max(2 * self.in_capacity, need))
 
     def _push_inputs(self, fwd, bwd):
         """The input population's spikes of one block: the forward trial's ``fwd`` and the
