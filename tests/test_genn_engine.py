@@ -338,6 +338,36 @@ def test_interleaved_schedule_applies_each_gradient_one_training_batch_late():
 
 
 @needs_pygenn
+@pytest.mark.parametrize("schedule", ["synchronous", "interleaved"])
+def test_training_state_survives_a_reload_of_the_model(schedule):
+    """A batch with more input spikes than the device buffer holds reloads the model: weights,
+    Adam state and, with the interleaved schedule, the stored trials of the pending backward
+    pass come through it."""
+    from eventprop.engines.genn_sim import GeNNSimulation
+
+    nets, batch = _pair("sum_weigh_input", "ff-LIF", genn_extra={"SCHEDULE": schedule})
+    genn = nets[1].engine
+    w = genn.get_weights()
+    for n in nets:
+        n.engine.close()
+    keep = np.ones(len(batch.steps), bool)
+    out = []
+    for capacity in (None, 16):  # one after the other: both load the same generated library
+        sim = GeNNSimulation(genn.description, genn.params, w, genn.tau_m, genn.tau_s, BACKEND)
+        try:
+            if capacity:
+                sim._load(capacity)
+            for _ in range(3):
+                sim.run_batch(batch, keep, "train")
+            out.append((sim.get_weights(), sim.in_capacity))
+        finally:
+            sim.model.unload()
+    assert out[1][1] > 16  # it did reload
+    for k, v in out[0][0].items():
+        np.testing.assert_array_equal(out[1][0][k], v)
+
+
+@needs_pygenn
 def test_genn_matches_the_cpu_engine_when_label_outputs_stay_silent():
     """A silent label output enters the first-spike loss at a virtual time from its voltage peak,
     and its drive is injected where the backward pass reaches the peak."""

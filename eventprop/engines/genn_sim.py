@@ -174,7 +174,7 @@ class GeNNSimulation:
         if self.model is not None:
             self._weights = self.get_weights()
             self._adam_state = self._pull_adam()
-            if self._pending:
+            if self.interleaved:  # a pending backward pass reads the stored trials
                 for p in self.pops:
                     for k, e in self.g[p.name].extra_global_params.items():
                         if k in self._KEPT_EGPS:
@@ -525,6 +525,10 @@ class GeNNSimulation:
         if chunk is not None:
             elements = list(chunk) + [-1] * (self.device_batch - len(chunk))
             fwd = self._input_arrays(batch, keep, elements)
+        # a reload (more input spikes than ever) first, before anything is pushed for the block
+        self._ensure_input_capacity((len(fwd[2]) if fwd is not None else 0) + (
+            len(pending.inputs[2]) if pending is not None else 0))
+        if chunk is not None:
             self._push_readout_weights(batch, keep, elements)
         t0 = time.perf_counter()
         if interleaved:
