@@ -153,6 +153,16 @@ class LabListener:
             self._cond.notify_all()
         self.refresh_now()
 
+    def probe_batch(self):
+        """The batch the probe traces come from: the chosen sample's (padded to N_BATCH), else
+        the latest training batch; None before the first batch."""
+        with self._cond:
+            sample, chosen = self._probe_sample, self._probe_batch
+        if sample is not None and chosen is not None and chosen[0] == sample:
+            return chosen[1]
+        last = self._last_batch
+        return None if last is None else last[2]
+
     def refresh_now(self) -> None:
         """Refresh every view at the next batch end (or at once while parked)."""
         self._force.set()
