@@ -24,10 +24,9 @@ from eventprop.lab.views._plot import class_colors, fixed_html, nice_bounds, new
 
 #: The one line for students under the button.
 EXPLANATION = (
-    "EventProp computes the exact gradient of the simulated loss in one backward pass; finite "
-    "differences nudge one weight at a time and watch the loss change. Points on the diagonal "
-    "agree; a cosine near 1 means the two gradients point the same way. Hollow points sit on a "
-    "spike-count kink (a spike appears or vanishes), where the loss has no slope to compare.")
+    "Each point is one weight: EventProp's exact gradient (up) against the change of the loss "
+    "when that weight alone is nudged (across); on the diagonal they agree, and hollow points "
+    "sit on a spike-count kink, where a spike appears or vanishes and the loss has no slope.")
 
 
 def scatter_data(matrices) -> dict:
@@ -67,8 +66,8 @@ def summary_html(result: dict) -> str:
             f"<span style='color:{colors[k % len(colors)]}'><b>{html.escape(m.name)}</b></span> "
             f"cosine <b class='ep-gradcheck-cosine' data-matrix='{html.escape(m.name)}' "
             f"data-cosine='{m.cosine:.6g}'>{cos}</b> ({m.n_kinks} of {m.n_checked} on a kink)")
-    conditions = (f"{result['n_samples']} samples of the probe batch, after epoch "
-                  f"{result['epoch']}, Δ = {result['dt_ms']:g} ms, {result['loss_type']}, "
+    conditions = (f"{result['n_samples']} samples of the probe batch, in epoch "
+                  f"{result['epoch'] + 1}, Δ = {result['dt_ms']:g} ms, {result['loss_type']}, "
                   f"checked on the CPU in float64 in {result['seconds']:.1f} s")
     if result.get("engine") not in (None, "cpu"):
         conditions += f" (the run trains on {html.escape(str(result['engine']))})"
