@@ -602,7 +602,7 @@ def test_the_pacer_waits_for_the_browser_to_draw_the_last_update():
     pacer.make_model()
     assert pacer.ready()
     pacer.mark_sent()
-    assert pacer.model.tags == [1] and pacer.behind and not pacer.ready()
+    assert pacer.model.sent == 1 and pacer.behind and not pacer.ready()
     now[0] = 2.0
     pacer.answer("1")  # drawn after 2 s: wait as long again (the browser half of the time busy)
     assert pacer.render_s == 2.0 and not pacer.behind
