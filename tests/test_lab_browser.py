@@ -264,14 +264,15 @@ def test_the_page_is_usable_within_seconds_of_the_server_starting(context, serve
 
 def test_a_small_run_learns_live_and_pause_resume_stop_work(context, server, tmp_path):
     page = open_lab(context, server)
-    wait_until(lambda: cds_len(page, "ep-raster-points", "t") == 0, 30, "the deferred views")
+    wait_until(lambda: cds_len(page, "ep-raster-input", "t") == 0, 30, "the deferred views")
     set_small_run(page)
     page.get_by_text("eventprop train yinyang --set DT_MS=0.5").wait_for(timeout=10_000)
     curves_before = view_pixels(page, ".ep-view-curves")
     raster_before = view_pixels(page, ".ep-view-raster")
     click(page, "Start")
     wait_until(lambda: cds_len(page, "ep-curve-batches", "x") >= 20, 120, "loss curve points")
-    wait_until(lambda: cds_len(page, "ep-raster-points", "t") > 5, 60,
+    wait_until(lambda: cds_len(page, "ep-raster-input", "t")
+               + cds_len(page, "ep-raster-hidden", "t") > 5, 60,
                "input and hidden spikes in the raster")
     # the views keep refreshing while training runs, as often as the browser draws them
     refreshes, t0 = probe_refreshes(page), time.monotonic()
