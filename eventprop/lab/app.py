@@ -281,11 +281,15 @@ class Lab:
             sidebar_width=420, header_background="#263238", busy_indicator=None)
 
     def _pacer_pane(self) -> list:
-        """The pacer's hidden model, when the page is served (without a browser, as in the unit
-        tests, every refresh updates the views)."""
+        """The pacer's model, when the page is served (without a browser, as in the unit tests,
+        every refresh updates the views).  It has no view of its own, so it rides in the tags
+        of a hidden spacer that never changes."""
         if self.pacer.model is None:
             return []
-        return [pn.pane.Bokeh(self.pacer.model, visible=False)]
+        from bokeh.models import Spacer
+
+        return [pn.pane.Bokeh(Spacer(width=0, height=0, visible=False, tags=[self.pacer.model]),
+                              visible=False)]
 
     def servable(self):
         """Build the page for the current session and mark it servable (``panel serve``)."""
