@@ -264,14 +264,15 @@ def test_the_page_is_usable_within_seconds_of_the_server_starting(context, serve
 
 def test_a_small_run_learns_live_and_pause_resume_stop_work(context, server, tmp_path):
     page = open_lab(context, server)
-    wait_until(lambda: cds_len(page, "ep-raster-points", "t") == 0, 30, "the deferred views")
+    wait_until(lambda: cds_len(page, "ep-raster-input", "t") == 0, 30, "the deferred views")
     set_small_run(page)
     page.get_by_text("eventprop train yinyang --set DT_MS=0.5").wait_for(timeout=10_000)
     curves_before = view_pixels(page, ".ep-view-curves")
     raster_before = view_pixels(page, ".ep-view-raster")
     click(page, "Start")
     wait_until(lambda: cds_len(page, "ep-curve-batches", "x") >= 20, 120, "loss curve points")
-    wait_until(lambda: cds_len(page, "ep-raster-points", "t") > 5, 60,
+    wait_until(lambda: cds_len(page, "ep-raster-input", "t")
+               + cds_len(page, "ep-raster-hidden", "t") > 5, 60,
                "input and hidden spikes in the raster")
     # the views keep refreshing while training runs, as often as the browser draws them
     refreshes, t0 = probe_refreshes(page), time.monotonic()
@@ -380,6 +381,26 @@ def test_readme_screenshots(context, server, tmp_path):
     wait_until(lambda: counter(page)["phase"] == "stopped", 30, "the stopped phase")
 
 
+#: Browser code: note (``window.epPhases``: ``[seconds since 1970, phase]``) each change of the
+#: status line's phase from now on; the status pane's markup lives in shadow roots.
+_WATCH_PHASE = """(el) => {
+  const roots = [el];
+  const walk = (n) => { for (const x of [n, ...n.querySelectorAll('*')]) {
+    if (x.shadowRoot) { roots.push(x.shadowRoot); walk(x.shadowRoot); } } };
+  walk(el);
+  const phase = () => { for (const r of roots) { const c = r.querySelector('.ep-counter');
+    if (c) return c.getAttribute('data-phase'); } return null; };
+  window.epPhases = [];
+  let last = phase();
+  if (window.epPhaseObserver) window.epPhaseObserver.disconnect();
+  const obs = window.epPhaseObserver = new MutationObserver(() => {
+    const p = phase();
+    if (p !== last) { last = p; window.epPhases.push([Date.now() / 1000, p]); } });
+  for (const r of roots) obs.observe(r, {subtree: true, childList: true, characterData: true,
+                                         attributes: true});
+}"""
+
+
 def test_the_page_answers_while_a_run_keeps_both_cores_busy(context, server):
     """Click to response for Pause, Resume and Stop, and how far the status line is behind the
     server, while a run big enough to keep a core busy trains (the browser takes the other).
@@ -398,13 +419,22 @@ def test_the_page_answers_while_a_run_keeps_both_cores_busy(context, server):
         time.sleep(0.5)
 
     def answer(name, registered, done):
-        """Seconds from the click until the page shows it registered, and until done."""
-        t0 = time.monotonic()
-        click(page, name)
-        wait_until(lambda: counter(page)["phase"] in registered, 30, f"{name} registered")
-        seen = time.monotonic() - t0
-        wait_until(lambda: counter(page)["phase"] == done, 30, f"the {done} phase")
-        return seen, time.monotonic() - t0
+        """Seconds from the click until the page shows it registered, and until done: the
+        mouse goes down at once (no waiting for the page to be idle, as a user would not) and
+        the page notes when its status line changes (a mutation observer, on this machine's
+        clock)."""
+        box = button(page, name).bounding_box()
+        page.locator(".ep-status").evaluate(_WATCH_PHASE)
+        t0 = time.time()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+        def first(phases):
+            shown = page.evaluate("() => window.epPhases")
+            return next((t for t, p in shown if p in phases), None)
+
+        seen = wait_until(lambda: first(registered), 30, f"{name} registered")
+        done_at = wait_until(lambda: first((done,)), 30, f"the {done} phase")
+        return seen - t0, done_at - t0
 
     pause = answer("Pause", ("pausing", "paused"), "paused")
     resume = answer("Resume", ("running",), "running")
@@ -416,8 +446,8 @@ def test_the_page_answers_while_a_run_keeps_both_cores_busy(context, server):
           f"registered 0.5, Stop shown 1); status line behind by at most {lag:.2f} s (goal 2 s; "
           f"median {sorted(lags)[len(lags) // 2]:.2f} s)")
     assert lags, "the status line never carried the server's time"
-    assert pause[0] < 3 and resume[0] < 3 and stop[0] < 3, (pause, resume, stop)
-    assert pause[1] < 10 and stop[1] < 10, (pause, stop)
+    assert pause[0] < 2 and resume[0] < 2 and stop[0] < 2, (pause, resume, stop)
+    assert pause[1] < 5 and stop[1] < 5, (pause, stop)
     assert lag < 10, lags
 
 
