@@ -34,8 +34,8 @@ def _workload():
 
 
 def _params(recurrent, hidden, backend, schedule="synchronous"):
-    return {"SCHEDULE": schedule, "RECURRENT": recurrent, "NUM_HIDDEN": hidden, "N_BATCH": 32, "DT_MS": 1.0,
-            "TRIAL_MS": 1000.0, "INPUT_HIDDEN_MEAN": 0.03, "INPUT_HIDDEN_STD": 0.01,
+    return {"SCHEDULE": schedule, "RECURRENT": recurrent, "NUM_HIDDEN": hidden, "N_BATCH": 32,
+            "DT_MS": 1.0, "TRIAL_MS": 1000.0, "INPUT_HIDDEN_MEAN": 0.03, "INPUT_HIDDEN_STD": 0.01,
             "HIDDEN_OUTPUT_STD": 0.03, "PDROP_INPUT": 0.0, "LOSS_TYPE": "sum_weigh_exp",
             "REG_TYPE": "simple", "LBD_UPPER": 5e-10, "LBD_LOWER": 5e-10, "NU_UPPER": 14,
             "AVG_SNSUM": False, "GENN_BACKEND": backend}

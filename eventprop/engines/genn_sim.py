@@ -163,7 +163,7 @@ class GeNNSimulation:
         self.drive_tau_m = float(params.TAU_MEM)
         self.learning_rate = float(params.ETA)
 
-    # -- building and (re)loading ------------------------------------------------------------------
+    # -- building and (re)loading -----------------------------------------------------------------
     #: Device buffers a reload must carry over (the interleaved schedule's pending trials).
     _KEPT_EGPS = ("SpkStep", "SpkImV", "SpkB", "TraceV", "TraceI")
 
@@ -196,7 +196,7 @@ class GeNNSimulation:
             e.view[:] = arr
             e.push_to_device()
 
-    # -- weights, τ and optimiser state -------------------------------------------------------------
+    # -- weights, τ and optimiser state -----------------------------------------------------------
     def get_weights(self) -> dict:
         out = {}
         for c in self.description.connections:
@@ -284,7 +284,7 @@ class GeNNSimulation:
                 var.values = np.asarray(v, np.float32)
                 var.push_to_device()
 
-    # -- per-block inputs ----------------------------------------------------------------------------
+    # -- per-block inputs -------------------------------------------------------------------------
     def _input_arrays(self, batch, keep, elements):
         """Per (element, channel) sorted unique input steps and their multiplicities:
         ``(starts, ends, steps, mult)`` with ``steps[starts[e, c]:ends[e, c]]`` the steps of
@@ -443,7 +443,7 @@ class GeNNSimulation:
                 grp.set_dynamic_param_value("PDrop", float(pdrop))
                 grp.set_dynamic_param_value("NoiseAmp", float(noise_amp))
 
-    # -- one block ---------------------------------------------------------------------------------
+    # -- one block --------------------------------------------------------------------------------
     def _readout(self, batch, chunk, inputs, backward: bool):
         """After a forward pass of the batch elements ``chunk``: their spike counts, loss and
         prediction from the device's readout, and (``backward``) what their backward pass needs.
@@ -556,7 +556,7 @@ class GeNNSimulation:
             self.timings["backward"] += time.perf_counter() - t0
         return res
 
-    # -- one batch ---------------------------------------------------------------------------------
+    # -- one batch --------------------------------------------------------------------------------
     def run_batch(self, batch, keep, mode: str, pdrop=0.0, noise_amp=0.0):
         """Run ``batch``: ``mode`` "eval" (forward only), "grad" (forward and backward; returns
         the summed gradients) or "train" (also the optimiser step; with the interleaved schedule
@@ -663,7 +663,7 @@ class GeNNSimulation:
             self.tau_s[m] = np.maximum(self.tau_s[m], float(p.MIN_TAU_SYN))
             self._push_taus()
 
-    # -- recording ---------------------------------------------------------------------------------
+    # -- recording --------------------------------------------------------------------------------
     def record(self, batch, bi: int) -> Recording:
         """Forward and backward traces of batch element ``bi`` (run alone, pulled every step);
         the drives carry the 1/B of the whole batch, as on the CPU engine."""
@@ -709,7 +709,7 @@ class GeNNSimulation:
                                     np.asarray(spikes[p.name][1], np.int32))
         return r
 
-    # -- requests from the engine in the main process ----------------------------------------------
+    # -- requests from the engine in the main process ---------------------------------------------
     def set_learning_rate(self, lr: float) -> None:
         self.learning_rate = float(lr)
 
