@@ -445,6 +445,23 @@ def test_three_yinyang_epochs_on_both_engines_end_at_the_same_test_accuracy(tmp_
 
 
 @needs_pygenn
+def test_interleaved_schedule_still_learns_yinyang(tmp_path):
+    """Stale gradients, but three Yin-Yang epochs still end far above chance (1/3)."""
+    from eventprop.experiments import make_experiment
+
+    tiny = {"N_TRAIN": 960, "N_TEST": 400, "NUM_HIDDEN": 50, "DT_MS": 0.5, "N_BATCH": 32,
+            "ETA": 0.02, "N_EPOCH": 3, "SHUFFLE": True, "GENN_BACKEND": BACKEND,
+            "WRITE_TO_DISK": False, "SCHEDULE": "interleaved", "OUT_DIR": str(tmp_path)}
+    exp = make_experiment("yinyang", tiny, engine="genn")
+    tr = exp.trainer()
+    try:
+        tr.fit()
+        assert exp.run_test(tr)["test_accuracy"] > 0.6
+    finally:
+        tr.engine.close()
+
+
+@needs_pygenn
 def test_genn_hidden_dropout_and_noise_act_in_training_only():
     nets, batch = _pair("sum", "ff-LIF", PDROP_HIDDEN=0.5, HIDDEN_NOISE=0.5, ETA=0.0)
     genn = nets[1].engine
