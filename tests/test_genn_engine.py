@@ -296,12 +296,19 @@ def test_genn_trains_tau_like_the_cpu_engine(loss, structure):
 
 
 @needs_pygenn
-def test_interleaved_schedule_applies_each_gradient_one_training_batch_late():
+@pytest.mark.parametrize("loss, structure, extra", [
+    ("sum", "rec-ALIF-2layers-reg", {}),
+    ("first_spike", "ff-LIF", dict(HIDDEN_OUTPUT_MEAN=0.1, HIDDEN_OUTPUT_STD=0.3)),  # silent
+    ("max", "ff-LIF", {}),
+    ("avg_xentropy", "ff-LIF", {}),
+])
+def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss, structure,
+                                                                             extra):
     """SCHEDULE="interleaved": the first training batch changes nothing, the second applies the
     first one's gradient (for the weights the first batch ran with: the synchronous step of the
     first batch) and reports its own forward pass; any other request drops the pending
-    backward pass."""
-    nets, batch = _pair("sum", "rec-ALIF-2layers-reg", genn_extra={"SCHEDULE": "interleaved"})
+    backward pass.  Every kind of loss drive reaches the pending backward pass."""
+    nets, batch = _pair(loss, structure, genn_extra={"SCHEDULE": "interleaved"}, **extra)
     cpu, genn = (n.engine for n in nets)
     from eventprop.data.batches import SpikeBatch
     from eventprop.gradcheck import random_inputs
@@ -378,6 +385,8 @@ def test_genn_matches_the_cpu_engine_when_label_outputs_stay_silent():
         recs = nets[0].engine.record(batch, range(batch.size))
         silent = [r for r in recs if r.label not in set(r.spikes["output"][1].tolist())]
         assert silent, "every label output fired: the check would not exercise the silent path"
+        phantom = nets[0].engine._forward(batch, train=False)[4].phantom
+        assert np.any(phantom != 0.0), "no silent label has a drive at its voltage peak"
         same, obj, mats, _ = _agreement(nets, batch)
         assert same >= 0.99 and obj <= 1e-4
         for k, (cos, rel) in mats.items():
