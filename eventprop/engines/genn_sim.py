@@ -159,6 +159,7 @@ class GeNNSimulation:
         self._phase_key = None
         self._pending = None  # interleaved: BackwardInputs per device batch of the last batch
         self._parity = 0  # interleaved: which half of the spike store the next forward fills
+        self._readw = None  # the sum family's readout weights of the last forward trial
         self._load(4096)
         self.drive_tau_m = float(params.TAU_MEM)
         self.learning_rate = float(params.ETA)
