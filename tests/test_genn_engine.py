@@ -409,6 +409,44 @@ def test_genn_spike_store_overflow_is_reported_with_the_numbers():
             n.engine.close()
 
 
+def _subset(batch, elements):
+    """The batch of the given elements of ``batch``, in that order."""
+    from eventprop.data.batches import SpikeBatch
+
+    parts = [batch.sample(int(e)) for e in elements]
+    offsets = np.cumsum([0] + [len(st) for st, _ in parts])
+    return SpikeBatch(np.concatenate([st for st, _ in parts]),
+                      np.concatenate([ch for _, ch in parts]), offsets,
+                      batch.labels[list(elements)].copy(), batch.n_steps, batch.n_channels)
+
+
+@needs_pygenn
+def test_an_overflow_mid_batch_leaves_no_partial_gradient_behind():
+    """A trial that overflows the spike store after others of its batch have run their backward
+    passes: the error, and the next batch's gradient is its own."""
+    from eventprop.engines.genn_worker import SpikeStoreOverflow
+
+    nets, batch = _pair("sum", "ff-LIF")
+    per = nets[0].engine.eval_batch(batch).hidden_counts.max(axis=1)
+    for n in nets:
+        n.engine.close()
+    quiet, busy = int(np.argmin(per)), int(np.argmax(per))
+    assert per[busy] > per[quiet]
+    nets, _ = _pair("sum", "ff-LIF", N_MAX_SPIKE=int(per[quiet]))
+    cpu, genn = (n.engine for n in nets)
+    try:
+        with pytest.raises(SpikeStoreOverflow):
+            genn.loss_and_grad(_subset(batch, [quiet, busy]))
+        one = _subset(batch, [quiet])
+        _, gc = cpu.loss_and_grad(one)
+        _, gg = genn.loss_and_grad(one)
+        for k, a in gc.items():
+            assert np.linalg.norm(gg[k] - a) <= 1e-3 * np.linalg.norm(a), k
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
 @needs_pygenn
 def test_killing_the_genn_worker_mid_batch_is_a_clear_error_without_orphans():
     import threading

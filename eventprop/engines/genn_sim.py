@@ -578,30 +578,14 @@ class GeNNSimulation:
                              "GENN_BACKEND='single_threaded_cpu' cannot do; use "
                              "GENN_BACKEND='cuda', --engine cpu or AVG_SNSUM False")
         chunks = [real[k:k + self.device_batch] for k in range(0, len(real), self.device_batch)]
-        reg = 0.0
-        results = []
-        if interleaved:
-            if len(chunks) > self.n_groups:
-                raise ValueError(f"a training batch of {len(real)} samples is larger than "
-                                 f"N_BATCH={self.params.N_BATCH}, which the interleaved "
-                                 "schedule's spike store is sized for")
-            pending, self._pending = self._pending or [], []
-            half = self._parity * self.n_groups
-            other = (1 - self._parity) * self.n_groups
-            for g in range(max(len(chunks), len(pending))):
-                res = self._block(batch, keep, chunks[g] if g < len(chunks) else None,
-                                  pending[g] if g < len(pending) else None,
-                                  (half + g, other + g), interleaved=True)
-                if g < len(chunks):
-                    results.append((chunks[g], res))
-                    self._pending.append(res[4])
-            self._parity = 1 - self._parity
-            apply = bool(pending)
-        else:
+        try:
+            results, apply = self._run_chunks(batch, keep, chunks, real, backward, interleaved)
+        except BaseException:  # (a spike-store overflow): nothing of this batch stays behind
             self._pending = None
-            for chunk in chunks:
-                results.append((chunk, self._block(batch, keep, chunk, backward=backward)))
-            apply = backward
+            if backward:
+                self.model.custom_update("Reduce")  # drops the partial gradient sums
+            raise
+        reg = 0.0
         for chunk, (l_, p_, c_, r_, _) in results:
             loss[chunk], pred[chunk], counts[chunk] = l_, p_, c_
             reg += r_
@@ -624,6 +608,32 @@ class GeNNSimulation:
                     grads.update(self._tau_grads())
             self.timings["optimizer"] += time.perf_counter() - t0
         return loss, pred, counts, reg, grads
+
+    def _run_chunks(self, batch, keep, chunks, real, backward, interleaved):
+        """The blocks of one batch: ``(results, apply)`` with ``(chunk, readout tuple)`` per
+        device batch and whether a gradient was accumulated for the optimiser step."""
+        results = []
+        if interleaved:
+            if len(chunks) > self.n_groups:
+                raise ValueError(f"a training batch of {len(real)} samples is larger than "
+                                 f"N_BATCH={self.params.N_BATCH}, which the interleaved "
+                                 "schedule's spike store is sized for")
+            pending, self._pending = self._pending or [], []
+            half = self._parity * self.n_groups
+            other = (1 - self._parity) * self.n_groups
+            for g in range(max(len(chunks), len(pending))):
+                res = self._block(batch, keep, chunks[g] if g < len(chunks) else None,
+                                  pending[g] if g < len(pending) else None,
+                                  (half + g, other + g), interleaved=True)
+                if g < len(chunks):
+                    results.append((chunks[g], res))
+                    self._pending.append(res[4])
+            self._parity = 1 - self._parity
+            return results, bool(pending)
+        self._pending = None
+        for chunk in chunks:
+            results.append((chunk, self._block(batch, keep, chunk, backward=backward)))
+        return results, backward
 
     def _tau_grads(self) -> dict:
         """The batch's ∂J/∂τm and ∂J/∂τs per neuron (float64, 0 where τ is not trained), as the
