@@ -21,7 +21,6 @@ import numpy as np
 from bokeh.models import ColumnDataSource
 
 from eventprop.lab.views._plot import fixed_html
-from eventprop.lab.views.raster import layout_rows
 
 FIRST_COLOR = "#d62728"
 LABEL_COLOR = "#2e7d32"
@@ -49,15 +48,17 @@ def label_peak(trace):
 
 
 class FirstSpikeView:
-    """Marks on ``raster``'s figure (a :class:`~eventprop.lab.views.raster.RasterView`) and a
-    line of first-spike times; shows nothing for losses whose outputs do not spike."""
+    """Marks on the output band of ``raster`` (a :class:`~eventprop.lab.views.raster.RasterView`,
+    whose output neuron i sits in row i) and a line of first-spike times; shows nothing for
+    losses whose outputs do not spike."""
 
     def __init__(self, raster):
         self.firsts = ColumnDataSource({"t": [], "y": []}, name="ep-first-spikes")
         self.label = ColumnDataSource({"t": [], "y": [], "fill": []}, name="ep-first-spike-label")
-        raster.fig.scatter("t", "y", source=self.firsts, marker="circle", size=13,
+        fig = raster.bands["output"].fig
+        fig.scatter("t", "y", source=self.firsts, marker="circle", size=13,
                            fill_alpha=0.0, line_color=FIRST_COLOR, line_width=2)
-        raster.fig.scatter("t", "y", source=self.label, marker="inverted_triangle", size=13,
+        fig.scatter("t", "y", source=self.label, marker="inverted_triangle", size=13,
                            fill_color="fill", line_color=LABEL_COLOR, line_width=2)
         self.panel = fixed_html("", 22, css_classes=["ep-first-spike-line"],
                                 styles={"font-size": "0.85em"})
@@ -80,15 +81,15 @@ class FirstSpikeView:
                 self.panel.visible = False
             return
         self.panel.visible = True
-        first, n_out, scale = layout_rows(trace.sizes)["output"]
-        row = lambda i: first + (i + 0.5) * scale  # noqa: E731 - the raster's output rows
+        n_out = int(trace.sizes.get("output", 0))
+        above = 0.3  # output i is row i of the band; the label's mark sits just above it
         times = first_spikes(trace)
-        self.firsts.data = {"t": list(times.values()), "y": [row(i) for i in times]}
+        self.firsts.data = {"t": list(times.values()), "y": [float(i) for i in times]}
         parts = [f"output {i}: " + (f"{times[i]:.2f} ms" if i in times else "no spike")
                  for i in range(n_out)]
         lab = trace.label
         if lab in times:
-            self.label.data = {"t": [times[lab]], "y": [row(lab) + 0.5 * scale],
+            self.label.data = {"t": [times[lab]], "y": [lab + above],
                                "fill": [LABEL_COLOR]}
             note = f"label {lab} fired first at {times[lab]:.2f} ms" if (
                 min(times.values()) >= times[lab]) else f"label {lab} fired at {times[lab]:.2f} ms"
@@ -98,7 +99,7 @@ class FirstSpikeView:
                 self.label.data = {"t": [], "y": [], "fill": []}
                 note = f"label {lab} did not fire"
             else:
-                self.label.data = {"t": [peak[0]], "y": [row(lab) + 0.5 * scale],
+                self.label.data = {"t": [peak[0]], "y": [lab + above],
                                    "fill": ["white"]}
                 note = (f"label {lab} did not fire: peak V = {peak[1]:.2f} at {peak[0]:.2f} ms "
                         "(the loss uses its virtual spike time)")
