@@ -270,6 +270,8 @@ def test_genn_trains_tau_like_the_cpu_engine(loss, structure):
         assert same >= 0.99 and obj <= 1e-4
         for k, (cos, rel) in mats.items():
             assert cos >= 0.999 and rel <= 1e-3, f"{k}: cosine {cos:.6f}, rel. error {rel:.2e}"
+        print(f"{loss} {structure} τ: objective {obj:.1e}, "
+              + ", ".join(f"{k} cos {c:.7f} err {r:.1e}" for k, (c, r) in mats.items()))
         trained = cpu.description.tau_trained()
         _, g = cpu.loss_and_grad(batch)
         moved = trained & (g["tau_m"] != 0.0)  # (a silent neuron's τ gradient is 0)
@@ -294,12 +296,19 @@ def test_genn_trains_tau_like_the_cpu_engine(loss, structure):
 
 
 @needs_pygenn
-def test_interleaved_schedule_applies_each_gradient_one_training_batch_late():
+@pytest.mark.parametrize("loss, structure, extra", [
+    ("sum", "rec-ALIF-2layers-reg", {}),
+    ("first_spike", "ff-LIF", dict(HIDDEN_OUTPUT_MEAN=0.1, HIDDEN_OUTPUT_STD=0.3)),  # silent
+    ("max", "ff-LIF", {}),
+    ("avg_xentropy", "ff-LIF", {}),
+])
+def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss, structure,
+                                                                             extra):
     """SCHEDULE="interleaved": the first training batch changes nothing, the second applies the
     first one's gradient (for the weights the first batch ran with: the synchronous step of the
     first batch) and reports its own forward pass; any other request drops the pending
-    backward pass."""
-    nets, batch = _pair("sum", "rec-ALIF-2layers-reg", genn_extra={"SCHEDULE": "interleaved"})
+    backward pass.  Every kind of loss drive reaches the pending backward pass."""
+    nets, batch = _pair(loss, structure, genn_extra={"SCHEDULE": "interleaved"}, **extra)
     cpu, genn = (n.engine for n in nets)
     from eventprop.data.batches import SpikeBatch
     from eventprop.gradcheck import random_inputs
@@ -338,6 +347,36 @@ def test_interleaved_schedule_applies_each_gradient_one_training_batch_late():
 
 
 @needs_pygenn
+@pytest.mark.parametrize("schedule", ["synchronous", "interleaved"])
+def test_training_state_survives_a_reload_of_the_model(schedule):
+    """A batch with more input spikes than the device buffer holds reloads the model: weights,
+    Adam state and, with the interleaved schedule, the stored trials of the pending backward
+    pass come through it."""
+    from eventprop.engines.genn_sim import GeNNSimulation
+
+    nets, batch = _pair("sum_weigh_input", "ff-LIF", genn_extra={"SCHEDULE": schedule})
+    genn = nets[1].engine
+    w = genn.get_weights()
+    for n in nets:
+        n.engine.close()
+    keep = np.ones(len(batch.steps), bool)
+    out = []
+    for capacity in (None, 16):  # one after the other: both load the same generated library
+        sim = GeNNSimulation(genn.description, genn.params, w, genn.tau_m, genn.tau_s, BACKEND)
+        try:
+            if capacity:
+                sim._load(capacity)
+            for _ in range(3):
+                sim.run_batch(batch, keep, "train")
+            out.append((sim.get_weights(), sim.in_capacity))
+        finally:
+            sim.model.unload()
+    assert out[1][1] > 16  # it did reload
+    for k, v in out[0][0].items():
+        np.testing.assert_array_equal(out[1][0][k], v)
+
+
+@needs_pygenn
 def test_genn_matches_the_cpu_engine_when_label_outputs_stay_silent():
     """A silent label output enters the first-spike loss at a virtual time from its voltage peak,
     and its drive is injected where the backward pass reaches the peak."""
@@ -346,6 +385,8 @@ def test_genn_matches_the_cpu_engine_when_label_outputs_stay_silent():
         recs = nets[0].engine.record(batch, range(batch.size))
         silent = [r for r in recs if r.label not in set(r.spikes["output"][1].tolist())]
         assert silent, "every label output fired: the check would not exercise the silent path"
+        phantom = nets[0].engine._forward(batch, train=False)[4].phantom
+        assert np.any(phantom != 0.0), "no silent label has a drive at its voltage peak"
         same, obj, mats, _ = _agreement(nets, batch)
         assert same >= 0.99 and obj <= 1e-4
         for k, (cos, rel) in mats.items():
@@ -410,6 +451,23 @@ def test_three_yinyang_epochs_on_both_engines_end_at_the_same_test_accuracy(tmp_
             tr.engine.close()
     assert acc["cpu"] > 0.6  # well above chance (1/3) after 3 epochs
     assert abs(acc["genn"] - acc["cpu"]) <= 0.005, acc
+
+
+@needs_pygenn
+def test_interleaved_schedule_still_learns_yinyang(tmp_path):
+    """Stale gradients, but three Yin-Yang epochs still end far above chance (1/3)."""
+    from eventprop.experiments import make_experiment
+
+    tiny = {"N_TRAIN": 960, "N_TEST": 400, "NUM_HIDDEN": 50, "DT_MS": 0.5, "N_BATCH": 32,
+            "ETA": 0.02, "N_EPOCH": 3, "SHUFFLE": True, "GENN_BACKEND": BACKEND,
+            "WRITE_TO_DISK": False, "SCHEDULE": "interleaved", "OUT_DIR": str(tmp_path)}
+    exp = make_experiment("yinyang", tiny, engine="genn")
+    tr = exp.trainer()
+    try:
+        tr.fit()
+        assert exp.run_test(tr)["test_accuracy"] > 0.6
+    finally:
+        tr.engine.close()
 
 
 @needs_pygenn

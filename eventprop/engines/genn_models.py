@@ -1,23 +1,32 @@
 r"""pygenn 5 models generated from a :class:`~eventprop.description.NetworkDescription`.
 
-One GeNN model runs one trial as ``S`` forward time steps followed by ``S + 1`` backward steps
-(the model's ``timestep`` is set to 0 at the start of every trial; ``S = round(TRIAL_MS/DT_MS)``):
+The model runs in *blocks* of GeNN time steps (the model's ``timestep`` is set to 0 at the start
+of each block; ``S = round(TRIAL_MS/DT_MS)``).  Block step ``ts`` is forward step ``n = ts``
+while ``ts < FwdEnd`` and backward step ``j = ts - BwdStart`` while ``0 ≤ j ≤ S`` (dynamic
+parameters, no rebuild): the synchronous schedule runs a trial as one block with ``FwdEnd =
+BwdStart = S`` (``S`` forward steps, the host's readout, ``S + 1`` backward steps), the
+interleaved one runs the forward pass of one trial and the backward pass of the one before it
+together (``FwdEnd = S``, ``BwdStart = 0``, ``S + 1`` steps), evaluation only forward steps.
 
-* GeNN time step ``n < S`` is forward step ``n``: spikes emitted in step ``n - 1`` arrive
-  (GeNN delivers a spike one step after it is emitted, exactly the CPU engine's order; step 0
-  ignores what arrives, the last spikes of a previous trial), then the exact step
-  ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
-* GeNN time step ``S + j`` is backward step ``j``: ``j = 0`` sets the adjoints at ``t_S`` to
-  zero; step ``j ≥ 1`` handles forward step ``n = S - j``: the jump of the neuron's own spike
-  of step ``n`` (its ``R = Σ w(λ_V - λ_I)`` was gathered by the synapses from the targets'
-  adjoints at ``t_{n+1}``), the regulariser injection, the point injections of ``max`` and of
-  a silent first-spike label (at its voltage peak), and the decay to ``t_n``.  A neuron with a
-  spike at step ``n - 1`` then emits a spike-like event, so the synapses gather its ``R``
-  (``addToPre``) and add the weight gradient ``-τs λ_I,post(t_n)`` in the next GeNN step.
+* Forward step ``n``: spikes emitted in step ``n - 1`` arrive (GeNN delivers a spike one step
+  after it is emitted, exactly the CPU engine's order; step 0 ignores what arrives), then the
+  exact step ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
+* Backward step ``j``: ``j = 0`` sets the adjoints at ``t_S`` to zero; step ``j ≥ 1`` handles
+  forward step ``n = S - j``: the jump of the neuron's own spike of step ``n`` (its ``R = Σ
+  w(λ_V - λ_I)`` was gathered by the synapses from the targets' adjoints at ``t_{n+1}``), the
+  regulariser injection, the point injections of ``max`` and of a silent first-spike label (at
+  its voltage peak), the τ-gradient integrand (trained τ), and the decay to ``t_n``.  A neuron
+  with a spike at step ``n - 1`` then emits a spike-like event, so the synapses gather its
+  ``R`` (``addToPre``) and add the weight gradient ``-τs λ_I,post(t_n)`` in the next GeNN step.
+  Forward and backward use separate variables (``Fire``/``Emit``, ``Mult``/``BMult``,
+  ``OutStep``/``BackOutStep``, ``SpkCount``/``BackCount``), so the two can share a step.
 
 Spikes for the backward pass live in a device buffer of ``N_MAX_SPIKE`` slots per neuron and
-batch element (extra global parameters ``SpkStep``, ``SpkImV``, ``SpkB``); a neuron's counter
-keeps counting past the end, so the host detects and reports an overflow with the numbers.
+batch element (extra global parameters ``SpkStep``, ``SpkImV``, ``SpkB``), with ``slots``
+trials per batch element (``FwdSlot`` is written, ``BwdSlot`` read: 1 slot for the synchronous
+schedule, two halves for the interleaved one); trained τ keep ``V_n, I_n`` the same way
+(``TraceV``, ``TraceI``).  A neuron's counter keeps counting past the end of its slots, so the
+host detects and reports an overflow with the numbers.
 
 Every equation comes from :mod:`eventprop.engines.genn_equations` (the code-string form of
 :mod:`eventprop.neurons`, tested against it); the loss readouts and drives are computed on the

@@ -159,11 +159,12 @@ class GeNNSimulation:
         self._phase_key = None
         self._pending = None  # interleaved: BackwardInputs per device batch of the last batch
         self._parity = 0  # interleaved: which half of the spike store the next forward fills
+        self._readw = None  # the sum family's readout weights of the last forward trial
         self._load(4096)
         self.drive_tau_m = float(params.TAU_MEM)
         self.learning_rate = float(params.ETA)
 
-    # -- building and (re)loading ------------------------------------------------------------------
+    # -- building and (re)loading -----------------------------------------------------------------
     #: Device buffers a reload must carry over (the interleaved schedule's pending trials).
     _KEPT_EGPS = ("SpkStep", "SpkImV", "SpkB", "TraceV", "TraceI")
 
@@ -174,7 +175,7 @@ class GeNNSimulation:
         if self.model is not None:
             self._weights = self.get_weights()
             self._adam_state = self._pull_adam()
-            if self._pending:
+            if self.interleaved:  # a pending backward pass reads the stored trials
                 for p in self.pops:
                     for k, e in self.g[p.name].extra_global_params.items():
                         if k in self._KEPT_EGPS:
@@ -196,7 +197,7 @@ class GeNNSimulation:
             e.view[:] = arr
             e.push_to_device()
 
-    # -- weights, τ and optimiser state -------------------------------------------------------------
+    # -- weights, τ and optimiser state -----------------------------------------------------------
     def get_weights(self) -> dict:
         out = {}
         for c in self.description.connections:
@@ -284,7 +285,7 @@ class GeNNSimulation:
                 var.values = np.asarray(v, np.float32)
                 var.push_to_device()
 
-    # -- per-block inputs ----------------------------------------------------------------------------
+    # -- per-block inputs -------------------------------------------------------------------------
     def _input_arrays(self, batch, keep, elements):
         """Per (element, channel) sorted unique input steps and their multiplicities:
         ``(starts, ends, steps, mult)`` with ``steps[starts[e, c]:ends[e, c]]`` the steps of
@@ -315,8 +316,11 @@ class GeNNSimulation:
         return starts, ends, steps, mult
 
     def _ensure_input_capacity(self, n_spikes):
+        """Room for ``n_spikes`` input spikes in one block (a reload if not; an interleaved
+        block holds two trials' spikes, so room for twice as many is made at once)."""
         if n_spikes > self.in_capacity:
-            self._load(max(2 * self.in_capacity, int(1.25 * n_spikes)))
+            need = int(1.25 * n_spikes) * (2 if self.interleaved else 1)
+            self._load(max(2 * self.in_capacity, need))
 
     def _push_inputs(self, fwd, bwd):
         """The input population's spikes of one block: the forward trial's ``fwd`` and the
@@ -440,7 +444,7 @@ class GeNNSimulation:
                 grp.set_dynamic_param_value("PDrop", float(pdrop))
                 grp.set_dynamic_param_value("NoiseAmp", float(noise_amp))
 
-    # -- one block ---------------------------------------------------------------------------------
+    # -- one block --------------------------------------------------------------------------------
     def _readout(self, batch, chunk, inputs, backward: bool):
         """After a forward pass of the batch elements ``chunk``: their spike counts, loss and
         prediction from the device's readout, and (``backward``) what their backward pass needs.
@@ -522,6 +526,10 @@ class GeNNSimulation:
         if chunk is not None:
             elements = list(chunk) + [-1] * (self.device_batch - len(chunk))
             fwd = self._input_arrays(batch, keep, elements)
+        # a reload (more input spikes than ever) first, before anything is pushed for the block
+        self._ensure_input_capacity((len(fwd[2]) if fwd is not None else 0) + (
+            len(pending.inputs[2]) if pending is not None else 0))
+        if chunk is not None:
             self._push_readout_weights(batch, keep, elements)
         t0 = time.perf_counter()
         if interleaved:
@@ -549,7 +557,7 @@ class GeNNSimulation:
             self.timings["backward"] += time.perf_counter() - t0
         return res
 
-    # -- one batch ---------------------------------------------------------------------------------
+    # -- one batch --------------------------------------------------------------------------------
     def run_batch(self, batch, keep, mode: str, pdrop=0.0, noise_amp=0.0):
         """Run ``batch``: ``mode`` "eval" (forward only), "grad" (forward and backward; returns
         the summed gradients) or "train" (also the optimiser step; with the interleaved schedule
@@ -656,7 +664,7 @@ class GeNNSimulation:
             self.tau_s[m] = np.maximum(self.tau_s[m], float(p.MIN_TAU_SYN))
             self._push_taus()
 
-    # -- recording ---------------------------------------------------------------------------------
+    # -- recording --------------------------------------------------------------------------------
     def record(self, batch, bi: int) -> Recording:
         """Forward and backward traces of batch element ``bi`` (run alone, pulled every step);
         the drives carry the 1/B of the whole batch, as on the CPU engine."""
@@ -702,7 +710,7 @@ class GeNNSimulation:
                                     np.asarray(spikes[p.name][1], np.int32))
         return r
 
-    # -- requests from the engine in the main process ----------------------------------------------
+    # -- requests from the engine in the main process ---------------------------------------------
     def set_learning_rate(self, lr: float) -> None:
         self.learning_rate = float(lr)
 
