@@ -627,7 +627,7 @@ def test_save_and_load_from_the_lab(lab, controller):
 
 
 def test_the_preset_selector_fills_the_table_with_defaults_plus_the_preset(lab):
-    assert lab.preset_select.options == ["defaults", "original", "paper"]
+    assert list(lab.preset_select.options) == ["defaults", "original", "paper"]
     lab.preset_select.value = "paper"
     values = lab.table.values()
     assert values["NUM_HIDDEN"] == 200 and values["LOSS_TYPE"] == "first_spike_exp"
@@ -636,7 +636,7 @@ def test_the_preset_selector_fills_the_table_with_defaults_plus_the_preset(lab):
     lab.preset_select.value = "defaults"
     assert lab.table.values() == to_dict(make_params("yinyang"))
     lab.experiment_select.value = "mnist"
-    assert lab.preset_select.options == ["defaults", "original", "paper", "synthetic"]
+    assert list(lab.preset_select.options) == ["defaults", "original", "paper", "synthetic"]
     assert lab.preset_select.value == "defaults"
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d
 
+from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import fixed_html, new_figure
 
 #: Most spikes of one band drawn as points; above this the band becomes an image.
@@ -192,13 +193,14 @@ def _ticks(ids, per_row: int = 1, most: int = 8) -> dict:
     return {int(r): str(int(ids[r * per_row])) for r in rows}
 
 
-class RasterView:
+class RasterView(LabView):
     """The probe sample's rasters, with its label and prediction, and the hidden-neuron picker.
 
     ``on_probe_sample(index | None)`` is called when the user picks a training sample to trace
     (empty = the first sample of each batch)."""
 
     def __init__(self, x_range, on_probe_sample=None):
+        super().__init__()
         self.on_probe_sample = on_probe_sample
         self.x_range = x_range
         self.bands = {"output": _Band("output", x_range, palette="Viridis256",
