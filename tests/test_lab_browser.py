@@ -473,22 +473,22 @@ def test_readme_screenshots_mnist_and_shd(context, tmp_path):
     try:
         page = open_lab(context, srv)
         page.set_viewport_size({"width": 1400, "height": 1000})
-        runs = {"mnist": ({"N_TRAIN": "512", "N_VALIDATE": "64", "NUM_HIDDEN": "128",
-                           "N_EPOCH": "30"}, "train-images-idx3-ubyte", ".ep-view-mnist",
+        runs = {"mnist": ({"N_TRAIN": "512", "N_VALIDATE": "64", "N_TEST": "100",
+                           "NUM_HIDDEN": "128", "N_EPOCH": "30"}, "train-images-idx3-ubyte", ".ep-view-mnist",
                           "lab-mnist.png"),
                 "shd": ({"NUM_HIDDEN": "64", "N_EPOCH": "30", "TRIAL_MS": "100",
-                         "N_TRAIN": "96", "N_VALIDATE": "16"}, "shd_train.h5",
+                         "N_TRAIN": "80", "N_VALIDATE": "16"}, "shd_train.h5",
                         ".ep-view-raster", "lab-shd.png")}
         for exp, (values, data_file, anchor, name) in runs.items():
             page.locator(".ep-experiment select").select_option(exp)
-            page.get_by_text(data_file).first.wait_for(timeout=20_000)  # the data card
+            page.get_by_text(data_file).first.wait_for(timeout=60_000)  # the data card
             for key, value in values.items():
                 set_param(page, key, value)
             wait_until(lambda: not start_button(page).is_disabled(), 20, "a valid configuration")
             click(page, "Start")
             wait_until(lambda: counter(page)["epoch"] >= 2 or counter(page)["phase"] == "error", 240,
                        f"two {exp} epochs")
-            assert counter(page)["phase"] != "error", page.locator(".ep-status").inner_text()
+            assert counter(page)["phase"] != "error", page.locator(".ep-notice").text_content()
             time.sleep(3)  # one more refresh of the slower views
             click(page, "Pause")
             wait_until(lambda: counter(page)["phase"] == "paused", 30, "the paused phase")
