@@ -172,13 +172,7 @@ class CPUEngine(Engine):
         return self.W.copy()
 
     def set_flat_weights(self, flat) -> None:
-        flat = np.asarray(flat).reshape(-1)
-        if flat.size != self.W.size:
-            raise ValueError(
-                f"{flat.size} weights given but this network has {self.W.size}: the network "
-                "parameters differ"
-            )
-        self.W[:] = flat
+        self.W[:] = self._checked_flat(flat)
 
     def get_taus(self) -> dict:
         return {"tau_m": self.tau_m.copy(), "tau_s": self.tau_s.copy()}

@@ -44,6 +44,8 @@ from eventprop.lab.views._plot import trial_range
 from eventprop.lab.views.adjoints import AdjointView
 from eventprop.lab.views.confusion import ConfusionView
 from eventprop.lab.views.curves import CurvesView
+from eventprop.lab.views.first_spike import FirstSpikeView
+from eventprop.lab.views.gradcheck import GradCheckView
 from eventprop.lab.views.health import HealthView
 from eventprop.lab.views.raster import RasterView
 from eventprop.lab.views.voltages import NeuronSelection, VoltageView
@@ -153,7 +155,8 @@ class Lab:
 
     # -- composition ------------------------------------------------------------------------------
     #: The live views, in the order the page shows them (built on first use).
-    VIEW_ORDER = ("curves", "raster", "voltages", "adjoints", "confusion", "health")
+    VIEW_ORDER = ("curves", "raster", "first_spike", "voltages", "adjoints", "confusion",
+                  "health", "gradcheck")
 
     def _view(self, name: str):
         """The view (or shared piece: ``x_range``, ``selection``) ``name``, built on first use:
@@ -166,7 +169,9 @@ class Lab:
                                              on_probe_sample=self.controller.set_probe_sample),
                 "voltages": lambda: VoltageView(self.x_range, self.selection),
                 "adjoints": lambda: AdjointView(self.x_range, self.selection),
-                "confusion": ConfusionView, "health": HealthView}
+                "confusion": ConfusionView, "health": HealthView,
+                "first_spike": lambda: FirstSpikeView(self.raster),
+                "gradcheck": lambda: GradCheckView(self.controller)}
             view = self._views[name] = makers[name]()
         return view
 
@@ -178,6 +183,8 @@ class Lab:
     adjoints = property(lambda self: self._view("adjoints"))
     confusion = property(lambda self: self._view("confusion"))
     health = property(lambda self: self._view("health"))
+    first_spike = property(lambda self: self._view("first_spike"))
+    gradcheck = property(lambda self: self._view("gradcheck"))
 
     @property
     def scans(self):
@@ -224,7 +231,8 @@ class Lab:
         yield lambda: self.rest.append(_card("Learning curves", self.curves.panel,
                                              cls="ep-curves-card"))
         yield lambda: (self.extras, self.rest.append(self.extras_slot))
-        yield lambda: self.rest.append(_card("Spikes of the probe sample", self.raster.panel))
+        yield lambda: self.rest.append(_card("Spikes of the probe sample",
+                                             self.first_spike.panel, self.raster.panel))
         yield lambda: self.rest.append(_card("Membrane voltages", self.selection.widget,
                                              self.voltages.panel))
         yield lambda: self.rest.append(_card("Hidden-layer health", self.health.panel))
@@ -236,6 +244,8 @@ class Lab:
                        lambda: [self.adjoints.panel], cls="ep-adjoints-card"),
             _lazy_card("Confusion matrices (per epoch)", lambda: [self.confusion.panel],
                        cls="ep-confusion-card"),
+            _lazy_card("Gradient check: EventProp against finite differences",
+                       lambda: [self.gradcheck.panel], cls="ep-gradcheck-card"),
             self.scans_card])
 
     def _fill_rest(self, served: bool = False) -> None:
