@@ -21,6 +21,7 @@ import numpy as np
 from bokeh.models import ColumnDataSource
 
 from eventprop.lab.views._plot import fixed_html
+from eventprop.lab.views.base import LabView
 
 FIRST_COLOR = "#d62728"
 LABEL_COLOR = "#2e7d32"
@@ -47,15 +48,16 @@ def label_peak(trace):
     return n * trace.dt_ms, float(col[n])
 
 
-class FirstSpikeView:
+class FirstSpikeView(LabView):
     """Marks on the output band of ``raster`` (a :class:`~eventprop.lab.views.raster.RasterView`,
-    whose output neuron i sits in row i) and a line of first-spike times; shows nothing for
-    losses whose outputs do not spike."""
+    output k in row k) and a line of first-spike times; shows nothing for losses whose outputs
+    do not spike."""
 
     def __init__(self, raster):
+        super().__init__()
+        fig = raster.bands["output"].fig
         self.firsts = ColumnDataSource({"t": [], "y": []}, name="ep-first-spikes")
         self.label = ColumnDataSource({"t": [], "y": [], "fill": []}, name="ep-first-spike-label")
-        fig = raster.bands["output"].fig
         fig.scatter("t", "y", source=self.firsts, marker="circle", size=13,
                            fill_alpha=0.0, line_color=FIRST_COLOR, line_width=2)
         fig.scatter("t", "y", source=self.label, marker="inverted_triangle", size=13,
@@ -81,15 +83,15 @@ class FirstSpikeView:
                 self.panel.visible = False
             return
         self.panel.visible = True
-        n_out = int(trace.sizes.get("output", 0))
-        above = 0.3  # output i is row i of the band; the label's mark sits just above it
+        n_out, scale = int(trace.sizes.get("output", 0)), 0.7
+        row = float  # output k is drawn in row k of the raster's output band
         times = first_spikes(trace)
-        self.firsts.data = {"t": list(times.values()), "y": [float(i) for i in times]}
+        self.firsts.data = {"t": list(times.values()), "y": [row(i) for i in times]}
         parts = [f"output {i}: " + (f"{times[i]:.2f} ms" if i in times else "no spike")
                  for i in range(n_out)]
         lab = trace.label
         if lab in times:
-            self.label.data = {"t": [times[lab]], "y": [lab + above],
+            self.label.data = {"t": [times[lab]], "y": [row(lab) + 0.5 * scale],
                                "fill": [LABEL_COLOR]}
             note = f"label {lab} fired first at {times[lab]:.2f} ms" if (
                 min(times.values()) >= times[lab]) else f"label {lab} fired at {times[lab]:.2f} ms"
@@ -99,7 +101,7 @@ class FirstSpikeView:
                 self.label.data = {"t": [], "y": [], "fill": []}
                 note = f"label {lab} did not fire"
             else:
-                self.label.data = {"t": [peak[0]], "y": [lab + above],
+                self.label.data = {"t": [peak[0]], "y": [row(lab) + 0.5 * scale],
                                    "fill": ["white"]}
                 note = (f"label {lab} did not fire: peak V = {peak[1]:.2f} at {peak[0]:.2f} ms "
                         "(the loss uses its virtual spike time)")
