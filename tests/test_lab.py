@@ -403,7 +403,8 @@ def test_the_hidden_neuron_picker_chooses_all_most_active_silent_or_a_range():
 
 
 def test_hidden_rows_are_one_per_neuron_until_the_limit_then_binned():
-    from eventprop.lab.views.raster import MAX_BAND_PX, MIN_BAND_PX, ROW_PX, band_height
+    from eventprop.lab.views.raster import FRAME_PX, MAX_BAND_PX, MIN_BAND_PX, ROW_PX
+    from eventprop.lab.views.raster import band_height
     from eventprop.lab.views.raster import hidden_rows
 
     row, n_rows, per_row = hidden_rows([1, 4, 5], 6)
@@ -412,11 +413,9 @@ def test_hidden_rows_are_one_per_neuron_until_the_limit_then_binned():
     assert per_row == 4 and n_rows == 250 and row[3] == 0 and row[4] == 1 and row[999] == 249
     assert hidden_rows([], 4)[1] == 0
     # the band grows with the rows shown, independent of the input's 700 channels
-    assert band_height(3) == MIN_BAND_PX
-    assert band_height(64) == 64 * ROW_PX
-    assert band_height(700) == MAX_BAND_PX
-    img_rows = 250
-    assert band_height(img_rows) <= MAX_BAND_PX
+    assert band_height(3) == MIN_BAND_PX + FRAME_PX
+    assert band_height(64) == 64 * ROW_PX + FRAME_PX
+    assert band_height(700) == MAX_BAND_PX + FRAME_PX
 
 
 def test_aggregated_rasters_count_spikes_per_bin():
@@ -445,14 +444,14 @@ def test_the_raster_shows_the_picked_hidden_neurons_in_their_own_band(lab, contr
     hidden = view.bands["hidden"]
     assert hidden.points.data["neuron"].tolist() == [2, 2, 7, 7, 7]
     assert hidden.points.data["row"].tolist() == [2, 2, 7, 7, 7]  # all 30: row = index
-    assert hidden.fig.height == 30 * 5 and view.bands["input"].fig.height == 260
+    assert hidden.fig.height == 30 * 5 + 60 and view.bands["input"].fig.height == 220 + 60
     assert "30 of 30 hidden neurons (all); 28 of them silent" in view.hidden_info.object
     view.pick_mode.value = "most active"
     view.pick_n.value = 2
     view.update(delta())
     assert hidden.points.data["row"].tolist() == [0, 0, 1, 1, 1]
     assert hidden.fig.yaxis.major_label_overrides == {0: "2", 1: "7"}
-    assert hidden.fig.height == 90  # the smallest band
+    assert hidden.fig.height == 60 + 60  # the smallest band
     view.pick_mode.value = "silent"
     view.update(delta())
     assert len(hidden.points.data["t"]) == 0 and "28 of 30" in view.hidden_info.object
@@ -627,7 +626,7 @@ def test_save_and_load_from_the_lab(lab, controller):
 
 
 def test_the_preset_selector_fills_the_table_with_defaults_plus_the_preset(lab):
-    assert lab.preset_select.options == ["defaults", "original", "paper"]
+    assert list(lab.preset_select.options) == ["defaults", "original", "paper"]
     lab.preset_select.value = "paper"
     values = lab.table.values()
     assert values["NUM_HIDDEN"] == 200 and values["LOSS_TYPE"] == "first_spike_exp"
@@ -636,7 +635,7 @@ def test_the_preset_selector_fills_the_table_with_defaults_plus_the_preset(lab):
     lab.preset_select.value = "defaults"
     assert lab.table.values() == to_dict(make_params("yinyang"))
     lab.experiment_select.value = "mnist"
-    assert lab.preset_select.options == ["defaults", "original", "paper", "synthetic"]
+    assert list(lab.preset_select.options) == ["defaults", "original", "paper", "synthetic"]
     assert lab.preset_select.value == "defaults"
 
 

@@ -3,7 +3,7 @@ trial, each in its own band on a shared time axis.
 
 Each band has its own height, so a 700-channel input does not squeeze the hidden layer: the
 hidden band gets :data:`ROW_PX` pixels per neuron row (between :data:`MIN_BAND_PX` and
-:data:`MAX_BAND_PX`), one row per neuron up to :data:`ROW_LIMIT` neurons; more neurons are
+:data:`MAX_BAND_PX` in all, plus its title and axis), one row per neuron up to :data:`ROW_LIMIT` neurons; more neurons are
 aggregated, consecutive shown neurons sharing a row (:func:`hidden_rows`).  Which hidden neurons
 are shown is the user's choice (:func:`pick_hidden`): all, the most active in the probe sample,
 the silent ones, or a range of indices; hidden layers are numbered consecutively (layer 0
@@ -19,6 +19,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d
 
+from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import fixed_html, new_figure
 
 #: Most spikes of one band drawn as points; above this the band becomes an image.
@@ -26,13 +27,15 @@ POINT_LIMIT = 4000
 #: Largest image of an aggregated raster (time bins, neuron bins).
 MAX_TIME_BINS = 400
 MAX_NEURON_BINS = 256
-#: Pixels per neuron row of a band, and the band's smallest and largest height (pixels).
+#: Pixels per neuron row of a band, the smallest and largest height of its rows (pixels), and
+#: what its title and time axis add.
 ROW_PX = 5
-MIN_BAND_PX = 90
+MIN_BAND_PX = 60
 MAX_BAND_PX = 640
-#: The input and output bands' largest heights (700 SHD channels fit in 260 px as before).
-INPUT_MAX_PX = 260
-OUTPUT_MAX_PX = 200
+FRAME_PX = 60
+#: The input and output bands' largest row heights (700 SHD channels in 220 px read well).
+INPUT_MAX_PX = 220
+OUTPUT_MAX_PX = 160
 #: Most hidden rows: beyond this many shown neurons, consecutive neurons share a row.
 ROW_LIMIT = 320
 #: The hidden-neuron picker's choices.
@@ -93,9 +96,10 @@ def hidden_rows(shown, size: int, row_limit: int = ROW_LIMIT):
 
 
 def band_height(n_rows: int, row_px: int = ROW_PX, min_px: int = MIN_BAND_PX,
-                max_px: int = MAX_BAND_PX) -> int:
-    """A band's height in pixels: ``row_px`` per row, within ``[min_px, max_px]``."""
-    return int(min(max_px, max(min_px, int(n_rows) * row_px)))
+                max_px: int = MAX_BAND_PX, frame_px: int = FRAME_PX) -> int:
+    """A band's figure height in pixels: ``row_px`` per row, within ``[min_px, max_px]``, plus
+    ``frame_px`` for its title and axis."""
+    return int(min(max_px, max(min_px, int(n_rows) * row_px))) + int(frame_px)
 
 
 def _empty(src) -> None:
@@ -119,7 +123,7 @@ class _Band:
                  max_px: int = MAX_BAND_PX):
         self.pop = pop
         self.max_px = max_px
-        self.fig = new_figure(pop, height=MIN_BAND_PX, x_label=x_label, y_label="neuron",
+        self.fig = new_figure(pop, height=band_height(0), x_label=x_label, y_label="neuron",
                               x_range=x_range, y_range=Range1d(-0.5, 0.5),
                               name=f"ep-raster-{pop}-fig", min_border_left=50)
         self.points = ColumnDataSource({"t": [], "row": [], "neuron": []},
@@ -192,13 +196,14 @@ def _ticks(ids, per_row: int = 1, most: int = 8) -> dict:
     return {int(r): str(int(ids[r * per_row])) for r in rows}
 
 
-class RasterView:
+class RasterView(LabView):
     """The probe sample's rasters, with its label and prediction, and the hidden-neuron picker.
 
     ``on_probe_sample(index | None)`` is called when the user picks a training sample to trace
     (empty = the first sample of each batch)."""
 
     def __init__(self, x_range, on_probe_sample=None):
+        super().__init__()
         self.on_probe_sample = on_probe_sample
         self.x_range = x_range
         self.bands = {"output": _Band("output", x_range, palette="Viridis256",
