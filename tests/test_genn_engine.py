@@ -93,6 +93,38 @@ def test_render_substitutes_whole_names_only():
     assert repr(neurons.IMV_FLOOR) in out
 
 
+def test_input_spike_lists_per_channel_match_a_sort():
+    """The input population's per-channel step lists (multiplicities for repeated steps, dropped
+    spikes left out, padding elements empty) against a plain sort."""
+    from eventprop.engines.genn_sim import channel_runs
+
+    rng = np.random.default_rng(3)
+    S, C, sizes = 50, 7, [40, 0, 25, 60]
+    steps = np.concatenate([np.sort(rng.integers(0, S, k)) for k in sizes]).astype(np.int32)
+    chans = rng.integers(0, C, len(steps)).astype(np.int32)
+    offsets = np.cumsum([0] + sizes)
+    keep = rng.random(len(steps)) > 0.2
+    elements = np.array([2, -1, 0, 1, 3])
+    starts, ends = (np.zeros((len(elements), C), np.int32) for _ in range(2))
+    out_s, out_m = np.empty(len(steps), np.int32), np.empty(len(steps), np.float32)
+    n = channel_runs(steps, chans, keep, offsets, elements, C, starts, ends, out_s, out_m)
+    assert n == len({(e, int(chans[k]), int(steps[k])) for e, bi in enumerate(elements) if bi >= 0
+                     for k in range(offsets[bi], offsets[bi + 1]) if keep[k]})
+    for e, bi in enumerate(elements):
+        for c in range(C):
+            got = list(zip(out_s[starts[e, c]:ends[e, c]].tolist(),
+                           out_m[starts[e, c]:ends[e, c]].tolist()))
+            ref = {}
+            if bi >= 0:
+                for k in range(offsets[bi], offsets[bi + 1]):
+                    if keep[k] and chans[k] == c:
+                        ref[int(steps[k])] = ref.get(int(steps[k]), 0) + 1
+            assert got == sorted(ref.items()), (e, c)
+    with pytest.raises(ValueError, match="ascending step order"):
+        channel_runs(steps[::-1].copy(), chans, keep, offsets, elements, C, starts, ends, out_s,
+                     out_m)
+
+
 # -- the worker process ---------------------------------------------------------------------------
 class _Toy:
     """A stand-in simulation for the worker tests (module level: the spawned child imports it)."""
