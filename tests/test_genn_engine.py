@@ -302,7 +302,7 @@ def test_genn_trains_tau_like_the_cpu_engine(loss, structure):
         assert same >= 0.99 and obj <= 1e-4
         for k, (cos, rel) in mats.items():
             assert cos >= 0.999 and rel <= 1e-3, f"{k}: cosine {cos:.6f}, rel. error {rel:.2e}"
-        print(f"{loss} {structure} τ: objective {obj:.1e}, "
+        print(f"{loss} {structure} τ: spikes {100 * same:.1f} % identical, objective {obj:.1e}, "
               + ", ".join(f"{k} cos {c:.7f} err {r:.1e}" for k, (c, r) in mats.items()))
         trained = cpu.description.tau_trained()
         _, g = cpu.loss_and_grad(batch)
