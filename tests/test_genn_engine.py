@@ -333,6 +333,7 @@ def test_genn_trains_tau_like_the_cpu_engine(loss, structure):
     ("first_spike", "ff-LIF", dict(HIDDEN_OUTPUT_MEAN=0.1, HIDDEN_OUTPUT_STD=0.3)),  # silent
     ("max", "ff-LIF", {}),
     ("avg_xentropy", "ff-LIF", {}),
+    ("sum_weigh_exp", "ff-LIF", dict(train_tau=True)),  # τ steps one batch late too
 ])
 def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss, structure,
                                                                              extra):
@@ -343,6 +344,7 @@ def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss
     nets, batch = _pair(loss, structure, genn_extra={"SCHEDULE": "interleaved"}, **extra)
     cpu, genn = (n.engine for n in nets)
     from eventprop.data.batches import SpikeBatch
+    from eventprop.engines.base import Engine
     from eventprop.gradcheck import random_inputs
 
     inputs, labels = random_inputs(4, 5, cpu.params.TRIAL_MS, 4, seed=2)
@@ -361,6 +363,11 @@ def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss
             np.testing.assert_allclose(genn.get_weights()[k], w, rtol=0, atol=1e-3 * eta)
             changed += int(np.sum(w != w0[k]))
         assert changed > 0
+        if extra.get("train_tau"):
+            init = Engine.initial_state(cpu.description, cpu.params)
+            for k, t in cpu.get_taus().items():
+                np.testing.assert_allclose(genn.get_taus()[k], t, rtol=0, atol=1e-3 * eta)
+                assert np.any(t != getattr(init, k))
         np.testing.assert_array_equal(second.hidden_counts, ref_other.hidden_counts)
         np.testing.assert_allclose(second.loss, ref_other.loss, rtol=1e-4)  # (eval: no reg)
         assert first.hidden_counts.sum() > 0 and np.isfinite(first.objective)
