@@ -62,6 +62,12 @@ def test_code_string_equations_match_the_cpu_maths(trial):
                                                                  rel=1e-12)
     assert eq.evaluate(eq.BACKWARD_R, **v) == pytest.approx(
         v["w"] * (v["LambdaV"] - v["LambdaI"]), rel=1e-12)
+    from eventprop.losses import li_drive
+
+    for is_label in (True, False):  # the sum family's drive w·(δ - s)·scale as w times c
+        coef = li_drive(v["A"], is_label, 1.0, v["TauS"])
+        assert eq.evaluate(eq.LI_DRIVE, W=v["w"], Coef=coef) == pytest.approx(
+            li_drive(v["A"], is_label, v["w"], v["TauS"]), rel=1e-12)
     fm, fs = neurons.tau_gradient_integrand(v["LambdaV"], v["LambdaI"], v["V"], v["I"],
                                             v["a"] * 20.0, v["TauS"])
     assert eq.evaluate(eq.TAU_GRAD_M, **v, TauM=v["a"] * 20.0) == pytest.approx(fm, rel=1e-12)

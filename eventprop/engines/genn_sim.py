@@ -112,23 +112,19 @@ def channel_runs(steps, channels, keep, offsets, elements, n_channels, starts, e
 
 
 @njit(cache=True)
-def li_drives(code, label, s, weights, v_trace, scale, out):
-    """Per-step adjoint drives ``A[n, j]`` of a leaky-integrator output for one sample, from
-    :func:`eventprop.losses.li_drive`: the ``sum`` family ``w_n(δ_jl - s_j)·scale``,
-    ``avg_xentropy`` ``(δ_jl - softmax(V(t_{n+1}))_j)·scale``."""
+def xentropy_drives(label, v_trace, scale, out):
+    """Per-step adjoint drives ``A[n, j]`` of the ``avg_xentropy`` output for one sample, from
+    :func:`eventprop.losses.li_drive`: ``(δ_jl - softmax(V(t_{n+1}))_j)·scale``.  (The ``sum``
+    family's drive ``w_n(δ_jl - s_j)·scale`` is a product the device forms, ``LI_DRIVE``.)"""
     n_steps, n_out = out.shape
     s_t = np.empty(n_out)
     x_t = np.empty(n_out)
     for n in range(n_steps):
-        if code == AVG_XENTROPY:
-            for j in range(n_out):
-                x_t[j] = v_trace[n, j]
-            losses.softmax_cross_entropy(x_t, label, s_t)
-            for j in range(n_out):
-                out[n, j] = losses.li_drive(s_t[j], j == label, 1.0, scale)
-        else:
-            for j in range(n_out):
-                out[n, j] = losses.li_drive(s[j], j == label, weights[n], scale)
+        for j in range(n_out):
+            x_t[j] = v_trace[n, j]
+        losses.softmax_cross_entropy(x_t, label, s_t)
+        for j in range(n_out):
+            out[n, j] = losses.li_drive(s_t[j], j == label, 1.0, scale)
 
 
 @njit(cache=True)
@@ -158,7 +154,9 @@ class BackwardInputs:
     dl_dt: np.ndarray | None  # first-spike ∂J/∂t per output (spiking outputs)
     phantom: np.ndarray | None  # silent-label drive at its voltage peak (spiking outputs)
     max_inj: np.ndarray | None  # max's point injection
-    drive: np.ndarray | None  # per-step drive of a leaky output (the sum family, avg_xentropy)
+    drive: np.ndarray | None  # avg_xentropy's per-step drive
+    drive_coef: np.ndarray | None = None  # the sum family: the drive per output at w = 1 ...
+    read_w: np.ndarray | None = None  # ... and the trial's readout weights w_n
 
 
 class GeNNSimulation:
@@ -431,6 +429,11 @@ class GeNNSimulation:
             e = self.g[out.name].extra_global_params["Drive"]
             e.view[:] = bi.drive.reshape(-1)
             e.push_to_device()
+        if bi.drive_coef is not None:
+            self._push(out.name, "DriveCoef", bi.drive_coef)
+            e = self.g[out.name].extra_global_params["BackReadW"]
+            e.view[:] = bi.read_w.reshape(-1)
+            e.push_to_device()
 
     def _phase(self, fwd_end, bwd_start, fwd_slot=0, bwd_slot=0):
         """Set the block's phase (dynamic parameters) where it changed: forward steps while
@@ -539,15 +542,18 @@ class GeNNSimulation:
                     mi[slot, j] = losses.li_drive(s_all[slot, j], j == label, 1.0,
                                                   c / (self.tau_m[out.offset + j] * n_batch))
             bwd.max_inj = mi
-        else:
+        elif self.code == AVG_XENTROPY:
             drive = np.zeros((self.device_batch, S, C))
-            vt = v_trace if v_trace is not None else np.zeros((self.device_batch, 1, C))
-            rw = self._readw if losses.readout_of(self.code) == losses.SUM_VOLTAGE else None
             for slot, bi in enumerate(chunk):
-                w = rw[slot] if rw is not None else np.ones(S)
-                li_drives(self.code, int(batch.labels[bi]), s_all[slot], w, vt[slot], scale,
-                          drive[slot])
+                xentropy_drives(int(batch.labels[bi]), v_trace[slot], scale, drive[slot])
             bwd.drive = drive
+        else:  # the sum family: A_n = w_n c_j on the device
+            coef = np.zeros((self.device_batch, C))
+            for slot, bi in enumerate(chunk):
+                label = int(batch.labels[bi])
+                for j in range(C):
+                    coef[slot, j] = losses.li_drive(s_all[slot, j], j == label, 1.0, scale)
+            bwd.drive_coef, bwd.read_w = coef, self._readw.copy()
         return loss, pred, counts[:len(chunk)], reg, bwd
 
     def _block(self, batch, keep, chunk, pending=None, slots=(0, 0), backward=False,
