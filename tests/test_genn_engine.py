@@ -199,6 +199,20 @@ def test_killed_worker_mid_call_is_reported_with_the_signal():
     assert not _alive(pid)
 
 
+class _ExitOnArrival:
+    """Unpickles as ``sys.exit(1)``: the spawned worker dies while it starts."""
+
+    def __reduce__(self):
+        import sys
+
+        return (sys.exit, (1,))
+
+
+def test_worker_that_fails_to_start_says_so_and_names_the_main_guard():
+    with pytest.raises(WorkerFailure, match=r"status 1 while it started.*__name__"):
+        Worker(_Toy, (_ExitOnArrival(),), timeout=30)
+
+
 def test_hung_worker_is_stopped_after_the_timeout():
     w = Worker(_Toy, (0,), timeout=1.0)
     pid = w.call("pid")
