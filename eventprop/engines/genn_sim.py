@@ -112,6 +112,18 @@ def channel_runs(steps, channels, keep, offsets, elements, n_channels, starts, e
 
 
 @njit(cache=True)
+def drive_coefs(labels, s, scales, out):
+    """``out[e, j] = li_drive(s[e, j], j = labels[e], 1, scales[j])`` for the device-batch
+    elements e with a label (:func:`eventprop.losses.li_drive`): ``max``'s point injection and
+    the ``sum`` family's per-output drive factor."""
+    for e in range(labels.shape[0]):
+        if labels[e] < 0:
+            continue
+        for j in range(out.shape[1]):
+            out[e, j] = losses.li_drive(s[e, j], j == labels[e], 1.0, scales[j])
+
+
+@njit(cache=True)
 def xentropy_drives(label, v_trace, scale, out):
     """Per-step adjoint drives ``A[n, j]`` of the ``avg_xentropy`` output for one sample, from
     :func:`eventprop.losses.li_drive`: ``(δ_jl - softmax(V(t_{n+1}))_j)·scale``.  (The ``sum``
@@ -532,28 +544,23 @@ class GeNNSimulation:
         c = losses.objective_scale(self.code, self.drive_tau_m, self.trial_ms)
         scale = c / (self.trial_ms * n_batch)
         bwd = BackwardInputs(inputs, counts, out_step, full, None, None, None, None)
+        labels = np.full(self.device_batch, -1, np.int64)
+        labels[:len(chunk)] = batch.labels[list(chunk)]
         if out.spiking:
             bwd.dl_dt, bwd.phantom = dl_dt, phantom
         elif self.code == MAX:
-            mi = np.zeros((self.device_batch, C))
-            for slot, bi in enumerate(chunk):
-                label = int(batch.labels[bi])
-                for j in range(C):
-                    mi[slot, j] = losses.li_drive(s_all[slot, j], j == label, 1.0,
-                                                  c / (self.tau_m[out.offset + j] * n_batch))
-            bwd.max_inj = mi
+            bwd.max_inj = np.zeros((self.device_batch, C))
+            drive_coefs(labels, s_all, c / (self.tau_m[out.offset:out.offset + C] * n_batch),
+                        bwd.max_inj)
         elif self.code == AVG_XENTROPY:
             drive = np.zeros((self.device_batch, S, C))
             for slot, bi in enumerate(chunk):
                 xentropy_drives(int(batch.labels[bi]), v_trace[slot], scale, drive[slot])
             bwd.drive = drive
         else:  # the sum family: A_n = w_n c_j on the device
-            coef = np.zeros((self.device_batch, C))
-            for slot, bi in enumerate(chunk):
-                label = int(batch.labels[bi])
-                for j in range(C):
-                    coef[slot, j] = losses.li_drive(s_all[slot, j], j == label, 1.0, scale)
-            bwd.drive_coef, bwd.read_w = coef, self._readw.copy()
+            bwd.drive_coef = np.zeros((self.device_batch, C))
+            drive_coefs(labels, s_all, np.full(C, scale), bwd.drive_coef)
+            bwd.read_w = self._readw.copy()
         return loss, pred, counts[:len(chunk)], reg, bwd
 
     def _block(self, batch, keep, chunk, pending=None, slots=(0, 0), backward=False,
