@@ -215,6 +215,16 @@ def _adjoint_decay(lv, li, a, b, c_b, tau_s, tli):
         tli[j] = tau_s[j] * li[j]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _adjoint_driven_decay(lv, li, a, b, c_b, tau_s, tli, drive):
+    """:func:`_adjoint_decay` of an LI output population under its constant drive ``A_j`` over
+    the step (:func:`~eventprop.neurons.adjoint_step`); ``drive`` in the arrays' precision, so
+    the loop vectorises."""
+    for j in range(lv.shape[0]):
+        lv[j], li[j] = adjoint_step(lv[j], li[j], a[j], b[j], c_b[j], drive[j])
+        tli[j] = tau_s[j] * li[j]
+
+
 @njit(cache=True, nogil=True, fastmath=_FM)  # not inlined: an inlined body takes the caller's
 def _spike_r(W, base, lv, li, po, n):  # (strict) flags, and the sum is then not vectorised
     """``R = Σ w(λ_V - λ_I)`` over the n targets of one presynaptic spike
@@ -632,7 +642,7 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
     rbuf = np.empty(n_nrn)
     s_tmp = np.empty(n_out)
     x_tmp = np.empty(n_out)
-    drive = np.zeros(n_out)
+    drive = np.zeros(n_out, dtype=a.dtype)
     # an LI output under a continuous drive (max: point injections only)
     li_output = lc.readout == SUM_VOLTAGE or lc.readout == MEAN_CROSS_ENTROPY
     in_hi = inp.steps.shape[0] - 1
@@ -689,10 +699,8 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
             hi = lo + lay.pop_size[p]
             if p == out_p and li_output:
                 _readout_drive(lc, ro, n, label, drive, x_tmp, s_tmp)
-                for j in range(n_out):
-                    g = lo + j
-                    lv[g], li[g] = adjoint_step(lv[g], li[g], a[g], b[g], nrn.c_b[g], drive[j])
-                    tli[g] = nrn.tau_s[g] * li[g]
+                _adjoint_driven_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], nrn.c_b[lo:hi],
+                                      nrn.tau_s[lo:hi], tli[lo:hi], drive)
             else:
                 _adjoint_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], nrn.c_b[lo:hi],
                                nrn.tau_s[lo:hi], tli[lo:hi])
