@@ -10,7 +10,8 @@ continuous-time system, which EventProp computes exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -90,6 +91,12 @@ class MatrixCheck:
     norm_eventprop: float
     norm_fd: float
     n_kinks: int = 0  # entries left out: J has a kink at the current weight (see below)
+    # per checked entry (flat index into the matrix): EventProp's and the finite-difference
+    # derivative, and whether J has a kink there (left out of the cosine)
+    entries: np.ndarray = field(default=None, repr=False)
+    eventprop: np.ndarray = field(default=None, repr=False)
+    fd: np.ndarray = field(default=None, repr=False)
+    kink: np.ndarray = field(default=None, repr=False)
 
 
 def random_inputs(n_samples, n_input, trial_ms, spikes_per_input, seed):
@@ -129,9 +136,14 @@ def finite_difference_slope(f, w_view, idx, h, k_max):
     return finite_difference_slopes(f, w_view, idx, h, k_max)[0]
 
 
-def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, seed=0,
-                    kink_ratio=0.5, h_tau_rel=0.002):
+def check_gradients(net, inputs, labels=None, h_rel=0.01, k_max=4, max_entries=60, seed=0,
+                    kink_ratio=0.5, h_tau_rel=0.002, matrices=None):
     """EventProp vs finite-difference gradient of ``net``'s objective, per weight matrix.
+
+    ``inputs, labels`` are the samples as for :meth:`~eventprop.network.Network.loss_and_grad`,
+    or ``inputs`` is a prepared batch (``labels`` None); ``matrices`` names the weight matrices
+    to check (None: all, and the trained τ).  The CLI (``eventprop gradcheck``) and the lab's
+    gradient-check view both call this function.
 
     ``h = h_rel·std(W)`` per matrix (or ``h_rel`` if the matrix is constant); at most
     ``max_entries`` entries per matrix (a seeded random subset) are differenced.
@@ -145,7 +157,7 @@ def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, se
     τm and τs of each population are checked as well (entries ``tau_m/hidden0`` ..., step
     ``h_tau_rel·τ`` of each entry).  Returns a list of :class:`MatrixCheck`.
     """
-    batch = net.batch(inputs, labels)
+    batch = as_batch(net, inputs, labels)
     _, grads = net.loss_and_grad(batch)
 
     def objective():
@@ -154,12 +166,14 @@ def check_gradients(net, inputs, labels, h_rel=0.01, k_max=4, max_entries=60, se
     rng = np.random.default_rng(seed)
     out = []
     for name, w in net.weights.items():
+        if matrices is not None and name not in matrices:
+            continue
         flat = w.reshape(-1)
         sd = float(np.std(flat))
         out.append(_check_entries(name, flat, grads[name].reshape(-1), objective, rng,
                                   h_rel * (sd if sd > 0 else 1.0), k_max, max_entries,
                                   kink_ratio))
-    if "tau_m" in grads:
+    if "tau_m" in grads and matrices is None:
         # trained time constants, per population: J as a function of one neuron's τm or τs
         original = net.get_taus()
         taus = net.get_taus()  # perturbed in place below, then handed to the network
@@ -201,7 +215,43 @@ def _check_entries(name, flat, grad, objective, rng, h, k_max, max_entries, kink
     nfd, nep = float(np.linalg.norm(fd_s)), float(np.linalg.norm(ep_s))
     cos = float(np.dot(fd_s, ep_s) / (nfd * nep)) if nfd > 0 and nep > 0 else float("nan")
     rel = float(np.linalg.norm(ep_s - fd_s) / nfd) if nfd > 0 else float("nan")
-    return MatrixCheck(name, cos, rel, len(chosen), nep, nfd, int(kink.sum()))
+    return MatrixCheck(name, cos, rel, len(chosen), nep, nfd, int(kink.sum()), entries=chosen,
+                       eventprop=np.asarray(ep, dtype=np.float64), fd=fd, kink=kink)
+
+
+def as_batch(net, inputs, labels=None):
+    """``inputs`` if it is a prepared batch (``labels`` None), else ``net.batch(inputs, labels)``."""
+    from eventprop.data.batches import SpikeBatch
+
+    if isinstance(inputs, SpikeBatch):
+        if labels is not None:
+            raise ValueError("a prepared batch carries its labels; pass labels=None")
+        return inputs
+    return net.batch(inputs, labels)
+
+
+def check_evaluations(net, matrices=None, max_entries=60, k_max=4) -> int:
+    """How many forward passes :func:`check_gradients` makes: ``2K + 1`` per checked entry
+    (``matrices`` as there; with all matrices, the trained τm and τs of each population too)."""
+    n_entries = sum(min(w.size, max_entries) for name, w in net.weights.items()
+                    if matrices is None or name in matrices)
+    if matrices is None:
+        n_entries += sum(2 * min(int(pop.size), max_entries)
+                         for pop in net.description.populations if pop.train_tau)
+    return n_entries * (2 * k_max + 1)
+
+
+def estimate_check_seconds(net, inputs, labels=None, matrices=None, max_entries=60,
+                           k_max=4) -> float:
+    """Seconds :func:`check_gradients` would take on this machine now: one timed forward pass
+    (after a warm-up pass, which also compiles the kernels if needed) times
+    :func:`check_evaluations`, plus one gradient (about two forward passes)."""
+    batch = as_batch(net, inputs, labels)
+    net.evaluate(batch)
+    t0 = time.perf_counter()
+    net.evaluate(batch)
+    per_pass = time.perf_counter() - t0
+    return per_pass * (check_evaluations(net, matrices, max_entries, k_max) + 2)
 
 
 def gradcheck_network(loss_type, recurrent=False, n_hid_layer=1, reg=False, overrides=None,

@@ -115,6 +115,22 @@ def times_to_steps(times_ms: np.ndarray, dt_ms: float) -> np.ndarray:
     return np.ceil(np.asarray(times_ms, dtype=np.float64) / dt_ms - _GRID_TOL).astype(np.int64)
 
 
+def distinct_keys(keys: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of integer event keys (e.g. ``(step·C + channel)``).
+
+    Binned event data arrive time-ordered, so the keys are nearly sorted and the stable
+    (timsort) sort is close to linear; equal neighbours are then dropped, which merges the
+    events that fall into one (step, channel) bin into one input spike.
+    """
+    keys = np.sort(np.asarray(keys), kind="stable")
+    if len(keys):
+        first = np.empty(len(keys), dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        keys = keys[first]
+    return keys
+
+
 @dataclass
 class SpikeBatch:
     """One batch of samples for an engine.

@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 
 from eventprop.data import cache as binned_cache
-from eventprop.data.batches import SpikeDataset
+from eventprop.data.batches import SpikeDataset, distinct_keys
 from eventprop.data.base import DataError, Dataset, seeded_rng
 from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
 
@@ -312,13 +312,7 @@ def bin_events(x, y, p, t_us, dt_ms: float, trial_ms: float, start_ms: float = 0
     ys = np.floor(np.asarray(y, dtype=np.int64)[keep] * f).astype(np.int64)
     chans = channel_of(xs, ys, np.asarray(p, dtype=np.int64)[keep], width)
     n_chan = width * height * 2
-    # one key per (step, channel); events come time-ordered, so the stable sort is near linear
-    key = np.sort(steps * n_chan + chans, kind="stable")
-    if len(key):
-        first = np.empty(len(key), dtype=bool)
-        first[0] = True
-        np.not_equal(key[1:], key[:-1], out=first[1:])
-        key = key[first]
+    key = distinct_keys(steps * n_chan + chans)  # one key per (step, channel) bin
     steps, chans = np.divmod(key, n_chan)
     return steps.astype(np.int32), chans.astype(np.int32)
 

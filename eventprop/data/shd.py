@@ -46,7 +46,7 @@ import numpy as np
 
 from eventprop.data import cache as binned_cache
 from eventprop.data.augment import spike_sample_ids
-from eventprop.data.batches import SpikeDataset
+from eventprop.data.batches import SpikeDataset, distinct_keys
 from eventprop.data.base import DataError, Dataset, check_count, seeded_rng
 from eventprop.data.download import DEFAULT_TIMEOUT_S, DownloadError, failure_reason, timeout_sockets
 
@@ -374,15 +374,8 @@ def _bin_chunk(times_s, units, offsets, dt_ms, trial_ms, rescale_t, rescale_x, n
     bins = np.floor(scaled[keep] + _BIN_TOL).astype(np.int64)
     chans, sample = chans[keep], sample[keep]
     n_bins = int(np.ceil(trial_ms / dt_ms)) + 1
-    # One key per (sample, step, channel): data arrive time-sorted per sample, so the keys are
-    # nearly sorted and the stable (timsort) sort is close to linear.
-    key = (sample * n_bins + bins) * n_channels + chans
-    key = np.sort(key, kind="stable")
-    if len(key):
-        first = np.empty(len(key), dtype=bool)
-        first[0] = True
-        np.not_equal(key[1:], key[:-1], out=first[1:])
-        key = key[first]
+    # one key per (sample, step, channel)
+    key = distinct_keys((sample * n_bins + bins) * n_channels + chans)
     rest, chans = np.divmod(key, n_channels)
     sample, bins = np.divmod(rest, n_bins)
     return bins.astype(np.int32), chans.astype(np.int32), sample

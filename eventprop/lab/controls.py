@@ -72,6 +72,11 @@ def status_html(status: dict) -> str:
         lr = status.get("learning_rate")
         if lr is not None:
             parts.append(f"η {lr:.3g}")
+        silent = status.get("no_output_spike")  # first-spike losses only
+        if silent and silent[1]:
+            parts.append(f"no output spike: <b class='ep-no-output-spike' data-count='{silent[0]}'"
+                         f" data-samples='{silent[1]}'>{silent[0]}</b> of {silent[1]} samples "
+                         "this epoch")
     detail = status.get("detail")
     if detail and phase in ("starting", "compiling", "error"):
         parts.append(html.escape(str(detail)))

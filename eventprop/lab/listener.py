@@ -84,6 +84,7 @@ class LabListener:
         self._trainer = None
         self._last_batch = None  # (epoch, batch index, SpikeBatch) for probes while parked
         self._health = None
+        self._no_spike = None  # first-spike losses: samples without an output spike
         self._alarm = None  # a silent-layer warning shown in the health view
         self._last_health = None
         self._t_start = None
@@ -153,6 +154,16 @@ class LabListener:
             self._cond.notify_all()
         self.refresh_now()
 
+    def probe_batch(self):
+        """The batch the probe traces come from: the chosen sample's (padded to N_BATCH), else
+        the latest training batch; None before the first batch."""
+        with self._cond:
+            sample, chosen = self._probe_sample, self._probe_batch
+        if sample is not None and chosen is not None and chosen[0] == sample:
+            return chosen[1]
+        last = self._last_batch
+        return None if last is None else last[2]
+
     def refresh_now(self) -> None:
         """Refresh every view at the next batch end (or at once while parked)."""
         self._force.set()
@@ -183,6 +194,8 @@ class LabListener:
         if self._stop:
             trainer.request_stop()
         self._health = probes.HealthAccumulator(probes.hidden_layers(trainer.engine))
+        self._no_spike = (probes.NoSpikeCounter() if probes.spiking_output(trainer.params)
+                          else None)
         if self.threads is not None:
             self._apply_threads()
         self._t_start = self._t_last = time.perf_counter()
@@ -215,6 +228,8 @@ class LabListener:
         self._last_batch = (ev.epoch, ev.batch, ev.batch_data)
         if ev.stats is not None:
             self._health.add(ev.stats)
+            if self._no_spike is not None:
+                self._no_spike.add(ev.epoch, ev.stats)
         self._publish_status(trainer, ev.epoch, ev.batch, ev.n_batches, "running")
         self._periodic(trainer, ev.epoch, ev.batch, ev.batch_data)
         self._serve_commands(trainer)
@@ -328,7 +343,9 @@ class LabListener:
                                  global_batch=self._global_batch, samples_per_s=self._rate(),
                                  elapsed_s=self._elapsed(), eta_s=eta,
                                  learning_rate=float(trainer.schedule.lr),
-                                 loss=self._last_row[0], accuracy=self._last_row[1])
+                                 loss=self._last_row[0], accuracy=self._last_row[1],
+                                 no_output_spike=(self._no_spike.value if self._no_spike
+                                                  is not None else None))
 
     def _periodic(self, trainer, epoch, batch_index, batch, force=False, only_extras=False):
         """Run the views' measurements that are due (all of them when ``force``)."""

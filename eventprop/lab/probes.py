@@ -8,6 +8,7 @@ observed by the lab trains exactly like a headless one (same weights for the sam
 - :func:`record_probe`: forward and backward traces of one sample (``engine.record``);
 - :func:`weight_histograms`: a histogram per weight matrix;
 - :class:`HealthAccumulator`: hidden spike counts per neuron over a window of batches;
+- :class:`NoSpikeCounter`: samples without any output spike this epoch (first-spike losses);
 - :class:`DecisionMapProbe`: the Yin-Yang decision map, the predicted class over a grid of the
   input plane (registered in :data:`EXTRA_PROBES` by experiment name, so other experiments can
   add their own without touching the listener);
@@ -58,6 +59,14 @@ class Throttle:
     def reset(self) -> None:
         self.next_time = 0.0
         self.warm = False
+
+
+def spiking_output(params) -> bool:
+    """Whether the loss reads spike times of spiking outputs (the first-spike losses)."""
+    from eventprop.losses import LOSS_TABLE
+
+    row = LOSS_TABLE.get(str(getattr(params, "LOSS_TYPE", "")))
+    return bool(row is not None and row.spiking_output)
 
 
 def population_sizes(engine) -> dict:
@@ -149,6 +158,23 @@ class HealthAccumulator:
             "epoch": epoch,
             "batch": batch,
         }
+
+
+class NoSpikeCounter:
+    """Training samples of the current epoch in which no output fired (first-spike losses: such
+    a sample counts as wrong, and many of them are how first-spike training goes wrong;
+    docs/first_spike.md).  :attr:`value` is ``(samples without output spike, samples)``."""
+
+    def __init__(self):
+        self.epoch = None
+        self.value = (0, 0)
+
+    def add(self, epoch: int, stats) -> None:
+        if epoch != self.epoch:
+            self.epoch, self.value = epoch, (0, 0)
+        real = stats.label >= 0
+        silent, total = self.value
+        self.value = (silent + int(np.sum(stats.prediction[real] < 0)), total + int(real.sum()))
 
 
 class DecisionMapProbe:
