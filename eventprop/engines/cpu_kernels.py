@@ -92,11 +92,12 @@ Perturbation = namedtuple("Perturbation", ["pdrop", "drop_seed", "noise_amp", "n
 
 #: The loss: its code (:data:`eventprop.losses.LOSS_CODE`) and readout (``FIRST_SPIKE_TIME``, ...
 #: of :data:`eventprop.losses.LOSS_TABLE`), Δ, T, the input accumulator's τ, the
-#: first-spike τ0, τ1, α, ``inv_b`` = 1/B, the continuous LI drive scale ``c/(T B)`` and, per
-#: output neuron, the point-injection scale ``c/(τm_j B)`` (c: :func:`losses.objective_scale`).
+#: first-spike τ0, τ1, α, ``inv_b`` = 1/B, the continuous LI drive scale ``c/(T B)``, per
+#: output neuron the point-injection scale ``c/(τm_j B)`` (c: :func:`losses.objective_scale`),
+#: and per step the weight ``w(t_n)`` of the weighted-sum losses (:func:`losses.sum_weights`).
 LossConstants = namedtuple("LossConstants", ["code", "readout", "dt", "trial_ms", "tau_acc", "tau_0",
                                              "tau_1", "alpha", "inv_b", "drive_scale",
-                                             "point_scale"])
+                                             "point_scale", "step_weight"])
 
 #: Input spikes (batch: concatenated; sample: its slice): steps, channels, kept after dropout.
 Inputs = namedtuple("Inputs", ["steps", "chans", "keep"])
@@ -363,7 +364,7 @@ def _readout_sample_start(lc, ro, v_out, n, acc):
             wgt = acc
             ro.avg_trace[n] = acc
         else:
-            wgt = losses.sum_weight(lc.code, n * inv_t)
+            wgt = lc.step_weight[n]
         for j in range(v_out.shape[0]):
             ro.x[j] += wgt * v_out[j] * inv_t
 
@@ -467,7 +468,7 @@ def _readout_drive(lc, ro, n, label, drive, x_tmp, s_tmp):
     if lc.code == SUM_INPUT:
         wgt = ro.avg_trace[n]
     else:
-        wgt = losses.sum_weight(lc.code, n * lc.dt / lc.trial_ms)
+        wgt = lc.step_weight[n]
     for j in range(drive.shape[0]):
         drive[j] = losses.li_drive(ro.s[j], j == label, wgt, lc.drive_scale)
 
