@@ -576,7 +576,7 @@ def test_a_silent_shd_layer_is_explained_and_its_threshold_shown(context, server
     assert page.get_by_text(str(server.data)).count() >= 1
     page.locator(".ep-group-Model .card-header").first.click()  # the closed "Model" group
     page.locator(".ep-param-INPUT_HIDDEN_MEAN input").wait_for(timeout=20_000)
-    for key, value in {"NUM_HIDDEN": "16", "N_EPOCH": "1000", "TRIAL_MS": "60",
+    for key, value in {"NUM_HIDDEN": "16", "N_EPOCH": "100000", "TRIAL_MS": "60",
                        "INPUT_HIDDEN_MEAN": "-0.05", "N_TRAIN": "48", "N_VALIDATE": "16"}.items():
         set_param(page, key, value)
     wait_until(lambda: not start_button(page).is_disabled(), 20, "a valid configuration")
