@@ -216,7 +216,11 @@ def click(page, name):
 
 
 def set_param(page, key, value):
-    field = page.locator(f".ep-param-{key} input")
+    set_param_field(page, f".ep-param-{key} input", value)
+
+
+def set_param_field(page, selector, value):
+    field = page.locator(selector)
     field.fill(value)
     field.press("Enter")
     field.evaluate("e => e.blur()")
@@ -297,6 +301,22 @@ _LAST = """([name, column]) => {
 }"""
 
 
+_FIG_HEIGHT = """(name) => {
+  for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
+    const m = doc.get_model_by_name(name);
+    if (m) return m.height;
+  }
+  return null;
+}"""
+_MAX = """([name, column]) => {
+  for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
+    const m = doc.get_model_by_name(name);
+    if (m) { const v = Array.from(m.data[column]); return v.length ? Math.max(...v) : null; }
+  }
+  return null;
+}"""
+
+
 # -- tests ------------------------------------------------------------------------------------------
 def test_the_page_is_usable_within_seconds_of_the_server_starting(context, server):
     page = open_lab(context, server)
@@ -322,6 +342,13 @@ def test_a_small_run_learns_live_and_pause_resume_stop_work(context, server, tmp
     wait_until(lambda: cds_len(page, "ep-raster-input", "t")
                + cds_len(page, "ep-raster-hidden", "t") > 5, 60,
                "input and hidden spikes in the raster")
+    # the hidden-neuron picker: a range of five neurons gets a band of its own, smaller height
+    assert page.evaluate(_FIG_HEIGHT, "ep-raster-hidden-fig") == 20 * 5 + 60
+    page.locator(".ep-pick-mode select").select_option("range")
+    set_param_field(page, ".ep-pick-last input", "4")
+    wait_until(lambda: page.evaluate(_FIG_HEIGHT, "ep-raster-hidden-fig") == 60 + 60, 30,
+               "the hidden band of the neurons picked")
+    assert (page.evaluate(_MAX, ["ep-raster-hidden", "neuron"]) or 0) <= 4
     # the views keep refreshing while training runs, as often as the browser draws them
     refreshes, t0 = probe_refreshes(page), time.monotonic()
     wait_until(lambda: probe_refreshes(page) >= refreshes + 2, 10, "two more probe refreshes")

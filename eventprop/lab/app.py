@@ -6,6 +6,10 @@ the session's periodic callback (every ``refresh_ms``, default 500 ms) that read
 when the session ends (tab closed: Bokeh destroys the session, and the lab also stops a run whose
 page has had no connection for :data:`DISCONNECT_GRACE_S` seconds).
 
+State: the sidebar's selectors are made from a :class:`~eventprop.lab.state.LabState`
+(``param``), and the Lab follows it with watchers; every reaction is idempotent, so code that
+sets a value the page already shows changes nothing and no callback guards against re-entry.
+
 Threading: the training thread never touches this object or any widget; it only writes the
 snapshot.  Everything here runs in the session's own callbacks, and every change to a Bokeh model
 (the figures' data sources) happens in :meth:`Lab.refresh`, the periodic callback, which Bokeh
