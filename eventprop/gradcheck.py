@@ -231,10 +231,13 @@ def as_batch(net, inputs, labels=None):
 
 
 def check_evaluations(net, matrices=None, max_entries=60, k_max=4) -> int:
-    """How many forward passes :func:`check_gradients` makes: ``2K + 1`` per checked entry (the
-    τ entries not counted; ``matrices`` as there)."""
+    """How many forward passes :func:`check_gradients` makes: ``2K + 1`` per checked entry
+    (``matrices`` as there; with all matrices, the trained τm and τs of each population too)."""
     n_entries = sum(min(w.size, max_entries) for name, w in net.weights.items()
                     if matrices is None or name in matrices)
+    if matrices is None:
+        n_entries += sum(2 * min(int(pop.size), max_entries)
+                         for pop in net.description.populations if pop.train_tau)
     return n_entries * (2 * k_max + 1)
 
 

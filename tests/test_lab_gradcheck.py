@@ -86,3 +86,14 @@ def test_copy_network_needs_a_batch(controller):
         lambda tr: copy_network(tr, controller.run.listener.probe_batch())).result(timeout=30)
     result = check_copy(copy, budget_s=60, entries=4, k_max=2)
     assert all(m.n_checked == 4 for m in result["matrices"])
+
+
+def test_the_cost_estimate_counts_every_finite_difference_pass():
+    from eventprop.gradcheck import check_evaluations, gradcheck_network, variant_overrides
+
+    net = gradcheck_network("sum_weigh_exp")  # 5-20-3
+    assert check_evaluations(net, max_entries=12, k_max=3) == (12 + 12) * 7
+    assert check_evaluations(net, matrices=("hid_to_out",), max_entries=100, k_max=2) == 60 * 5
+    tau = gradcheck_network("sum_weigh_exp", overrides=variant_overrides(train_tau=True))
+    # hidden and output τm, τs: 2·12 + 2·3 more entries
+    assert check_evaluations(tau, max_entries=12, k_max=3) == (24 + 24 + 6) * 7

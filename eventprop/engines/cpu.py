@@ -75,7 +75,8 @@ class CPUEngine(Engine):
             missing.append("REG_TYPE='Thomas1' (broken in the original, "
                            "docs/differences.md#thomas1)")
         if params.SCHEDULE != "synchronous":
-            missing.append(f"SCHEDULE={params.SCHEDULE!r}")
+            missing.append(f"SCHEDULE={params.SCHEDULE!r} (stale gradients; --engine genn "
+                           "offers it)")
         if missing:
             from eventprop.params import ParameterError
 

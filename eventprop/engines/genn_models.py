@@ -1,23 +1,32 @@
 r"""pygenn 5 models generated from a :class:`~eventprop.description.NetworkDescription`.
 
-One GeNN model runs one trial as ``S`` forward time steps followed by ``S + 1`` backward steps
-(the model's ``timestep`` is set to 0 at the start of every trial; ``S = round(TRIAL_MS/DT_MS)``):
+The model runs in *blocks* of GeNN time steps (the model's ``timestep`` is set to 0 at the start
+of each block; ``S = round(TRIAL_MS/DT_MS)``).  Block step ``ts`` is forward step ``n = ts``
+while ``ts < FwdEnd`` and backward step ``j = ts - BwdStart`` while ``0 ≤ j ≤ S`` (dynamic
+parameters, no rebuild): the synchronous schedule runs a trial as one block with ``FwdEnd =
+BwdStart = S`` (``S`` forward steps, the host's readout, ``S + 1`` backward steps), the
+interleaved one runs the forward pass of one trial and the backward pass of the one before it
+together (``FwdEnd = S``, ``BwdStart = 0``, ``S + 1`` steps), evaluation only forward steps.
 
-* GeNN time step ``n < S`` is forward step ``n``: spikes emitted in step ``n - 1`` arrive
-  (GeNN delivers a spike one step after it is emitted, exactly the CPU engine's order; step 0
-  ignores what arrives, the last spikes of a previous trial), then the exact step
-  ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
-* GeNN time step ``S + j`` is backward step ``j``: ``j = 0`` sets the adjoints at ``t_S`` to
-  zero; step ``j ≥ 1`` handles forward step ``n = S - j``: the jump of the neuron's own spike
-  of step ``n`` (its ``R = Σ w(λ_V - λ_I)`` was gathered by the synapses from the targets'
-  adjoints at ``t_{n+1}``), the regulariser injection, the point injections of ``max`` and of
-  a silent first-spike label (at its voltage peak), and the decay to ``t_n``.  A neuron with a
-  spike at step ``n - 1`` then emits a spike-like event, so the synapses gather its ``R``
-  (``addToPre``) and add the weight gradient ``-τs λ_I,post(t_n)`` in the next GeNN step.
+* Forward step ``n``: spikes emitted in step ``n - 1`` arrive (GeNN delivers a spike one step
+  after it is emitted, exactly the CPU engine's order; step 0 ignores what arrives), then the
+  exact step ``V ← aV + c_f I``, ``I ← bI``, threshold, spike store, reset.
+* Backward step ``j``: ``j = 0`` sets the adjoints at ``t_S`` to zero; step ``j ≥ 1`` handles
+  forward step ``n = S - j``: the jump of the neuron's own spike of step ``n`` (its ``R = Σ
+  w(λ_V - λ_I)`` was gathered by the synapses from the targets' adjoints at ``t_{n+1}``), the
+  regulariser injection, the point injections of ``max`` and of a silent first-spike label (at
+  its voltage peak), the τ-gradient integrand (trained τ), and the decay to ``t_n``.  A neuron
+  with a spike at step ``n - 1`` then emits a spike-like event, so the synapses gather its
+  ``R`` (``addToPre``) and add the weight gradient ``-τs λ_I,post(t_n)`` in the next GeNN step.
+  Forward and backward use separate variables (``Fire``/``Emit``, ``Mult``/``BMult``,
+  ``OutStep``/``BackOutStep``, ``SpkCount``/``BackCount``), so the two can share a step.
 
 Spikes for the backward pass live in a device buffer of ``N_MAX_SPIKE`` slots per neuron and
-batch element (extra global parameters ``SpkStep``, ``SpkImV``, ``SpkB``); a neuron's counter
-keeps counting past the end, so the host detects and reports an overflow with the numbers.
+batch element (extra global parameters ``SpkStep``, ``SpkImV``, ``SpkB``), with ``slots``
+trials per batch element (``FwdSlot`` is written, ``BwdSlot`` read: 1 slot for the synchronous
+schedule, two halves for the interleaved one); trained τ keep ``V_n, I_n`` the same way
+(``TraceV``, ``TraceI``).  A neuron's counter keeps counting past the end of its slots, so the
+host detects and reports an overflow with the numbers.
 
 Every equation comes from :mod:`eventprop.engines.genn_equations` (the code-string form of
 :mod:`eventprop.neurons`, tested against it); the loss readouts and drives are computed on the
@@ -272,8 +281,10 @@ def leaky_output_code(loss_code: int, train_tau: bool = False) -> str:
     Forward (``ts < FwdEnd``): the readout samples ``V_n`` before the update (``max``: running
     maximum and its step; ``sum*``: ``OutX += w_n V_n Δ/T`` with the host's weights ``ReadW``),
     ``avg_xentropy`` keeps ``V_{n+1}`` in ``VTrace`` for the host.  Backward (``j = ts -
-    BwdStart``): the host's per-step drive ``Drive`` (or, for ``max``, the point injection at
-    the sampled step ``BackOutStep``)."""
+    BwdStart``): the ``sum`` family's drive ``A_n = w_n c_j`` from the backward trial's readout
+    weights ``BackReadW`` and the host's per-output factor ``DriveCoef`` (S + C numbers per
+    trial instead of S·C), ``avg_xentropy``'s per-step drive ``Drive`` from the host, or, for
+    ``max``, the point injection at the sampled step ``BackOutStep``."""
     if loss_code == MAX:
         read, init = "if (V > OutX) { OutX = V; OutStep = n; }", "OutX = VReset; OutStep = 0;"
     elif losses.readout_of(loss_code) == losses.SUM_VOLTAGE:
@@ -285,6 +296,9 @@ def leaky_output_code(loss_code: int, train_tau: bool = False) -> str:
     if loss_code == MAX:
         drive = "0.0"
         inject = "if (BackOutStep == n + 1) { LambdaV += MaxInj; }"
+    elif losses.readout_of(loss_code) == losses.SUM_VOLTAGE:
+        drive = eq.render(eq.LI_DRIVE, W="BackReadW[(int)batch * S + n]", Coef="DriveCoef")
+        inject = ""
     else:
         drive = "Drive[((int)batch * S + n) * (int)num_neurons + (int)id]"
         inject = ""
@@ -445,10 +459,12 @@ def build_model(spec: ModelSpec, taus, weights: dict, params):
             if spec.loss_code == MAX:
                 common_vars.append(("MaxInj", "scalar", dup))
                 init["MaxInj"] = 0.0
+            elif losses.readout_of(spec.loss_code) == losses.SUM_VOLTAGE:
+                common_vars.append(("DriveCoef", "scalar", dup))
+                init["DriveCoef"] = 0.0
+                egps += [("ReadW", "scalar*"), ("BackReadW", "scalar*")]
             else:
                 egps.append(("Drive", "scalar*"))
-            if losses.readout_of(spec.loss_code) == losses.SUM_VOLTAGE:
-                egps.append(("ReadW", "scalar*"))
             if spec.loss_code == AVG_XENTROPY:
                 egps.append(("VTrace", "scalar*"))
         if is_output:
@@ -473,7 +489,7 @@ def build_model(spec: ModelSpec, taus, weights: dict, params):
         store = slots * B * size * cap
         sizes = {"SpkStep": (np.int32, store), "SpkImV": (np.float32, store),
                  "SpkB": (np.float32, store), "Drive": (np.float32, B * S * size),
-                 "ReadW": (np.float32, B * S), "VTrace": (np.float32, B * S * size),
+                 "ReadW": (np.float32, B * S), "BackReadW": (np.float32, B * S), "VTrace": (np.float32, B * S * size),
                  "TraceV": (np.float32, slots * B * S * size),
                  "TraceI": (np.float32, slots * B * S * size)}
         for e, _ in egps:

@@ -29,10 +29,12 @@ BUDGET_S = 10.0
 #: Entries checked per weight matrix (a seeded random choice).
 ENTRIES = 12
 #: Finite-difference stencil: the slope is fitted over w + k·h, k = -K..K, with h = H_REL·std(W).
-#: The lab runs at the training's step DT_MS, coarser than the CLI's check (0.01 ms), so the
-#: objective is a finer staircase of spike steps; a wider step averages over more stairs.
+#: The lab checks at the training's step DT_MS, coarser than the CLI's 0.01 ms, so the stairs of
+#: the simulated objective (spikes moving by whole steps) are wider, and a wider h averages over
+#: more of them: on the untrained `paper` network at DT 0.1 ms (24 entries) the in_to_hid cosine
+#: was 0.982 with h = 0.02·std(W) and 0.998 with 0.05·std(W); hid_to_out 1.000 with both.
 K_MAX = 3
-H_REL = 0.02
+H_REL = 0.05
 
 
 class CheckRefused(Exception):
