@@ -50,6 +50,7 @@ def worker(cfg: dict) -> dict:
     from eventprop.data.augment import epoch_pipeline
     from eventprop.data.dvs_gesture import frame_size, load_dvs_gesture
     from eventprop.experiments import make_experiment
+    from eventprop.network import Network
 
     if cfg.get("threads"):
         numba.set_num_threads(min(int(cfg["threads"]), numba.config.NUMBA_NUM_THREADS))
@@ -65,8 +66,8 @@ def worker(cfg: dict) -> dict:
     t0 = time.perf_counter()
     aug, _ = epoch_pipeline(ds, None, p, rng, frame_size=frame_size(p.DVS_DOWNSAMPLE))
     t_aug = (time.perf_counter() - t0) * N_TRAIN / len(ds)
-    eng = exp.build_engine()
-    B, S = int(p.N_BATCH), eng.n_steps
+    net = Network(p, engine=exp.engine_name)
+    B, S = int(p.N_BATCH), net.n_steps
     n_full = max(len(aug) // B, 1)
 
     def batch(k, source):
@@ -79,17 +80,17 @@ def worker(cfg: dict) -> dict:
     train_batches = [batch(k, aug) for k in range(n)]
     t_build = (time.perf_counter() - t0) / n  # what the Trainer pays per batch, too
     eval_batches = [batch(k, ds) for k in range(n)]
-    eng.train_batch(train_batches[0])  # loads the cached kernels, allocates the buffers
-    eng.eval_batch(eval_batches[0])
+    net.train_step(train_batches[0])  # loads the cached kernels, allocates the buffers
+    net.evaluate(eval_batches[0])
     hid = 0.0
     t0, c0 = time.perf_counter(), time.process_time()
     for b in train_batches:
-        hid += float(eng.train_batch(b).hidden_counts.sum())
+        hid += float(net.train_step(b).hidden_counts.sum())
     t_train = (time.perf_counter() - t0) / n
     c_train = (time.process_time() - c0) / n
     t0 = time.perf_counter()
     for b in eval_batches:
-        eng.eval_batch(b)
+        net.evaluate(b)
     t_eval = (time.perf_counter() - t0) / n
     t_ref = _shd_reference(cfg["batches"]) if cfg["reference"] else None
     spikes = np.diff(ds.offsets)
@@ -119,12 +120,12 @@ def _shd_reference(n_batches: int) -> float:
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     batches = [gen.shd_like_batch(32, 700, 1000, 8000.0, seed=k) for k in range(2)]
-    eng = Network({**J21_BASE, "RECURRENT": True, "DT_MS": 1.0, "TRIAL_MS": 1000.0},
-                  experiment="shd").engine
-    eng.train_batch(batches[0])
+    net = Network({**J21_BASE, "RECURRENT": True, "DT_MS": 1.0, "TRIAL_MS": 1000.0},
+                  experiment="shd")
+    net.train_step(batches[0])
     t0 = time.perf_counter()
     for k in range(n_batches):
-        eng.train_batch(batches[k % 2])
+        net.train_step(batches[k % 2])
     return (time.perf_counter() - t0) / n_batches
 
 

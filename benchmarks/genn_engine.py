@@ -7,7 +7,9 @@ process, one after the other, and the script prints ms per sample for a training
 evaluation batch, the projected SHD epoch (8156 training samples) and the ratio GeNN / CPU.
 ``AVG_SNSUM`` is off here (GeNN's ``single_threaded_cpu`` backend runs one trial at a time).
 The first batch of each engine (numba compilation, GeNN code generation and build) is not timed.
-On a GPU machine it also prints the peak device memory (from ``nvidia-smi``).
+On a GPU machine it also prints the peak device memory (from ``nvidia-smi``).  ``--interleaved``
+adds a row for GeNN with ``SCHEDULE="interleaved"`` (the original's schedule: half the GeNN steps
+per training batch, stale gradients).
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def _workload():
     return mod.shd_like_batch
 
 
-def _params(recurrent, hidden, backend):
-    return {"RECURRENT": recurrent, "NUM_HIDDEN": hidden, "N_BATCH": 32, "DT_MS": 1.0,
-            "TRIAL_MS": 1000.0, "INPUT_HIDDEN_MEAN": 0.03, "INPUT_HIDDEN_STD": 0.01,
+def _params(recurrent, hidden, backend, schedule="synchronous"):
+    return {"SCHEDULE": schedule, "RECURRENT": recurrent, "NUM_HIDDEN": hidden, "N_BATCH": 32,
+            "DT_MS": 1.0, "TRIAL_MS": 1000.0, "INPUT_HIDDEN_MEAN": 0.03, "INPUT_HIDDEN_STD": 0.01,
             "HIDDEN_OUTPUT_STD": 0.03, "PDROP_INPUT": 0.0, "LOSS_TYPE": "sum_weigh_exp",
             "REG_TYPE": "simple", "LBD_UPPER": 5e-10, "LBD_LOWER": 5e-10, "NU_UPPER": 14,
             "AVG_SNSUM": False, "GENN_BACKEND": backend}
@@ -48,11 +50,11 @@ def _device_memory_mb():
         return None
 
 
-def time_engine(engine, recurrent, batches, n_batches, args):
+def time_engine(engine, recurrent, batches, n_batches, args, schedule="synchronous"):
     """(ms/sample train, ms/sample eval, hidden spikes/sample, peak device MB or None)."""
     from eventprop.network import Network
 
-    net = Network(_params(recurrent, args.hidden, args.backend), engine=engine,
+    net = Network(_params(recurrent, args.hidden, args.backend, schedule), engine=engine,
                   experiment="shd")
     eng = net.engine
     try:
@@ -83,6 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--backend", default="single_threaded_cpu",
                     choices=["cuda", "single_threaded_cpu"], help="GENN_BACKEND")
     ap.add_argument("--recurrent", action="store_true", help="also the recurrent network")
+    ap.add_argument("--interleaved", action="store_true",
+                    help="also GeNN with SCHEDULE='interleaved' (stale gradients, fewer steps)")
     ap.add_argument("--no-breakdown", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     from eventprop.engines import available_engines
@@ -101,6 +105,9 @@ def main(argv=None) -> int:
         rows = {}
         for engine in ("cpu", "genn"):
             rows[engine] = time_engine(engine, recurrent, batches, args.batches, args)
+        if args.interleaved:
+            rows["genn-int"] = time_engine("genn", recurrent, batches, args.batches, args,
+                                           "interleaved")
         print(f"\n[{name}]  {'engine':8s} {'train ms/sample':>16s} {'eval ms/sample':>15s} "
               f"{'SHD epoch (s)':>14s} {'hidden spk/sample':>18s}")
         for engine, (tr, ev, hid, _) in rows.items():
@@ -109,6 +116,9 @@ def main(argv=None) -> int:
         ratio = rows["genn"][0] / rows["cpu"][0]
         print(f"  GeNN / CPU (train): {ratio:.2f}x the time"
               + (f"; peak device memory {rows['genn'][3]:.0f} MB" if rows["genn"][3] else ""))
+        if args.interleaved:
+            print(f"  GeNN interleaved / synchronous (train): "
+                  f"{rows['genn-int'][0] / rows['genn'][0]:.2f}x the time")
     return 0
 
 

@@ -32,4 +32,5 @@ EVENTPROP_GENN_TEST_BACKEND=cuda python -m pytest -q -rs tests/test_genn_engine.
     tests/test_engine_contract.py
 
 echo "== eventprop bench engine --engine genn (cuda)"
-python -m eventprop.cli bench engine --engine genn --backend cuda --batches 8 --recurrent
+python -m eventprop.cli bench engine --engine genn --backend cuda --batches 8 --recurrent \
+    --interleaved

@@ -116,7 +116,7 @@ def _measure(experiment: str, values: dict, lab: bool, poll_s: float) -> dict:
         seconds = time.perf_counter() - t0
         reads = 0
     out = {"samples_per_s": counted["samples"] / seconds, "seconds": seconds,
-           "weights": trainer.engine.W.copy(), "reads": reads}
+           "weights": trainer.engine.get_flat_weights(), "reads": reads}
     if listener is not None:
         out["costs"] = {k: t.last_cost for k, t in listener.throttles.items()}
         out["probes"] = snapshot.get("probe") is not None

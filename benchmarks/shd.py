@@ -118,25 +118,24 @@ def worker(cfg: dict) -> dict:
     rss_data = _rss_mb()  # interpreter, libraries and the input batches
     net = Network(params_for(cfg["recurrent"], cfg["n_delay"], cfg["hidden"], cfg["trial_ms"]),
                   experiment="shd")
-    eng = net.engine
-    eng.train_batch(batches[0])  # loads the cached kernels, allocates the buffers
-    eng.eval_batch(batches[0])
+    net.train_step(batches[0])  # loads the cached kernels, allocates the buffers
+    net.evaluate(batches[0])
     rss_warm = _rss_mb()
     tracemalloc.start()
     t0 = time.perf_counter()
     hid = 0.0
     for k in range(cfg["batches"]):
-        st = eng.train_batch(batches[k % len(batches)])
+        st = net.train_step(batches[k % len(batches)])
         hid += float(st.hidden_counts.sum())
     t_train = (time.perf_counter() - t0) / cfg["batches"]
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     t0 = time.perf_counter()
     for k in range(cfg["batches"]):
-        eng.eval_batch(batches[k % len(batches)])
+        net.evaluate(batches[k % len(batches)])
     t_eval = (time.perf_counter() - t0) / cfg["batches"]
     rss_end = _rss_mb()
-    owned = eng.array_bytes()
+    owned = net.array_bytes()
     return {
         "t_train": t_train, "t_eval": t_eval,
         "in_spikes": float(np.mean([b.spikes_per_sample().mean() for b in batches])),

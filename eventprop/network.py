@@ -73,6 +73,10 @@ class Network:
         """Seconds per phase (forward, backward, optimizer, python) since the last reset."""
         return self.engine.timings
 
+    def array_bytes(self) -> int | None:
+        """Bytes held in the engine's host arrays (None where the engine does not count them)."""
+        return self.engine.array_bytes()
+
     def get_taus(self) -> dict:
         """Per-neuron ``tau_m`` and ``tau_s`` (copies, flat neuron order)."""
         return self.engine.get_taus()

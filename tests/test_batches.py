@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from eventprop.data.batches import SpikeBatch, times_to_steps
+from eventprop.data import batches
+from eventprop.data.batches import SpikeBatch, SpikeDataset, times_to_steps
 
 
 def _by_sorting(times, chans, offsets, dt, n_steps, n_channels):
@@ -51,3 +52,55 @@ def test_grid_times_map_to_their_own_step():
 def test_bad_offsets_are_refused():
     with pytest.raises(ValueError, match="offsets must run from 0"):
         SpikeBatch.from_times(np.zeros(3), np.zeros(3), [0, 2], [0], 1.0, 10, 2)
+
+
+def test_dataset_batches_equal_quantising_the_gathered_times():
+    rng = np.random.default_rng(5)
+    n, dt, n_steps, n_ch = 9, 0.5, 30, 6
+    offsets = np.concatenate([[0], np.cumsum(rng.integers(0, 40, n))])
+    times = rng.uniform(-1.0, 16.0, offsets[-1])
+    ds = SpikeDataset(times, rng.integers(0, n_ch, offsets[-1]), offsets, rng.integers(0, 3, n),
+                      n_ch)
+    idx = np.array([7, 2, 2, 5])
+    b = ds.batch(idx, 6, dt, n_steps)
+    sub = ds.subset(idx)
+    ref = SpikeBatch.from_times(sub.times_ms, sub.channels, sub.offsets, sub.labels, dt, n_steps,
+                                n_ch)
+    np.testing.assert_array_equal(b.offsets[:5], ref.offsets)
+    np.testing.assert_array_equal(b.offsets[5:], ref.offsets[-1])  # two empty padding samples
+    np.testing.assert_array_equal(b.steps, ref.steps)
+    np.testing.assert_array_equal(b.channels, ref.channels)
+    np.testing.assert_array_equal(b.labels, [*sub.labels, -1, -1])
+    np.testing.assert_array_equal(b.sample_ids, [7, 2, 2, 5, -1, -1])
+
+
+def _count_quantiser_calls(monkeypatch):
+    calls = []
+    original = batches._quantise
+
+    def counted(*args):
+        calls.append(len(args[2]) - 1)  # samples quantised
+        return original(*args)
+
+    monkeypatch.setattr(batches, "_quantise", counted)
+    return calls
+
+
+def test_a_second_epoch_without_augmentation_does_not_quantise(monkeypatch):
+    from eventprop.experiments import make_experiment
+
+    exp = make_experiment("yinyang", {"N_TRAIN": 64, "N_TEST": 32, "NUM_HIDDEN": 10,
+                                      "DT_MS": 0.5, "N_BATCH": 32, "N_EPOCH": 2,
+                                      "SHUFFLE": True, "WRITE_TO_DISK": False})
+    calls = _count_quantiser_calls(monkeypatch)
+    per_epoch = []
+
+    class Count:
+        def on_epoch_end(self, tr, ev):
+            per_epoch.append(len(calls))
+
+    tr = exp.trainer(write_files=False, listeners=[Count()])
+    tr.fit()
+    first, second = per_epoch[0], per_epoch[1] - per_epoch[0]
+    assert first >= 1  # the training (and evaluation) set, once each
+    assert second == 0

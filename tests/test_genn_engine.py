@@ -62,6 +62,10 @@ def test_code_string_equations_match_the_cpu_maths(trial):
                                                                  rel=1e-12)
     assert eq.evaluate(eq.BACKWARD_R, **v) == pytest.approx(
         v["w"] * (v["LambdaV"] - v["LambdaI"]), rel=1e-12)
+    fm, fs = neurons.tau_gradient_integrand(v["LambdaV"], v["LambdaI"], v["V"], v["I"],
+                                            v["a"] * 20.0, v["TauS"])
+    assert eq.evaluate(eq.TAU_GRAD_M, **v, TauM=v["a"] * 20.0) == pytest.approx(fm, rel=1e-12)
+    assert eq.evaluate(eq.TAU_GRAD_S, **v) == pytest.approx(fs, rel=1e-12)
 
 
 def test_adam_code_strings_match_the_cpu_optimiser():
@@ -183,21 +187,24 @@ STRUCTURES = {
     "ff-LIF": dict(recurrent=False, n_hid_layer=1, reg=False, hidden="LIF"),
     "rec-ALIF-2layers-reg": dict(recurrent=True, n_hid_layer=2, reg=True, hidden="ALIF"),
     "ff-hetLIF": dict(recurrent=False, n_hid_layer=1, reg=False, hidden="hetLIF"),
+    "rec-LIF-2layers-reg": dict(recurrent=True, n_hid_layer=2, reg=True, hidden="LIF"),
 }
 
 
-def _pair(loss, structure, **extra):
-    """The same gradient-check network on both engines (float32, DT 0.1 ms), and a batch."""
+def _pair(loss, structure, train_tau=False, genn_extra=None, **extra):
+    """The same gradient-check network on both engines (float32, DT 0.1 ms), and a batch;
+    ``genn_extra``: parameters for the GeNN engine only (settings the CPU engine refuses)."""
     from eventprop.gradcheck import gradcheck_network, random_inputs, variant_overrides
     from eventprop.data.batches import SpikeBatch
 
     s = STRUCTURES[structure]
-    ov = variant_overrides(s["hidden"], False, loss, reg=s["reg"])
+    ov = variant_overrides(s["hidden"], train_tau, loss, reg=s["reg"])
     ov.update(DT_MS=0.1, GENN_BACKEND=BACKEND, N_BATCH=4, **extra)
     if s["reg"]:
         ov.update(LBD_UPPER=1e-4, LBD_LOWER=1e-4)  # a visible share of the gradient
     nets = [gradcheck_network(loss, recurrent=s["recurrent"], n_hid_layer=s["n_hid_layer"],
-                              reg=s["reg"], overrides=ov, precision="float32", engine=e)
+                              reg=s["reg"], overrides={**ov, **(genn_extra or {})} if e == "genn"
+                              else ov, precision="float32", engine=e)
             for e in ("cpu", "genn")]
     inputs, labels = random_inputs(4, 5, nets[0].params.TRIAL_MS, 4, seed=1)
     batch = SpikeBatch.from_spike_lists(inputs, labels, 0.1, nets[0].engine.n_steps,
@@ -246,6 +253,130 @@ def test_genn_matches_the_cpu_engine(loss, structure):
 
 
 @needs_pygenn
+@pytest.mark.parametrize("loss, structure", [
+    ("sum_weigh_exp", "ff-LIF"),  # hidden and output τ (TRAIN_TAU_OUTPUT)
+    ("sum_weigh_exp", "ff-hetLIF"),
+    ("first_spike", "rec-LIF-2layers-reg"),
+    ("max", "rec-LIF-2layers-reg"),
+])
+def test_genn_trains_tau_like_the_cpu_engine(loss, structure):
+    """TRAIN_TAU (and TRAIN_TAU_OUTPUT): the same ∂J/∂τm, ∂J/∂τs as the CPU engine, and the
+    same τ after a training step (Adam, clamps)."""
+    nets, batch = _pair(loss, structure, train_tau=True)
+    cpu, genn = (n.engine for n in nets)
+    try:
+        same, obj, mats, _ = _agreement(nets, batch)
+        assert {"tau_m", "tau_s"} <= set(mats)
+        assert same >= 0.99 and obj <= 1e-4
+        for k, (cos, rel) in mats.items():
+            assert cos >= 0.999 and rel <= 1e-3, f"{k}: cosine {cos:.6f}, rel. error {rel:.2e}"
+        print(f"{loss} {structure} τ: objective {obj:.1e}, "
+              + ", ".join(f"{k} cos {c:.7f} err {r:.1e}" for k, (c, r) in mats.items()))
+        trained = cpu.description.tau_trained()
+        _, g = cpu.loss_and_grad(batch)
+        moved = trained & (g["tau_m"] != 0.0)  # (a silent neuron's τ gradient is 0)
+        assert moved.sum() >= 0.5 * trained.sum()
+        before = genn.get_taus()
+        cpu.train_batch(batch)
+        genn.train_batch(batch)
+        tc, tg = cpu.get_taus(), genn.get_taus()
+        eta = float(cpu.params.ETA)
+        for k in ("tau_m", "tau_s"):
+            assert np.all(tg[k][moved] != before[k][moved])
+            np.testing.assert_array_equal(tg[k][~trained], before[k][~trained])
+            np.testing.assert_allclose(tg[k], tc[k], rtol=0, atol=1e-3 * eta)
+        arrays, _ = genn.get_optimizer_state()
+        np.testing.assert_allclose(arrays["adam_m/tau_m"], cpu.get_optimizer_state()[0][
+            "adam_m/tau_m"], rtol=1e-3, atol=1e-9)
+        for k, w in cpu.get_weights().items():
+            np.testing.assert_allclose(genn.get_weights()[k], w, rtol=0, atol=1e-3 * eta)
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
+@pytest.mark.parametrize("loss, structure, extra", [
+    ("sum", "rec-ALIF-2layers-reg", {}),
+    ("first_spike", "ff-LIF", dict(HIDDEN_OUTPUT_MEAN=0.1, HIDDEN_OUTPUT_STD=0.3)),  # silent
+    ("max", "ff-LIF", {}),
+    ("avg_xentropy", "ff-LIF", {}),
+])
+def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss, structure,
+                                                                             extra):
+    """SCHEDULE="interleaved": the first training batch changes nothing, the second applies the
+    first one's gradient (for the weights the first batch ran with: the synchronous step of the
+    first batch) and reports its own forward pass; any other request drops the pending
+    backward pass.  Every kind of loss drive reaches the pending backward pass."""
+    nets, batch = _pair(loss, structure, genn_extra={"SCHEDULE": "interleaved"}, **extra)
+    cpu, genn = (n.engine for n in nets)
+    from eventprop.data.batches import SpikeBatch
+    from eventprop.gradcheck import random_inputs
+
+    inputs, labels = random_inputs(4, 5, cpu.params.TRIAL_MS, 4, seed=2)
+    other = SpikeBatch.from_spike_lists(inputs, labels, 0.1, cpu.n_steps, cpu.description.n_input)
+    try:
+        w0 = genn.get_weights()
+        ref_other = cpu.eval_batch(other)
+        first = genn.train_batch(batch)
+        for k, w in genn.get_weights().items():
+            np.testing.assert_array_equal(w, w0[k])
+        second = genn.train_batch(other)
+        cpu.train_batch(batch)  # the synchronous step of the first batch
+        eta = float(cpu.params.ETA)
+        changed = 0
+        for k, w in cpu.get_weights().items():
+            np.testing.assert_allclose(genn.get_weights()[k], w, rtol=0, atol=1e-3 * eta)
+            changed += int(np.sum(w != w0[k]))
+        assert changed > 0
+        np.testing.assert_array_equal(second.hidden_counts, ref_other.hidden_counts)
+        np.testing.assert_allclose(second.loss, ref_other.loss, rtol=1e-4)  # (eval: no reg)
+        assert first.hidden_counts.sum() > 0 and np.isfinite(first.objective)
+        assert genn.get_optimizer_state()[1]["adam_t"] == 1
+        genn.eval_batch(batch)  # drops the pending backward pass of `other`
+        w2 = genn.get_weights()
+        genn.train_batch(batch)
+        for k, w in genn.get_weights().items():
+            np.testing.assert_array_equal(w, w2[k])
+        assert genn.get_optimizer_state()[1]["adam_t"] == 1
+        genn.train_batch(other)  # and the pipeline runs again
+        assert genn.get_optimizer_state()[1]["adam_t"] == 2
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+@needs_pygenn
+@pytest.mark.parametrize("schedule", ["synchronous", "interleaved"])
+def test_training_state_survives_a_reload_of_the_model(schedule):
+    """A batch with more input spikes than the device buffer holds reloads the model: weights,
+    Adam state and, with the interleaved schedule, the stored trials of the pending backward
+    pass come through it."""
+    from eventprop.engines.genn_sim import GeNNSimulation
+
+    nets, batch = _pair("sum_weigh_input", "ff-LIF", genn_extra={"SCHEDULE": schedule})
+    genn = nets[1].engine
+    w = genn.get_weights()
+    for n in nets:
+        n.engine.close()
+    keep = np.ones(len(batch.steps), bool)
+    out = []
+    for capacity in (None, 16):  # one after the other: both load the same generated library
+        sim = GeNNSimulation(genn.description, genn.params, w, genn.tau_m, genn.tau_s, BACKEND)
+        try:
+            if capacity:
+                sim._load(capacity)
+            for _ in range(3):
+                sim.run_batch(batch, keep, "train")
+            out.append((sim.get_weights(), sim.in_capacity))
+        finally:
+            sim.model.unload()
+    assert out[1][1] > 16  # it did reload
+    for k, v in out[0][0].items():
+        np.testing.assert_array_equal(out[1][0][k], v)
+
+
+@needs_pygenn
 def test_genn_matches_the_cpu_engine_when_label_outputs_stay_silent():
     """A silent label output enters the first-spike loss at a virtual time from its voltage peak,
     and its drive is injected where the backward pass reaches the peak."""
@@ -254,6 +385,8 @@ def test_genn_matches_the_cpu_engine_when_label_outputs_stay_silent():
         recs = nets[0].engine.record(batch, range(batch.size))
         silent = [r for r in recs if r.label not in set(r.spikes["output"][1].tolist())]
         assert silent, "every label output fired: the check would not exercise the silent path"
+        phantom = nets[0].engine._forward(batch, train=False)[4].phantom
+        assert np.any(phantom != 0.0), "no silent label has a drive at its voltage peak"
         same, obj, mats, _ = _agreement(nets, batch)
         assert same >= 0.99 and obj <= 1e-4
         for k, (cos, rel) in mats.items():
@@ -318,6 +451,23 @@ def test_three_yinyang_epochs_on_both_engines_end_at_the_same_test_accuracy(tmp_
             tr.engine.close()
     assert acc["cpu"] > 0.6  # well above chance (1/3) after 3 epochs
     assert abs(acc["genn"] - acc["cpu"]) <= 0.005, acc
+
+
+@needs_pygenn
+def test_interleaved_schedule_still_learns_yinyang(tmp_path):
+    """Stale gradients, but three Yin-Yang epochs still end far above chance (1/3)."""
+    from eventprop.experiments import make_experiment
+
+    tiny = {"N_TRAIN": 960, "N_TEST": 400, "NUM_HIDDEN": 50, "DT_MS": 0.5, "N_BATCH": 32,
+            "ETA": 0.02, "N_EPOCH": 3, "SHUFFLE": True, "GENN_BACKEND": BACKEND,
+            "WRITE_TO_DISK": False, "SCHEDULE": "interleaved", "OUT_DIR": str(tmp_path)}
+    exp = make_experiment("yinyang", tiny, engine="genn")
+    tr = exp.trainer()
+    try:
+        tr.fit()
+        assert exp.run_test(tr)["test_accuracy"] > 0.6
+    finally:
+        tr.engine.close()
 
 
 @needs_pygenn

@@ -384,17 +384,83 @@ def test_a_finished_checkpoint_asks_for_more_epochs(controller):
         controller.start("yinyang", {**TINY, "N_EPOCH": 1})
 
 
-def test_raster_blocks_do_not_overlap_and_small_ones_stay_readable():
-    from eventprop.lab.views.raster import aggregate, layout_rows
+def test_the_hidden_neuron_picker_chooses_all_most_active_silent_or_a_range():
+    from eventprop.lab.views.raster import pick_hidden
 
-    rows = layout_rows({"input": 5, "hidden0": 200, "output": 3})
-    blocks = [rows[k] for k in ("input", "hidden", "output")]
-    for (f0, n0, s0), (f1, _, _) in zip(blocks, blocks[1:]):
-        assert f0 + n0 * s0 < f1
-    assert rows["input"][1] * rows["input"][2] >= 0.12 * 200
-    assert rows["hidden"][2] == 1.0
+    counts = np.array([0, 5, 2, 0, 5, 1])
+    assert pick_hidden(counts, "all").tolist() == [0, 1, 2, 3, 4, 5]
+    assert pick_hidden(counts, "most active", n=3).tolist() == [1, 2, 4]  # ascending ids
+    assert pick_hidden(counts, "most active", n=2).tolist() == [1, 4]
+    assert pick_hidden(counts, "most active", n=6).tolist() == [0, 1, 2, 3, 4, 5]
+    assert pick_hidden(counts, "most active", n=5).tolist() == [0, 1, 2, 4, 5]  # tie: lower id
+    assert pick_hidden(counts, "silent").tolist() == [0, 3]
+    assert pick_hidden(counts, "range", first=2, last=4).tolist() == [2, 3, 4]
+    assert pick_hidden(counts, "range", first=4, last=99).tolist() == [4, 5]  # clipped
+    assert pick_hidden(counts, "range", first=4).tolist() == [4, 5]
+    assert pick_hidden(counts, "range", first=5, last=2).tolist() == []
+    with pytest.raises(ValueError, match="unknown neuron choice 'busy'"):
+        pick_hidden(counts, "busy")
+
+
+def test_hidden_rows_are_one_per_neuron_until_the_limit_then_binned():
+    from eventprop.lab.views.raster import FRAME_PX, MAX_BAND_PX, MIN_BAND_PX, ROW_PX
+    from eventprop.lab.views.raster import band_height
+    from eventprop.lab.views.raster import hidden_rows
+
+    row, n_rows, per_row = hidden_rows([1, 4, 5], 6)
+    assert row.tolist() == [-1, 0, -1, -1, 1, 2] and (n_rows, per_row) == (3, 1)
+    row, n_rows, per_row = hidden_rows(np.arange(1000), 1000, row_limit=320)
+    assert per_row == 4 and n_rows == 250 and row[3] == 0 and row[4] == 1 and row[999] == 249
+    assert hidden_rows([], 4)[1] == 0
+    # the band grows with the rows shown, independent of the input's 700 channels
+    assert band_height(3) == MIN_BAND_PX + FRAME_PX
+    assert band_height(64) == 64 * ROW_PX + FRAME_PX
+    assert band_height(700) == MAX_BAND_PX + FRAME_PX
+
+
+def test_aggregated_rasters_count_spikes_per_bin():
+    from eventprop.lab.views.raster import aggregate
+
     img = aggregate(np.array([0.0, 0.05, 29.9]), np.array([0, 0, 199]), 200, 30.0)
     assert img.shape == (200, 400) and img.sum() == 3 and img[0, 0] == 2 and img[199, 398] == 1
+
+
+def test_the_raster_shows_the_picked_hidden_neurons_in_their_own_band(lab, controller):
+    from eventprop.lab.snapshot import Delta, ProbeTrace
+
+    sizes = {"input": 700, "hidden0": 30, "output": 4}
+    spikes = {"input": (np.array([1, 2, 3]), np.array([0, 350, 699])),
+              "hidden0": (np.array([1, 2, 3, 4, 5]), np.array([2, 2, 7, 7, 7])),
+              "output": (np.array([6]), np.array([1]))}
+    trace = ProbeTrace(epoch=0, batch=0, sample=3, source="batch", label=1, prediction=1,
+                       loss=0.5, dt_ms=1.0, n_steps=10, threshold=1.0, sizes=sizes, v={},
+                       lambda_v={}, lambda_i={}, spikes=spikes)
+    view = lab.raster
+
+    def delta(probe=None):
+        return Delta(reset=False, batches={}, epochs={}, messages=[], status={}, probe=probe)
+
+    view.update(delta(trace))
+    hidden = view.bands["hidden"]
+    assert hidden.points.data["neuron"].tolist() == [2, 2, 7, 7, 7]
+    assert hidden.points.data["row"].tolist() == [2, 2, 7, 7, 7]  # all 30: row = index
+    assert hidden.fig.height == 30 * 5 + 60 and view.bands["input"].fig.height == 220 + 60
+    assert "30 of 30 hidden neurons (all); 28 of them silent" in view.hidden_info.object
+    view.pick_mode.value = "most active"
+    view.pick_n.value = 2
+    view.update(delta())
+    assert hidden.points.data["row"].tolist() == [0, 0, 1, 1, 1]
+    assert hidden.fig.yaxis.major_label_overrides == {0: "2", 1: "7"}
+    assert hidden.fig.height == 60 + 60  # the smallest band
+    view.pick_mode.value = "silent"
+    view.update(delta())
+    assert len(hidden.points.data["t"]) == 0 and "28 of 30" in view.hidden_info.object
+    view.pick_mode.value = "range"
+    view.pick_first.value, view.pick_last.value = 5, 9
+    view.update(delta())
+    assert hidden.points.data["neuron"].tolist() == [7, 7, 7]
+    assert hidden.points.data["row"].tolist() == [2, 2, 2]
+    assert view.bands["output"].points.data["neuron"].tolist() == [1]
 
 
 # -- the parameter table -----------------------------------------------------------------------------------
@@ -492,7 +558,7 @@ def test_the_views_fill_while_training_and_the_buttons_follow_the_phase(lab, con
     lab.refresh()
     assert len(lab.curves.batches.data["x"]) >= 2
     assert len(lab.curves.epochs.data["x"]) >= 2
-    assert lab.raster.points.data["pop"].count("input") == 5  # one latency spike per channel
+    assert len(lab.raster.bands["input"].points.data["t"]) == 5  # one latency spike per channel
     assert lab.selection.widget.value  # most active hidden neurons chosen
     assert len(lab.voltages.hidden_src.data["xs"]) == len(lab.selection.widget.value)
     assert len(lab.voltages.output_src.data["xs"]) == 3
@@ -514,7 +580,7 @@ def test_the_views_fill_while_training_and_the_buttons_follow_the_phase(lab, con
     lab.reset()
     assert len(lab.curves.batches.data["x"]) > 0  # the views clear at the next refresh
     lab.refresh()
-    assert len(lab.curves.batches.data["x"]) == 0 and len(lab.raster.points.data["t"]) == 0
+    assert len(lab.curves.batches.data["x"]) == 0 and len(lab.raster.bands["input"].points.data["t"]) == 0
 
 
 def test_import_export_and_reproduce_from_the_lab(lab):
@@ -560,7 +626,7 @@ def test_save_and_load_from_the_lab(lab, controller):
 
 
 def test_the_preset_selector_fills_the_table_with_defaults_plus_the_preset(lab):
-    assert lab.preset_select.options == ["defaults", "original", "paper"]
+    assert list(lab.preset_select.options) == ["defaults", "original", "paper"]
     lab.preset_select.value = "paper"
     values = lab.table.values()
     assert values["NUM_HIDDEN"] == 200 and values["LOSS_TYPE"] == "first_spike_exp"
@@ -569,7 +635,7 @@ def test_the_preset_selector_fills_the_table_with_defaults_plus_the_preset(lab):
     lab.preset_select.value = "defaults"
     assert lab.table.values() == to_dict(make_params("yinyang"))
     lab.experiment_select.value = "mnist"
-    assert lab.preset_select.options == ["defaults", "original", "paper", "synthetic"]
+    assert list(lab.preset_select.options) == ["defaults", "original", "paper", "synthetic"]
     assert lab.preset_select.value == "defaults"
 
 
@@ -602,7 +668,7 @@ def test_the_pacer_waits_for_the_browser_to_draw_the_last_update():
     pacer.make_model()
     assert pacer.ready()
     pacer.mark_sent()
-    assert pacer.model.tags == [1] and pacer.behind and not pacer.ready()
+    assert pacer.model.sent == 1 and pacer.behind and not pacer.ready()
     now[0] = 2.0
     pacer.answer("1")  # drawn after 2 s: wait as long again (the browser half of the time busy)
     assert pacer.render_s == 2.0 and not pacer.behind

@@ -85,12 +85,59 @@ def write_shd_layout(root: Path, n_train: int = 64, n_test: int = 32) -> Path:
     return root
 
 
+def write_mnist_layout(root: Path, n_train: int = 600, n_test: int = 100) -> Path:
+    """MNIST IDX files (``mnist/``) of digits drawn with a font, shifted and thickened at
+    random, below ``root``."""
+    from conftest import write_idx
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = np.random.default_rng(11)
+    font = ImageFont.load_default(size=22)
+    folder = root / "mnist"
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = np.zeros((n, 28, 28), np.uint8)
+        for k, label in enumerate(labels):
+            im = Image.new("L", (28, 28))
+            dx, dy = rng.integers(-3, 4, 2)
+            ImageDraw.Draw(im).text((14 + dx, 14 + dy), str(label), fill=255, font=font,
+                                    anchor="mm", stroke_width=int(rng.integers(1, 3)),
+                                    stroke_fill=200)
+            images[k] = np.asarray(im.rotate(float(rng.uniform(-15, 15))))
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+def write_shd_sweeps(root: Path, n_train: int = 96, n_test: int = 32) -> Path:
+    """SHD-layout files of a task that looks like speech: each of 4 classes is a band of
+    channels that sweeps up or down over 80 ms, with background spikes."""
+    from conftest import write_h5
+
+    rng = np.random.default_rng(5)
+    for split, n in (("train", n_train), ("test", n_test)):
+        samples, labels = [], []
+        for _ in range(n):
+            c = int(rng.integers(4))
+            t = np.sort(rng.uniform(0.0, 0.08, 900))
+            start, end = (150 + 100 * c, 450 + 60 * c) if c % 2 else (550 - 80 * c, 200)
+            x = start + (end - start) * t / 0.08 + rng.normal(0, 25, t.size)
+            x = np.concatenate([x, rng.uniform(0, 700, 200)])
+            t = np.concatenate([t, rng.uniform(0.0, 0.08, 200)])
+            order = np.argsort(t)
+            samples.append((t[order], np.clip(x[order], 0, 699).astype(int)))
+            labels.append(c)
+        write_h5(root / "SHD" / f"shd_{split}.h5", samples, labels, [0] * n)
+    return root
+
+
 class LabServer:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, write_data=write_shd_layout):
         self.port = _free_port()
         self.url = f"http://localhost:{self.port}/app"
         self.runs = tmp / "runs"
-        self.data = write_shd_layout(tmp / "data")
+        self.data = write_data(tmp / "data")
         self.log_path = tmp / "panel.log"
         env = dict(os.environ, EVENTPROP_LAB_RUNS=str(self.runs), EVENTPROP_LAB_MAX_RUNS="2",
                    EVENTPROP_DATA=str(self.data))
@@ -184,6 +231,7 @@ def counter(page) -> dict:
     c = page.locator(".ep-counter")
     return {"phase": c.get_attribute("data-phase"),
             "batch": int(c.get_attribute("data-global-batch") or 0),
+            "epoch": int(c.get_attribute("data-epoch") or 0),
             "slots": int(c.get_attribute("data-slots-in-use") or 0)}
 
 
@@ -264,14 +312,15 @@ def test_the_page_is_usable_within_seconds_of_the_server_starting(context, serve
 
 def test_a_small_run_learns_live_and_pause_resume_stop_work(context, server, tmp_path):
     page = open_lab(context, server)
-    wait_until(lambda: cds_len(page, "ep-raster-points", "t") == 0, 30, "the deferred views")
+    wait_until(lambda: cds_len(page, "ep-raster-input", "t") == 0, 30, "the deferred views")
     set_small_run(page)
     page.get_by_text("eventprop train yinyang --set DT_MS=0.5").wait_for(timeout=10_000)
     curves_before = view_pixels(page, ".ep-view-curves")
     raster_before = view_pixels(page, ".ep-view-raster")
     click(page, "Start")
     wait_until(lambda: cds_len(page, "ep-curve-batches", "x") >= 20, 120, "loss curve points")
-    wait_until(lambda: cds_len(page, "ep-raster-points", "t") > 5, 60,
+    wait_until(lambda: cds_len(page, "ep-raster-input", "t")
+               + cds_len(page, "ep-raster-hidden", "t") > 5, 60,
                "input and hidden spikes in the raster")
     # the views keep refreshing while training runs, as often as the browser draws them
     refreshes, t0 = probe_refreshes(page), time.monotonic()
@@ -333,6 +382,13 @@ def test_each_tab_trains_its_own_run_and_the_server_cap_holds(context, server, t
     wait_until(lambda: counter(c)["phase"] != "idle" and counter(c)["slots"] == 2, 60,
                "tab C starting after a slot was freed")
     assert counter(a)["phase"] == "paused"
+    # Stop is enabled by the update that follows the click; on a loaded machine the status
+    # line can arrive first (a run that ended instead shows its phase and message here)
+    wait_until(lambda: not button(c, "Stop").is_disabled()
+               or counter(c)["phase"] in ("stopped", "finished", "error"), 60,
+               "tab C's Stop enabled")
+    assert counter(c)["phase"] not in ("stopped", "finished", "error"), (
+        counter(c), c.locator(".ep-notice").text_content())
     click(c, "Stop")
     click(a, "Stop")
     wait_until(lambda: counter(a)["slots"] == 0, 30, "every run stopped")
@@ -380,6 +436,76 @@ def test_readme_screenshots(context, server, tmp_path):
     wait_until(lambda: counter(page)["phase"] == "stopped", 30, "the stopped phase")
 
 
+#: Browser code: note (``window.epPhases``: ``[seconds since 1970, phase]``) each change of the
+#: status line's phase from now on; the status pane's markup lives in shadow roots.
+_WATCH_PHASE = """(el) => {
+  const roots = [el];
+  const walk = (n) => { for (const x of [n, ...n.querySelectorAll('*')]) {
+    if (x.shadowRoot) { roots.push(x.shadowRoot); walk(x.shadowRoot); } } };
+  walk(el);
+  const phase = () => { for (const r of roots) { const c = r.querySelector('.ep-counter');
+    if (c) return c.getAttribute('data-phase'); } return null; };
+  window.epPhases = [];
+  let last = phase();
+  if (window.epPhaseObserver) window.epPhaseObserver.disconnect();
+  const obs = window.epPhaseObserver = new MutationObserver(() => {
+    const p = phase();
+    if (p !== last) { last = p; window.epPhases.push([Date.now() / 1000, p]); } });
+  for (const r of roots) obs.observe(r, {subtree: true, childList: true, characterData: true,
+                                         attributes: true});
+}"""
+
+
+def _shoot_views(page, target: Path, tmp_path: Path, shots: dict):
+    """Screenshots ``{file name: CSS selector scrolled to the top}`` into ``target``."""
+    for name, anchor in shots.items():
+        page.locator(anchor).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        time.sleep(1.5)
+        path = save_screenshot(page, tmp_path, name)
+        _small_png(path, target / name)
+        assert (target / name).stat().st_size < 600_000
+
+
+@pytest.mark.skipif(not os.environ.get("EVENTPROP_LAB_ASSETS"),
+                    reason="set EVENTPROP_LAB_ASSETS=assets to regenerate the README screenshots")
+def test_readme_screenshots_mnist_and_shd(context, tmp_path):
+    """``assets/lab-mnist.png`` (MNIST-format digits: the sample view and the rasters) and
+    ``assets/lab-shd.png`` (an SHD-layout file: 700 input channels beside a readable hidden
+    band), each from a short run on generated data."""
+    target = Path(os.environ["EVENTPROP_LAB_ASSETS"])
+    target = target if target.is_absolute() else REPO / target
+    target.mkdir(parents=True, exist_ok=True)
+    srv = LabServer(tmp_path / "srv",
+                    write_data=lambda root: write_shd_sweeps(write_mnist_layout(root)))
+    try:
+        page = open_lab(context, srv)
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        runs = {"mnist": ({"N_TRAIN": "512", "N_VALIDATE": "64", "N_TEST": "100",
+                           "NUM_HIDDEN": "128", "N_EPOCH": "100000"},
+                          "train-images-idx3-ubyte", ".ep-view-mnist", "lab-mnist.png"),
+                "shd": ({"NUM_HIDDEN": "64", "N_EPOCH": "100000", "TRIAL_MS": "100",
+                         "N_TRAIN": "80", "N_VALIDATE": "16"}, "shd_train.h5",
+                        ".ep-view-raster", "lab-shd.png")}
+        for exp, (values, data_file, anchor, name) in runs.items():
+            page.locator(".ep-experiment select").select_option(exp)
+            page.get_by_text(data_file).first.wait_for(timeout=60_000)  # the data card
+            for key, value in values.items():
+                set_param(page, key, value)
+            wait_until(lambda: not start_button(page).is_disabled(), 20, "a valid configuration")
+            click(page, "Start")
+            wait_until(lambda: counter(page)["epoch"] >= 5 or counter(page)["phase"] == "error",
+                       240, f"five {exp} epochs")
+            assert counter(page)["phase"] != "error", page.locator(".ep-notice").text_content()
+            time.sleep(3)  # one more refresh of the slower views
+            click(page, "Pause")
+            wait_until(lambda: counter(page)["phase"] == "paused", 30, "the paused phase")
+            _shoot_views(page, target, tmp_path, {name: anchor})
+            click(page, "Stop")
+            wait_until(lambda: counter(page)["phase"] == "stopped", 30, "the stopped phase")
+    finally:
+        srv.close()
+
+
 def test_the_page_answers_while_a_run_keeps_both_cores_busy(context, server):
     """Click to response for Pause, Resume and Stop, and how far the status line is behind the
     server, while a run big enough to keep a core busy trains (the browser takes the other).
@@ -398,13 +524,22 @@ def test_the_page_answers_while_a_run_keeps_both_cores_busy(context, server):
         time.sleep(0.5)
 
     def answer(name, registered, done):
-        """Seconds from the click until the page shows it registered, and until done."""
-        t0 = time.monotonic()
-        click(page, name)
-        wait_until(lambda: counter(page)["phase"] in registered, 30, f"{name} registered")
-        seen = time.monotonic() - t0
-        wait_until(lambda: counter(page)["phase"] == done, 30, f"the {done} phase")
-        return seen, time.monotonic() - t0
+        """Seconds from the click until the page shows it registered, and until done: the
+        mouse goes down at once (no waiting for the page to be idle, as a user would not) and
+        the page notes when its status line changes (a mutation observer, on this machine's
+        clock)."""
+        box = button(page, name).bounding_box()
+        page.locator(".ep-status").evaluate(_WATCH_PHASE)
+        t0 = time.time()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+        def first(phases):
+            shown = page.evaluate("() => window.epPhases")
+            return next((t for t, p in shown if p in phases), None)
+
+        seen = wait_until(lambda: first(registered), 30, f"{name} registered")
+        done_at = wait_until(lambda: first((done,)), 30, f"the {done} phase")
+        return seen - t0, done_at - t0
 
     pause = answer("Pause", ("pausing", "paused"), "paused")
     resume = answer("Resume", ("running",), "running")
@@ -416,8 +551,8 @@ def test_the_page_answers_while_a_run_keeps_both_cores_busy(context, server):
           f"registered 0.5, Stop shown 1); status line behind by at most {lag:.2f} s (goal 2 s; "
           f"median {sorted(lags)[len(lags) // 2]:.2f} s)")
     assert lags, "the status line never carried the server's time"
-    assert pause[0] < 3 and resume[0] < 3 and stop[0] < 3, (pause, resume, stop)
-    assert pause[1] < 10 and stop[1] < 10, (pause, stop)
+    assert pause[0] < 2 and resume[0] < 2 and stop[0] < 2, (pause, resume, stop)
+    assert pause[1] < 5 and stop[1] < 5, (pause, stop)
     assert lag < 10, lags
 
 

@@ -94,7 +94,7 @@ def test_the_lab_offers_dvs_gesture_with_its_sample_view_and_presets(data_dir, t
         lab = Lab(experiment="dvs_gesture", values={"N_TRAIN": 7, "N_VALIDATE": 2},
                   controller=controller)
         assert "dvs_gesture" in lab.experiment_select.options
-        assert lab.preset_select.options == ["defaults", "dvs-base", "original"]
+        assert list(lab.preset_select.options) == ["defaults", "dvs-base", "original"]
         (view,) = lab.extras
         assert isinstance(view, DVSSampleView)
         lab.refresh()

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(_missing() is not None,
 def test_closing_a_training_tab_asks_first_and_then_keeps_the_run(context, server):  # noqa: F811
     page = open_lab(context, server)
     assert page.evaluate("window.eventpropTraining === true") is False
-    wait_until(lambda: cds_len(page, "ep-raster-points", "t") == 0, 30, "the deferred views")
+    wait_until(lambda: cds_len(page, "ep-raster-input", "t") == 0, 30, "the deferred views")
     set_small_run(page)
     page.get_by_text("eventprop train yinyang --set DT_MS=0.5").wait_for(timeout=10_000)
     click(page, "Start")  # also the user gesture Chromium wants before it asks on unload

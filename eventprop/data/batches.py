@@ -14,6 +14,9 @@ is dropped (the original input population can emit one spike per step and skips 
 The quantisation is one compiled pass per sample in linear time (:func:`_quantise`): spikes
 already ordered by (step, channel) are copied as they are; otherwise two stable counting sorts, by
 channel and then by step, order them, and make duplicates adjacent.
+A data set quantises all its samples once per step grid (:meth:`SpikeDataset.binned`) and
+builds every batch by gathering from that copy, so epochs without augmentation never quantise
+again.
 """
 
 from __future__ import annotations
@@ -246,6 +249,8 @@ class SpikeDataset:
     labels: np.ndarray
     n_channels: int
     speakers: np.ndarray | None = None
+    # (dt_ms, n_steps) -> every sample quantised once: (steps, channels, offsets)
+    _binned: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.times_ms = np.ascontiguousarray(self.times_ms, dtype=np.float32)
@@ -284,13 +289,30 @@ class SpikeDataset:
             self.n_channels, spk,
         )
 
+    def binned(self, dt_ms: float, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every sample on the step grid, ``(steps, channels, offsets)`` concatenated like the
+        data set (int16 where the values fit, to keep the copy small), quantised on the first
+        call for this grid and kept: the batches of every later epoch gather their samples from
+        it and never quantise again.  A data set is not changed after it is built
+        (augmentation and :meth:`subset` make new ones, which quantise anew)."""
+        key = (float(dt_ms), int(n_steps))
+        if key not in self._binned:
+            grid = SpikeBatch.from_times(self.times_ms, self.channels, self.offsets, self.labels,
+                                         dt_ms, n_steps, self.n_channels)
+            small = np.int16 if max(n_steps, self.n_channels) <= np.iinfo(np.int16).max else None
+            self._binned[key] = (grid.steps.astype(small or np.int32),
+                                 grid.channels.astype(small or np.int32), grid.offsets)
+        return self._binned[key]
+
     def batch(self, indices, batch_size: int, dt_ms: float, n_steps: int) -> SpikeBatch:
-        """The batch of samples ``indices`` padded with empty samples (label -1) to ``batch_size``."""
+        """The batch of samples ``indices`` padded with empty samples (label -1) to
+        ``batch_size``, gathered from :meth:`binned`."""
         indices = np.asarray(indices, dtype=np.int64)
         if len(indices) > batch_size:
             raise ValueError(f"{len(indices)} samples do not fit a batch of {batch_size}")
-        lengths = np.diff(self.offsets)[indices]
-        gather = _gather_index(self.offsets, indices, lengths)
+        steps, chans, grid_offsets = self.binned(dt_ms, n_steps)
+        lengths = np.diff(grid_offsets)[indices]
+        gather = _gather_index(grid_offsets, indices, lengths)
         offsets = np.zeros(batch_size + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1 : len(indices) + 1])
         offsets[len(indices) + 1 :] = offsets[len(indices)]
@@ -298,10 +320,8 @@ class SpikeDataset:
         labels[: len(indices)] = self.labels[indices]
         ids = np.full(batch_size, -1, dtype=np.int64)
         ids[: len(indices)] = indices
-        return SpikeBatch.from_times(
-            self.times_ms[gather], self.channels[gather], offsets, labels, dt_ms, n_steps,
-            self.n_channels, ids,
-        )
+        return SpikeBatch(steps[gather], chans[gather], offsets, labels, n_steps, self.n_channels,
+                          ids)
 
 
 def _gather_index(offsets: np.ndarray, indices: np.ndarray, lengths: np.ndarray) -> np.ndarray:

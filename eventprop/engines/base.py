@@ -249,16 +249,27 @@ class Engine(abc.ABC):
         w = self.weights
         return np.concatenate([w[c.name].reshape(-1) for c in self.description.connections])
 
-    def set_flat_weights(self, flat) -> None:
-        """Inverse of :meth:`get_flat_weights`; ValueError if the size differs."""
+    def _checked_flat(self, flat) -> np.ndarray:
+        """``flat`` as a 1-D array of this network's weight count; ValueError otherwise."""
         flat = np.asarray(flat).reshape(-1)
         if flat.size != self.description.n_weights:
             raise ValueError(
                 f"{flat.size} weights given but this network has {self.description.n_weights}: "
                 "the network parameters differ"
             )
+        return flat
+
+    def set_flat_weights(self, flat) -> None:
+        """Inverse of :meth:`get_flat_weights`; ValueError if the size differs."""
+        flat = self._checked_flat(flat)
         self.set_weights({c.name: flat[c.offset : c.offset + c.size].reshape(c.shape)
                           for c in self.description.connections})
+
+    def array_bytes(self) -> int | None:
+        """Bytes held in the engine's host arrays (weights, optimiser state, batch buffers,
+        scratch), for the memory benchmarks; None where the engine does not count them (its
+        state lives in another process or on a device)."""
+        return None
 
     @abc.abstractmethod
     def get_taus(self) -> dict:

@@ -75,7 +75,8 @@ class CPUEngine(Engine):
             missing.append("REG_TYPE='Thomas1' (broken in the original, "
                            "docs/differences.md#thomas1)")
         if params.SCHEDULE != "synchronous":
-            missing.append(f"SCHEDULE={params.SCHEDULE!r}")
+            missing.append(f"SCHEDULE={params.SCHEDULE!r} (stale gradients; --engine genn "
+                           "offers it)")
         if missing:
             from eventprop.params import ParameterError
 
@@ -172,13 +173,7 @@ class CPUEngine(Engine):
         return self.W.copy()
 
     def set_flat_weights(self, flat) -> None:
-        flat = np.asarray(flat).reshape(-1)
-        if flat.size != self.W.size:
-            raise ValueError(
-                f"{flat.size} weights given but this network has {self.W.size}: the network "
-                "parameters differ"
-            )
-        self.W[:] = flat
+        self.W[:] = self._checked_flat(flat)
 
     def get_taus(self) -> dict:
         return {"tau_m": self.tau_m.copy(), "tau_s": self.tau_s.copy()}

@@ -464,16 +464,24 @@ def _readout_drive(lc, ro, n, label, drive, x_tmp, s_tmp):
 
 # ------------------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
+def _population_run(store, lay, k, k1):
+    """``(p, kend)``: the stored spikes ``k:kend`` (``kend <= k1``) all belong to population p,
+    the population of spike k (one step's spikes are stored population by population)."""
+    p = lay.nrn_pop[store.nrn[k]]
+    kend = k
+    while kend < k1 and lay.nrn_pop[store.nrn[kend]] == p:
+        kend += 1
+    return p, kend
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _deliver_spikes(cur, W, store, n, lay, rows):
     """Add the weight rows of the spikes of step n (population by population, as they are
     stored) into their targets' currents."""
     k = store.step_ptr[n]
     k1 = store.step_ptr[n + 1]
     while k < k1:
-        p = lay.nrn_pop[store.nrn[k]]
-        kend = k
-        while kend < k1 and lay.nrn_pop[store.nrn[kend]] == p:
-            kend += 1
+        p, kend = _population_run(store, lay, k, k1)
         for q in range(lay.out_ptr[p], lay.out_ptr[p + 1]):
             c = lay.out_idx[q]
             npost = lay.conn_npost[c]
@@ -634,10 +642,7 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
         k = store.step_ptr[n]
         k1 = store.step_ptr[n + 1]
         while k < k1:
-            p = lay.nrn_pop[store.nrn[k]]
-            kend = k
-            while kend < k1 and lay.nrn_pop[store.nrn[kend]] == p:
-                kend += 1
+            p, kend = _population_run(store, lay, k, k1)
             for kk in range(k, kend):
                 il = store.nrn[kk] - lay.pop_off[p]
                 r = 0.0

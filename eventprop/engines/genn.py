@@ -13,10 +13,13 @@ the update it gives on CUDA), ``GENN_TIMEOUT`` (seconds one batch may take befor
 counts as hung).  Generated code is built once per network description and backend into a
 per-user cache folder (:func:`~eventprop.engines.genn_models.cache_dir`) and reused.
 
-The schedule is the synchronous one (forward, backward, optimiser step per batch), as on the CPU
-engine; the original's interleaved schedule, where batch k's backward pass runs during batch
-k+1's forward pass and every gradient is one optimiser step stale, is not simulated
-(``SCHEDULE="interleaved"`` is refused with that reason).
+The default schedule is the synchronous one (forward, backward, optimiser step per batch), as on
+the CPU engine, so the two engines can be checked against each other.  ``SCHEDULE="interleaved"``
+is the original's: batch k's backward pass runs during batch k+1's forward pass, which halves
+the GeNN time steps of training but gives *stale gradients* (each optimiser step applies the
+gradient of the batch before, computed for weights that have changed since); see
+:mod:`.genn_sim` for when the last batch's gradient is dropped.  ``TRAIN_TAU`` and
+``TRAIN_TAU_OUTPUT`` train τ with the CPU engine's gradients and Adam step.
 """
 
 from __future__ import annotations
@@ -76,11 +79,6 @@ class GeNNEngine(Engine):
         from eventprop.params import ParameterError
 
         missing = []
-        if params.TRAIN_TAU or params.TRAIN_TAU_OUTPUT:
-            missing.append("TRAIN_TAU / TRAIN_TAU_OUTPUT (trained time constants)")
-        if params.SCHEDULE != "synchronous":
-            missing.append(f"SCHEDULE={params.SCHEDULE!r} (the original's interleaved schedule, "
-                           "whose gradients are one step stale)")
         if params.REG_TYPE == "Thomas1":
             missing.append("REG_TYPE='Thomas1' (broken in the original)")
         backend = params.GENN_BACKEND
@@ -117,6 +115,7 @@ class GeNNEngine(Engine):
         self._synced = self._flat.copy()
         self._stale = False
         self.tau_m, self.tau_s = init.tau_m.copy(), init.tau_s.copy()
+        self.train_tau = bool(description.tau_trained().any())
         self.backend = params.GENN_BACKEND
         self.worker = None
         self.worker = Worker(make_simulation,
@@ -137,6 +136,8 @@ class GeNNEngine(Engine):
             for c in self.description.connections:
                 self._flat[c.offset:c.offset + c.size] = w[c.name].reshape(-1)
             self._synced[:] = self._flat
+            if self.train_tau:
+                self.tau_m[:], self.tau_s[:] = self.worker.call("get_taus")
             self._stale = False
 
     def _sync(self):
@@ -155,9 +156,11 @@ class GeNNEngine(Engine):
         super().set_weights(weights)
 
     def get_taus(self) -> dict:
+        self._refresh()
         return {"tau_m": self.tau_m.copy(), "tau_s": self.tau_s.copy()}
 
     def set_taus(self, taus: dict) -> None:
+        self._refresh()
         self.tau_m[:] = taus["tau_m"]
         self.tau_s[:] = taus["tau_s"]
         self.worker.call("set_taus", self.tau_m, self.tau_s)
@@ -167,14 +170,14 @@ class GeNNEngine(Engine):
             arrays, meta = self._final_state
             return {k: a.copy() for k, a in arrays.items()}, {**meta,
                                                               "learning_rate": self.learning_rate}
-        m, v, t = self.worker.call("get_adam")
-        arrays = {"adam_m/W": m, "adam_v/W": v}
+        arrays, t = self.worker.call("get_adam")
         return arrays, {"adam_t": int(t), "learning_rate": self.learning_rate,
                         "model_rng": self.rng.bit_generator.state}
 
     def set_optimizer_state(self, arrays: dict, meta: dict) -> None:
-        self.worker.call("set_adam", np.asarray(arrays["adam_m/W"]),
-                         np.asarray(arrays["adam_v/W"]), int(meta["adam_t"]))
+        self._refresh()
+        self.worker.call("set_adam", {k: np.asarray(v) for k, v in arrays.items()},
+                         int(meta["adam_t"]))
         self.learning_rate = float(meta["learning_rate"])
         self.rng.bit_generator.state = meta["model_rng"]
 

@@ -38,6 +38,7 @@ from eventprop.lab.runner import SAVED_PREFIX, RunController, engine_choices
 from eventprop.lab.runs import RunsPanel, default_run_name
 from eventprop.lab.settings import ParameterTable
 from eventprop.lab.snapshot import Cursor
+from eventprop.lab.state import DEFAULTS_PRESET, LabState
 from eventprop.lab.views import extra_views
 from eventprop.lab.views._plot import trial_range
 from eventprop.lab.views.adjoints import AdjointView
@@ -54,8 +55,6 @@ DISCONNECT_GRACE_S = 3.0
 
 TITLE = "EventProp Lab"
 
-#: The preset selector's entry for "the experiment's defaults, no preset".
-DEFAULTS_PRESET = "defaults"
 
 
 def experiment_presets(experiment: str) -> dict:
@@ -85,25 +84,25 @@ class Lab:
             raise LabError(f"experiment {experiment!r} is not available; choose one of "
                            f"{', '.join(self.experiments)}")
         self.engines = engine_choices()
-        self.experiment_select = pn.widgets.Select(
-            label="Experiment", options=self.experiments, value=experiment,
-            sizing_mode="stretch_width", css_classes=["ep-experiment"],
+        self.state = LabState(self.experiments, self.engines, experiment)
+        select = pn.widgets.Select.from_param
+        self.experiment_select = select(
+            self.state.param.experiment, label="Experiment", sizing_mode="stretch_width",
+            css_classes=["ep-experiment"],
             description="Experiments appear here as they are implemented.")
-        self.engine_select = pn.widgets.Select(
-            label="Engine", options=list(self.engines), value="cpu", sizing_mode="stretch_width",
+        self.engine_select = select(
+            self.state.param.engine, label="Engine", sizing_mode="stretch_width",
             disabled_options=[e for e, reason in self.engines.items() if reason],
             css_classes=["ep-engine"])
-        self.preset_select = pn.widgets.Select(
-            label="Preset", options=[DEFAULTS_PRESET], value=DEFAULTS_PRESET,
-            sizing_mode="stretch_width", css_classes=["ep-preset"],
+        self.preset_select = select(
+            self.state.param.preset, label="Preset", sizing_mode="stretch_width",
+            css_classes=["ep-preset"],
             description="Fill the parameter table with the experiment's defaults or one of its "
             "named presets (the same as `eventprop train EXPERIMENT --preset NAME`).")
-        self._applying_preset = False
-        self._showing_data = False
         notes = [f"<b>{html.escape(e)}</b> unavailable: {html.escape(r)}"
                  for e, r in self.engines.items() if r]
-        self.data_select = pn.widgets.Select(
-            label="Data folder", options={}, sizing_mode="stretch_width",
+        self.data_select = select(
+            self.state.param.data_folder, label="Data folder", sizing_mode="stretch_width",
             css_classes=["ep-data-select"],
             description="The experiment's default folder, or a folder below the server's data "
             "root (EVENTPROP_DATA, set before `panel serve app`).")
@@ -131,14 +130,15 @@ class Lab:
         self._disconnected_since = None
         self._periodic = None
         self._pending_save = None
-        self._switching = False
         self.unload_guard = unload_guard()
 
         self._set_experiment(experiment, values)
-        self.experiment_select.param.watch(self._experiment_changed, "value")
-        self.engine_select.param.watch(self._engine_changed, "value")
-        self.preset_select.param.watch(self._preset_changed, "value")
-        self.data_select.param.watch(self._data_folder_chosen, "value")
+        # in this order: a new experiment's table is built before its preset goes back to the
+        # defaults (which then changes nothing)
+        self.state.param.watch(self._experiment_changed, "experiment")
+        self.state.param.watch(self._engine_changed, "engine")
+        self.state.param.watch(self._preset_changed, "preset")
+        self.state.param.watch(self._data_folder_chosen, "data_folder")
         self.controls.start.on_click(lambda e: self.start())
         self.controls.pause.on_click(lambda e: self.toggle_pause())
         self.controls.step.on_click(lambda e: self.step())
@@ -224,7 +224,7 @@ class Lab:
         """The page below the controls, one piece per step (see :meth:`_fill_rest`)."""
         def table():
             self.table.build_deferred()
-            self.table.set_engine(self.engine_select.value)
+            self.table.set_engine(self.state.engine)
             self.update_controls()
 
         yield table
@@ -281,11 +281,15 @@ class Lab:
             sidebar_width=420, header_background="#263238", busy_indicator=None)
 
     def _pacer_pane(self) -> list:
-        """The pacer's hidden model, when the page is served (without a browser, as in the unit
-        tests, every refresh updates the views)."""
+        """The pacer's model, when the page is served (without a browser, as in the unit tests,
+        every refresh updates the views).  It has no view of its own, so it rides in the tags
+        of a hidden spacer that never changes."""
         if self.pacer.model is None:
             return []
-        return [pn.pane.Bokeh(self.pacer.model, visible=False)]
+        from bokeh.models import Spacer
+
+        return [pn.pane.Bokeh(Spacer(width=0, height=0, visible=False, tags=[self.pacer.model]),
+                              visible=False)]
 
     def servable(self):
         """Build the page for the current session and mark it servable (``panel serve``)."""
@@ -314,42 +318,35 @@ class Lab:
         # The engine's check loads numba: it starts with the rest of the table too.
         defer = not self._fill_started
         self.table = ParameterTable(experiment, values, on_change=self._params_changed,
-                                    engine=None if defer else self.engine_select.value,
+                                    engine=None if defer else self.state.engine,
                                     defer=defer)
         self.table_slot[:] = [self.table.panel]
         self.controls.seed_slot[:] = [self.table.row("MODEL_SEED")]
         if self._extras is not None:
             self._make_extras()
         self.runs.export.filename = f"{experiment}_params.json"
-        self._applying_preset = True  # a new table starts from the defaults
-        try:
-            self.preset_select.options = [DEFAULTS_PRESET, *experiment_presets(experiment)]
-            self.preset_select.value = DEFAULTS_PRESET
-        finally:
-            self._applying_preset = False
+        self.state.offer_presets(experiment_presets(experiment))  # a new table: the defaults
         self._params_changed()
 
     def _make_extras(self) -> None:
-        experiment = self.experiment_select.value
-        self._extras = extra_views(experiment)
+        made = extra_views(self.state.experiment)
+        self._extras = [view for _, view in made]
         for view in self._extras:
-            if hasattr(view, "configure"):
-                view.configure(self.table.values())
-        self.extras_slot[:] = [_card(_extra_title(experiment), v.panel) for v in self._extras]
+            view.configure(self.table.values())
+        self.extras_slot[:] = [_card(title, view) for title, view in made]
 
     def _preset_changed(self, event) -> None:
-        if self._applying_preset or event.new is None:
-            return
-        self.apply_preset(event.new)
+        if event.new is not None:
+            self.apply_preset(event.new)
 
     def apply_preset(self, name: str) -> None:
         """Put the experiment's defaults, with preset ``name`` on top (``"defaults"``: none),
         into the parameter table; values are checked as if typed."""
-        if self.controller.active:
-            return
+        exp = self.state.experiment
+        if self.controller.active or self.table is None or self.table.experiment != exp:
+            return  # (a table of another experiment is being replaced by one of defaults)
         from eventprop.params import make_params, to_dict
 
-        exp = self.experiment_select.value
         presets = experiment_presets(exp)
         if name != DEFAULTS_PRESET and name not in presets:
             self.controls.say(f"unknown preset {name!r} for {exp}", "error")
@@ -357,15 +354,10 @@ class Lab:
         values = to_dict(make_params(exp))
         values.update(presets.get(name, {}))
         self.table.set_values({k: v for k, v in values.items() if self.table.value(k) != v})
-        if self.preset_select.value != name:
-            self._applying_preset = True
-            try:
-                self.preset_select.value = name
-            finally:
-                self._applying_preset = False
+        self.state.preset = name  # (the watcher's second call changes nothing)
 
     def _experiment_changed(self, event) -> None:
-        if self.controller.active or self._switching:
+        if self.controller.active:
             return
         self.controller.unstage()
         self._set_experiment(event.new)
@@ -378,7 +370,7 @@ class Lab:
     def _params_changed(self) -> None:
         if self.table is None:
             return
-        exp = self.experiment_select.value
+        exp = self.state.experiment
         try:
             name = self.runs.run_name()
         except LabError:
@@ -386,11 +378,10 @@ class Lab:
         self.show_data_folder()
         note = "" if self.table.valid else "Fix the flagged parameters first."
         self.runs.show_command(
-            reproduce_command(exp, self.table.values(), self.engine_select.value, out=name), note)
+            reproduce_command(exp, self.table.values(), self.state.engine, out=name), note)
         if self.table.valid:
-            for view in self._extras or ():
-                if hasattr(view, "configure"):
-                    view.configure(self.table.values())
+            for view in self.views:
+                view.configure(self.table.values())
         self.update_controls()
 
     def show_data_folder(self) -> None:
@@ -400,41 +391,36 @@ class Lab:
         from eventprop.lab.datafolders import data_status, dataset_files, folder_choices
         from eventprop.lab.datafolders import status_html as data_html
 
-        exp, values = self.experiment_select.value, self.table.values()
+        exp, values = self.state.experiment, self.table.values()
         files, _ = dataset_files(exp, {**values, "DATA_DIR": None})
         root = data_root()
         options = folder_choices(root, files.folder) if files is not None else {}
         chosen = values.get("DATA_DIR") or (str(files.folder) if files is not None else None)
         if chosen and chosen not in options.values():
             options[f"{chosen} (from the parameters)"] = chosen
-        self._showing_data = True
-        try:
-            if self.data_select.options != options:
-                self.data_select.options = options
-            if chosen and self.data_select.value != chosen:
-                self.data_select.value = chosen
-        finally:
-            self._showing_data = False
+        self.state.offer_folders(options, chosen)
         self.data_select.visible = files is not None
         text = data_html(exp, data_status(exp, values), root)
         if self.data_info.object != text:
             self.data_info.object = text
 
     def _data_folder_chosen(self, event) -> None:
-        if self._showing_data or event.new is None or self.controller.active:
+        if event.new is None or self.controller.active:
             return
-        files, _ = dataset_files_for(self.experiment_select.value)
+        files, _ = dataset_files_for(self.state.experiment)
         if files is None or "DATA_DIR" not in self.table.keys:
             return
-        self.table.set_path("DATA_DIR", None if event.new == str(files.folder) else event.new)
+        path = None if event.new == str(files.folder) else event.new
+        if self.table.value("DATA_DIR") != path:  # (what show_data_folder offers changes nothing)
+            self.table.set_path("DATA_DIR", path)
 
     def start_reason(self) -> str | None:
         """Why Start cannot be pressed now (None if it can)."""
         if self.table is not None and not self.table.valid:
             return self.table.first_problem()
-        reason = self.engines.get(self.engine_select.value)
+        reason = self.engines.get(self.state.engine)
         if reason:
-            return f"engine {self.engine_select.value!r} is unavailable: {reason}"
+            return f"engine {self.state.engine!r} is unavailable: {reason}"
         return None
 
     # -- controls ---------------------------------------------------------------------------------
@@ -445,18 +431,14 @@ class Lab:
             return False
         values = self.table.values()
         try:
-            self.controller.start(self.experiment_select.value, values,
-                                  self.engine_select.value, step=step)
+            self.controller.start(self.state.experiment, values, self.state.engine, step=step)
         except LabError as exc:
             self.controls.say(str(exc), "error")
             self.update_controls()
             return False
         self.controls.say("")
-        self.health.values = values  # named in the silent-layer banner
-        self.confusion.values = values  # REDUCED_CLASSES
-        for view in self._extras or ():
-            if hasattr(view, "configure"):
-                view.configure(values)
+        for view in self.views:  # e.g. the silent-layer banner names the run's values
+            view.configure(values)
         self.update_controls()
         return True
 
@@ -531,13 +513,9 @@ class Lab:
             self.runs.say(str(exc), "error")
             return
         exp = info["experiment"]
-        if exp != self.experiment_select.value:
-            self._switching = True  # keep the staged checkpoint while the table is rebuilt
-            try:
-                self.experiment_select.value = exp
-            finally:
-                self._switching = False
-            self._set_experiment(exp)
+        if exp != self.state.experiment:
+            self.state.experiment = exp  # a new table; this unstages the checkpoint, so
+            info = self.controller.load(name)  # stage it again
         try:
             _, values, _ = import_json(json.dumps({"experiment": exp, "params": info["params"]}),
                                        exp)
@@ -553,7 +531,7 @@ class Lab:
 
     def export_config(self):
         """The FileDownload callback: the seed-style JSON of the current parameters."""
-        self.runs.export.filename = (f"{self.experiment_select.value}_"
+        self.runs.export.filename = (f"{self.state.experiment}_"
                                      f"{self._safe_name()}.json")
         return io.BytesIO(export_json(self.table.values()).encode("utf-8"))
 
@@ -576,7 +554,7 @@ class Lab:
         from eventprop.params import ParameterError
 
         try:
-            exp, values, notes = import_json(data, self.experiment_select.value)
+            exp, values, notes = import_json(data, self.state.experiment)
             if exp not in self.experiments:
                 raise ParameterError(f"{filename} is for experiment {exp!r}, which this version "
                                      f"cannot train (available: {', '.join(self.experiments)})")
@@ -584,8 +562,7 @@ class Lab:
             self.runs.say(f"import of {filename} failed: {exc}", "error")
             return False
         self.controller.unstage()
-        if exp != self.experiment_select.value:
-            self.experiment_select.value = exp
+        self.state.experiment = exp
         self.table.set_values(values)
         text = f"imported {len(values)} parameters from {filename}"
         if notes:
@@ -719,13 +696,6 @@ def _lazy_card(title, build, cls=""):
 
     card.param.watch(opened, "collapsed")
     return card
-
-
-def _extra_title(experiment: str) -> str:
-    return {"yinyang": "Yin-Yang: data set and decision map",
-            "mnist": "MNIST: a training sample and its input spikes",
-            "dvs_gesture": "DVS gesture: a training gesture as event frames and spikes"}.get(
-                experiment, f"{experiment}: extra views")
 
 
 def _hold():

@@ -5,10 +5,13 @@ message (the status line, the effect of a click) then waits behind the backlog, 
 falls further behind the run the longer it trains.  :class:`Pacer` prevents the backlog: the
 session sends its figure updates only when the browser has *drawn* the previous ones.
 
-Each batch of figure updates ends with a new sequence number in a hidden Bokeh ``Div``
-(``tags[0]``).  In the browser a ``CustomJS`` callback waits for two animation frames (the
-first paints the updated figures, the second starts after that paint) and writes the number back
-into the Div's ``text``, which Bokeh sends to the server.  A hidden tab gets no animation frames,
+Each batch of figure updates ends with a new sequence number in ``sent`` of a
+:class:`PacerState`, a Bokeh data model with no view (a model with a view, such as a hidden
+``Div``, re-renders on every change and makes the browser lay out the whole page again: that
+cost more than a second of every eight in the browser while training).  In the browser a
+``CustomJS`` callback waits for two animation frames (the first paints the updated figures, the
+second starts after that paint) and writes the number back into ``drawn``, which Bokeh sends to
+the server.  A hidden tab gets no animation frames,
 so there the answer goes out at once (``setTimeout``).  :meth:`Pacer.ready` is True when
 
 - the last update was answered, and at least ``min_gap_s`` and ``busy_share``⁻¹ − 1 times the
@@ -24,13 +27,23 @@ from __future__ import annotations
 
 import time
 
+from bokeh.core.properties import Int
+from bokeh.model import DataModel
+
 #: The browser's side: answer a new sequence number once the updates before it are painted.
 ACK_JS = """
-const seq = cb_obj.tags.length ? cb_obj.tags[0] : 0;
-const answer = () => { cb_obj.text = String(seq); };
+const seq = cb_obj.sent;
+const answer = () => { cb_obj.drawn = seq; };
 if (document.hidden) { setTimeout(answer, 0); }
 else { requestAnimationFrame(() => requestAnimationFrame(answer)); }
 """
+
+
+class PacerState(DataModel):
+    """The two sequence numbers a session and its browser exchange (see :class:`Pacer`)."""
+
+    sent = Int(0, help="the last figure update the server sent")
+    drawn = Int(0, help="the last one the browser has painted")
 
 
 class Pacer:
@@ -55,15 +68,15 @@ class Pacer:
         self.model = None
 
     # -- the Bokeh side ------------------------------------------------------------------------------
-    def make_model(self):
-        """The hidden Div that carries the sequence numbers (put it anywhere in the page)."""
-        from bokeh.models import CustomJS, Div
+    def make_model(self) -> PacerState:
+        """The model that carries the sequence numbers (add it to the document as a root)."""
+        from bokeh.models import CustomJS
 
-        div = Div(text="0", tags=[0], visible=False, name="ep-pacer")
-        div.js_on_change("tags", CustomJS(code=ACK_JS))
-        div.on_change("text", lambda attr, old, new: self.answer(new))
-        self.model = div
-        return div
+        state = PacerState(name="ep-pacer")
+        state.js_on_change("sent", CustomJS(code=ACK_JS))
+        state.on_change("drawn", lambda attr, old, new: self.answer(new))
+        self.model = state
+        return state
 
     # -- the logic -----------------------------------------------------------------------------------
     def ready(self) -> bool:
@@ -82,12 +95,12 @@ class Pacer:
         self.sent += 1
         self.sent_at = self.clock()
         if self.model is not None:
-            self.model.tags = [self.sent]
+            self.model.sent = self.sent
 
-    def answer(self, text) -> None:
-        """The browser has drawn everything up to sequence number ``text``."""
+    def answer(self, seq) -> None:
+        """The browser has drawn everything up to sequence number ``seq``."""
         try:
-            seq = int(text)
+            seq = int(seq)
         except (TypeError, ValueError):
             return
         if seq <= self.acked or seq > self.sent:

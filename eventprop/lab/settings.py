@@ -114,7 +114,6 @@ class ParameterTable:
         self._raw: dict = {}  # key -> the invalid value last entered (shown when built)
         self._readonly: set = set()
         self._disabled = False
-        self._quiet = False
         for key in PLACED_ELSEWHERE:
             if key in self._group_of:
                 w = self._make_widget(key)
@@ -210,8 +209,21 @@ class ParameterTable:
         self.widgets[key] = w
         return w
 
+    def _holds(self, key: str, value) -> bool:
+        """The table already holds ``value`` for ``key`` (valid, and equal once parsed): an
+        edit of it changes nothing.  This is what makes the echo of a value the table itself
+        put into a widget harmless."""
+        if key in self.field_errors or key in self._raw:
+            return False
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return bool(parse_text(self.cls.param[key], value) == getattr(self.params, key))
+        except Exception:  # unparsable text, or values that do not compare: not the same
+            return False
+
     def _edited(self, key: str, value) -> None:
-        if self._quiet:
+        if self._holds(key, value):
             return
         p = self.cls.param[key]
         try:
@@ -332,11 +344,7 @@ class ParameterTable:
         set_value(self.params, key, value)
         w = self.widgets.get(key)
         if w is not None:
-            self._quiet = True
-            try:
-                w.value = "" if value is None else str(value)
-            finally:
-                self._quiet = False
+            w.value = "" if value is None else str(value)  # (its echo changes nothing)
         self._revalidate()
         if self.on_change is not None:
             self.on_change()
@@ -363,35 +371,27 @@ class ParameterTable:
         p = self.cls.param[key]
         w = self.widgets.get(key)
         fits = True
-        if w is not None:
-            self._quiet = True
-            try:
-                if isinstance(w, pn.widgets.Checkbox):
-                    fits = isinstance(value, bool)
-                    if fits:
-                        w.value = value
-                elif isinstance(w, pn.widgets.Select):
-                    fits = str(value) in w.options
-                    if fits:
-                        w.value = str(value)
-                else:
-                    text = value if isinstance(value, str) else format_value(p, value)
-                    w.value = text
-                    w.value_input = text
-            finally:
-                self._quiet = False
+        if w is not None:  # the widget's echo checks the value (_edited)
+            if isinstance(w, pn.widgets.Checkbox):
+                fits = isinstance(value, bool)
+                if fits:
+                    w.value = value
+            elif isinstance(w, pn.widgets.Select):
+                fits = str(value) in w.options
+                if fits:
+                    w.value = str(value)
+            else:
+                text = value if isinstance(value, str) else format_value(p, value)
+                w.value = text
+                w.value_input = text
         # a value the widget cannot show (e.g. "yes" for a checkbox) is still checked: set_value
-        # accepts it or the field is flagged
+        # accepts it or the field is flagged (after the echo, a shown value changes nothing)
         self._edited(key, value)
         w = self.widgets.get(key)
         if w is None or fits or key in self.field_errors:
             return
         current = getattr(self.params, key)
-        self._quiet = True
-        try:
-            w.value = current if isinstance(w, pn.widgets.Checkbox) else str(current)
-        finally:
-            self._quiet = False
+        w.value = current if isinstance(w, pn.widgets.Checkbox) else str(current)
 
     def set_disabled(self, disabled: bool) -> None:
         """Lock the table while a run is active (edits apply at the next Start)."""

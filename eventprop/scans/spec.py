@@ -42,6 +42,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventprop.engines.base import ENGINES  # the engine registry: a scan may name any of them
 from eventprop.params import AUGMENTATION_KEYS, ParameterError
 
 #: Fields of a scan file.
@@ -58,8 +59,6 @@ RESERVED_KEYS = ("OUT_DIR", "LOAD_LAST", "LOAD_BEST", "CHECKPOINT_NAME", "WRITE_
 #: Keys of dict parameters whose entries a scan may set one by one, with their valid entries.
 NESTED_KEYS = {"AUGMENTATION": AUGMENTATION_KEYS}
 RULE_FIELDS = ("when", "set", "scale", "skip")
-#: Engines a scan may name.
-ENGINES = ("cpu", "genn")
 
 
 class ScanError(ValueError):
@@ -248,7 +247,8 @@ def _build(doc: dict, default_name: str) -> Scan:
                             f"{', '.join(presets) or 'none'}")
         base.update(copy.deepcopy(presets[preset]))
     engine = str(doc.get("engine", "cpu"))
-    if engine not in ENGINES:  # whether it works is the workers' business (they may have GeNN)
+    # any registered engine; whether it runs is the workers' business (they may have GeNN)
+    if engine not in ENGINES:
         raise ScanError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
     mode = doc.get("mode", "train")
     if mode not in MODES:

@@ -11,8 +11,10 @@ Generic views work for every experiment, so a new experiment appears in the lab 
 - :mod:`.confusion` — train and eval confusion matrices per epoch;
 - :mod:`.health` — hidden spike counts per neuron, silent neurons, weight histograms.
 
-Experiment-specific extras are listed in :data:`EXTRA_VIEWS` (by experiment name) and fed by the
-probe of the same name in :data:`eventprop.lab.probes.EXTRA_PROBES`:
+Every view is a :class:`~eventprop.lab.views.base.LabView` (a ``pn.viewable.Viewer``).
+Experiment-specific extras register themselves in their own module with
+:func:`~eventprop.lab.views.base.register_view` (and are fed by the probe of the name in their
+``probe`` attribute, from :data:`eventprop.lab.probes.EXTRA_PROBES`):
 
 - :mod:`.yinyang` — the Yin-Yang data set and the network's decision map;
 - :mod:`.mnist` — an MNIST training sample as image and as its latency-coded input spikes;
@@ -22,15 +24,20 @@ probe of the same name in :data:`eventprop.lab.probes.EXTRA_PROBES`:
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
-#: Experiment name -> (module, class) of its extra views.
-EXTRA_VIEWS = {"yinyang": (("eventprop.lab.views.yinyang", "YinYangView"),),
-               "mnist": (("eventprop.lab.views.mnist", "MNISTSampleView"),),
-               "dvs_gesture": (("eventprop.lab.views.dvs", "DVSSampleView"),)}
+from eventprop.lab.views.base import REGISTRY
+
+
+def _import_views() -> None:
+    """Import every view module of this package, so that the extras have registered."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
 
 
 def extra_views(experiment: str) -> list:
-    out = []
-    for module, cls in EXTRA_VIEWS.get(experiment, ()):
-        out.append(getattr(importlib.import_module(module), cls)())
-    return out
+    """``[(card title, view)]``: a new instance of every view registered for ``experiment``."""
+    _import_views()
+    return [(entry.title, entry.cls()) for entry in REGISTRY
+            if entry.experiments is not None and entry.shown_for(experiment)]

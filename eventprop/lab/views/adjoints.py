@@ -47,6 +47,7 @@ def spike_markers(trace, chosen, arrays: dict, colors=NEURON_COLORS) -> dict:
 
 class AdjointView(ProbeTraceView):
     def __init__(self, x_range, selection: NeuronSelection):
+        super().__init__()
         self.selection = selection
         self.sources, self.markers, self.figs = {}, {}, {}
         for var, sym in (("lambda_v", "λ_V"), ("lambda_i", "λ_I")):

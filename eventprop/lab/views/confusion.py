@@ -14,6 +14,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.palettes import Blues256
 
+from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import new_figure
 
 TEXT_LIMIT = 12
@@ -99,8 +100,9 @@ class _Matrix:
         self.src.data = {k: [] for k in self.src.data}
 
 
-class ConfusionView:
+class ConfusionView(LabView):
     def __init__(self):
+        super().__init__()
         self.train = _Matrix("Train", "ep-confusion-train")
         self.eval = _Matrix("Eval", "ep-confusion-eval")
         self.values: dict = {}  # the run's parameters (REDUCED_CLASSES)
@@ -112,6 +114,9 @@ class ConfusionView:
                    pn.pane.Bokeh(self.eval.fig, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width", css_classes=["ep-view-confusion"])
+
+    def configure(self, values: dict) -> None:
+        self.values = dict(values)
 
     def clear(self):
         self.train.clear()

@@ -10,6 +10,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, DataRange1d, Range1d
 
+from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import (EVAL, TRAIN, finite_or_nan, fit_range, fixed_html,
                                        legend_html, new_figure)
 
@@ -18,8 +19,9 @@ LEGEND = legend_html([(TRAIN, "train (per batch, faint)"), (TRAIN, "train (epoch
                       (EVAL, "eval (epoch)")])
 
 
-class CurvesView:
+class CurvesView(LabView):
     def __init__(self):
+        super().__init__()
         self.batches = ColumnDataSource({"x": [], "loss": [], "accuracy": []},
                                         name="ep-curve-batches")
         self.epochs = ColumnDataSource({"x": [], "train_loss": [], "train_accuracy": [],

@@ -23,6 +23,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.palettes import RdBu
 
+from eventprop.lab.views.base import LabView, register_view
 from eventprop.lab.views._plot import new_figure
 from eventprop.lab.views.raster import aggregate
 
@@ -51,10 +52,13 @@ def event_frames(steps, channels, width: int, height: int, n_steps: int,
     return out
 
 
-class DVSSampleView:
-    name = "dvs_sample"
+@register_view("dvs_gesture", title="DVS gesture: a training gesture as event frames and spikes")
+class DVSSampleView(LabView):
+    #: the probe (eventprop.lab.probes.EXTRA_PROBES) whose payload this view draws
+    probe = "dvs_sample"
 
     def __init__(self):
+        super().__init__()
         self.frames = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []},
                                        name="ep-dvs-frames")
         self.points = ColumnDataSource({"t": [], "channel": [], "color": []},

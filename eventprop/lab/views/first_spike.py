@@ -21,7 +21,7 @@ import numpy as np
 from bokeh.models import ColumnDataSource
 
 from eventprop.lab.views._plot import fixed_html
-from eventprop.lab.views.raster import layout_rows
+from eventprop.lab.views.base import LabView
 
 FIRST_COLOR = "#d62728"
 LABEL_COLOR = "#2e7d32"
@@ -48,16 +48,19 @@ def label_peak(trace):
     return n * trace.dt_ms, float(col[n])
 
 
-class FirstSpikeView:
-    """Marks on ``raster``'s figure (a :class:`~eventprop.lab.views.raster.RasterView`) and a
-    line of first-spike times; shows nothing for losses whose outputs do not spike."""
+class FirstSpikeView(LabView):
+    """Marks on the output band of ``raster`` (a :class:`~eventprop.lab.views.raster.RasterView`,
+    output k in row k) and a line of first-spike times; shows nothing for losses whose outputs
+    do not spike."""
 
     def __init__(self, raster):
+        super().__init__()
+        fig = raster.bands["output"].fig
         self.firsts = ColumnDataSource({"t": [], "y": []}, name="ep-first-spikes")
         self.label = ColumnDataSource({"t": [], "y": [], "fill": []}, name="ep-first-spike-label")
-        raster.fig.scatter("t", "y", source=self.firsts, marker="circle", size=13,
+        fig.scatter("t", "y", source=self.firsts, marker="circle", size=13,
                            fill_alpha=0.0, line_color=FIRST_COLOR, line_width=2)
-        raster.fig.scatter("t", "y", source=self.label, marker="inverted_triangle", size=13,
+        fig.scatter("t", "y", source=self.label, marker="inverted_triangle", size=13,
                            fill_color="fill", line_color=LABEL_COLOR, line_width=2)
         self.panel = fixed_html("", 22, css_classes=["ep-first-spike-line"],
                                 styles={"font-size": "0.85em"})
@@ -80,8 +83,8 @@ class FirstSpikeView:
                 self.panel.visible = False
             return
         self.panel.visible = True
-        first, n_out, scale = layout_rows(trace.sizes)["output"]
-        row = lambda i: first + (i + 0.5) * scale  # noqa: E731 - the raster's output rows
+        n_out, scale = int(trace.sizes.get("output", 0)), 0.7
+        row = float  # output k is drawn in row k of the raster's output band
         times = first_spikes(trace)
         self.firsts.data = {"t": list(times.values()), "y": [row(i) for i in times]}
         parts = [f"output {i}: " + (f"{times[i]:.2f} ms" if i in times else "no spike")

@@ -20,6 +20,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource, Range1d
 
 from eventprop.lab.gradient_check import CheckRefused, GradientCheckJob
+from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import class_colors, fixed_html, nice_bounds, new_figure
 
 #: The one line for students under the button.
@@ -74,7 +75,7 @@ def summary_html(result: dict) -> str:
     return " · ".join(parts) + f"<br><span style='color:#666'>{html.escape(conditions)}</span>"
 
 
-class GradCheckView:
+class GradCheckView(LabView):
     """The gradient-check card: button, status, scatter and explanation.
 
     ``controller`` is the session's :class:`~eventprop.lab.runner.RunController`; the check
@@ -82,6 +83,7 @@ class GradCheckView:
     :meth:`update` (the session's periodic callback)."""
 
     def __init__(self, controller):
+        super().__init__()
         self.job = GradientCheckJob(controller)
         self.button = pn.widgets.Button(label="Check gradients", color="primary",
                                         width=160, css_classes=["ep-gradcheck-run"],

@@ -19,6 +19,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, Range1d
 
+from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import (SILENT, TRAIN, class_colors, fit_range, fixed_html,
                                        legend_html, new_figure)
 
@@ -87,8 +88,9 @@ def silence_banner(health: dict, values: dict | None = None) -> str:
         + "</div>")
 
 
-class HealthView:
+class HealthView(LabView):
     def __init__(self):
+        super().__init__()
         self.bars = ColumnDataSource({"neuron": [], "count": [], "color": []},
                                      name="ep-health-counts")
         self.count_fig = new_figure("Hidden spikes per neuron and sample (silent: red)",
@@ -130,6 +132,9 @@ class HealthView:
         )
         self._health_text = ""
         self._weights_text = ""
+
+    def configure(self, values: dict) -> None:
+        self.values = dict(values)
 
     def clear(self):
         self.bars.data = {"neuron": [], "count": [], "color": []}

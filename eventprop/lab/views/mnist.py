@@ -21,16 +21,20 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 
+from eventprop.lab.views.base import LabView, register_view
 from eventprop.lab.views._plot import new_figure
 
 #: Side of the image figure in pixels.
 SIZE = 300
 
 
-class MNISTSampleView:
-    name = "mnist_sample"
+@register_view("mnist", title="MNIST: a training sample and its input spikes")
+class MNISTSampleView(LabView):
+    #: the probe (eventprop.lab.probes.EXTRA_PROBES) whose payload this view draws
+    probe = "mnist_sample"
 
     def __init__(self):
+        super().__init__()
         self.image = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []},
                                       name="ep-mnist-image")
         self.spikes = ColumnDataSource({"t": [], "pixel": [], "grey": []},

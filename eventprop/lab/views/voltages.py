@@ -12,6 +12,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, Range1d, Span
 
+from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import (class_colors, fit_range, fixed_html, legend_html, new_figure,
                                        retitle as _retitle)
 
@@ -108,7 +109,7 @@ def output_line_data(trace, arrays: dict) -> dict:
                                        for j in range(a.shape[1])]}
 
 
-class ProbeTraceView:
+class ProbeTraceView(LabView):
     """Common update logic of the views that draw the probe sample's per-step traces: redraw
     when a new probe recording arrives or the chosen neurons change (subclasses give
     ``clear()`` and ``_redraw()``)."""
@@ -146,6 +147,7 @@ class ProbeTraceView:
 
 class VoltageView(ProbeTraceView):
     def __init__(self, x_range, selection: NeuronSelection):
+        super().__init__()
         self.selection = selection
         self.hidden_src = ColumnDataSource({"xs": [], "ys": [], "color": [], "label": []},
                                            name="ep-voltage-hidden")

@@ -14,6 +14,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 
+from eventprop.lab.views.base import LabView, register_view
 from eventprop.lab.views._plot import (NO_SPIKE, class_colors, fixed_html, new_figure,
                                        retitle as _retitle)
 
@@ -24,10 +25,13 @@ MAX_POINTS = 1500
 SIZE = 330
 
 
-class YinYangView:
-    name = "decision_map"
+@register_view("yinyang", title="Yin-Yang: data set and decision map")
+class YinYangView(LabView):
+    #: the probe (eventprop.lab.probes.EXTRA_PROBES) whose payload this view draws
+    probe = "decision_map"
 
     def __init__(self):
+        super().__init__()
         colors = class_colors(3)
         self.points = ColumnDataSource({"x": [], "y": [], "color": [], "cls": []},
                                        name="ep-yinyang-points")
@@ -91,7 +95,7 @@ class YinYangView:
             _retitle(self.data_fig, f"Training data ({n} points)")
         if delta.reset:
             self.clear()
-        payload = delta.extras.get(self.name)
+        payload = delta.extras.get(self.probe)
         if payload is None:
             return
         img = np.asarray(payload["image"], dtype=np.float32)
