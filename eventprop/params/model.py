@@ -128,6 +128,11 @@ class ModelParams(param.Parameterized):
     _aliases: ClassVar[dict] = {}
     # The input-weighted loss needs the accumulator neuron, which only the SHD/SSC simulator has.
     _supports_input_weighting: ClassVar[bool] = False
+    #: The original simulator whose output files a run writes ("shd": SHD/SSC, also DVS gesture;
+    #: "mnist"; "yinyang"): the results columns and the weight-file names (eventprop.results).
+    output_layout: ClassVar[str] = "shd"
+    #: Inputs latency-coded into [2·DT_MS, TRIAL_MS − 2·DT_MS] (validate checks TRIAL_MS > 4·DT_MS).
+    latency_coded: ClassVar[bool] = False
 
     # --- General -----------------------------------------------------------------------------
     NAME = text("test", "Run name",

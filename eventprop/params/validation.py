@@ -95,10 +95,6 @@ def _check_dvs(p: DVSGestureParams, problems: list[str]):
                             "camera scrambles pixels and polarities; use random_shift_xy")
 
 
-#: Experiments whose inputs are latency-coded into [2·DT_MS, TRIAL_MS − 2·DT_MS].
-LATENCY_CODED = ("yinyang", "mnist")
-
-
 def advisories(params: ModelParams) -> list[str]:
     """Valid but doubtful settings, one sentence each (the CLI prints them as warnings): a time
     constant shorter than the time step, which the exact-integration step turns into a neuron
@@ -143,7 +139,7 @@ def validate(params: ModelParams) -> ModelParams:
         problems.append(f"DT_MS must be < TRIAL_MS = {p.TRIAL_MS:g} (got {p.DT_MS:g})")
     if p.V_THRESH <= p.V_RESET:
         problems.append(f"V_THRESH must be > V_RESET = {p.V_RESET:g} (got {p.V_THRESH:g})")
-    if cls.experiment in LATENCY_CODED and not p.TRIAL_MS > 4 * p.DT_MS:
+    if cls.latency_coded and not p.TRIAL_MS > 4 * p.DT_MS:
         problems.append(f"DT_MS must be < TRIAL_MS/4 = {p.TRIAL_MS / 4:g} (got {p.DT_MS:g}): "
                         "TRIAL_MS must exceed 4·DT_MS, as the latency code places its spikes in "
                         "[2·DT_MS, TRIAL_MS − 2·DT_MS]; lower DT_MS or raise TRIAL_MS")

@@ -18,6 +18,8 @@ class YinYangParams(ModelParams):
     """
 
     experiment: ClassVar[str] = "yinyang"
+    output_layout: ClassVar[str] = "yinyang"
+    latency_coded: ClassVar[bool] = True
     title: ClassVar[str] = "Yin-Yang"
     _excluded_keys: ClassVar[frozenset] = frozenset({"PDROP_HIDDEN"})
     _fixed_values: ClassVar[dict] = {"NUM_INPUT": 5, "NUM_OUTPUT": 3}
