@@ -768,3 +768,34 @@ def test_the_data_folder_display_names_the_folder_and_the_files_found(tmp_path, 
     yy = Lab()  # Yin-Yang reads no files: no folder choice, even with folders below the root
     assert not yy.data_select.visible and not yy.data_select.options
     assert "needs no data files" in yy.data_info.object
+
+
+def test_extra_views_register_themselves_and_must_be_lab_views():
+    from eventprop.lab.views import extra_views
+    from eventprop.lab.views.base import LabView, register_view
+    from eventprop.lab.views.mnist import MNISTSampleView
+    from eventprop.lab.views.yinyang import YinYangView
+
+    made = extra_views("yinyang")
+    assert [type(v) for _, v in made] == [YinYangView]
+    assert made[0][0] == "Yin-Yang: data set and decision map"
+    assert isinstance(made[0][1], LabView) and made[0][1].__panel__() is made[0][1].panel
+    assert [type(v) for _, v in extra_views("mnist")] == [MNISTSampleView]
+    assert extra_views("no-such-experiment") == []
+    with pytest.raises(TypeError, match="must subclass eventprop.lab.views.base.LabView"):
+        register_view("yinyang", title="not a view")(type("Plain", (), {}))
+
+
+def test_the_sidebar_follows_the_lab_state_and_setting_it_twice_changes_nothing(lab):
+    assert lab.experiment_select.value == lab.state.experiment == "yinyang"
+    lab.state.experiment = "mnist"  # code and browser take the same path
+    assert lab.experiment_select.value == "mnist" and lab.table.experiment == "mnist"
+    table = lab.table
+    lab.state.experiment = "mnist"
+    assert lab.table is table  # no new table for the same choice
+    lab.preset_select.value = "synthetic"
+    values = lab.table.values()
+    lab.apply_preset("synthetic")  # again: nothing changes
+    assert lab.table.values() == values and lab.state.preset == "synthetic"
+    lab.experiment_select.value = "yinyang"  # a new experiment's table starts at its defaults
+    assert lab.state.preset == "defaults" and lab.table.experiment == "yinyang"

@@ -588,7 +588,7 @@ def test_shd_num_output_may_differ_from_the_class_count_for_small_networks():
 
 def test_yinyang_cpu_defaults_differ_from_the_seed_only_where_documented():
     p = _make("yinyang")
-    assert (p.DT_MS, p.N_TRAIN, p.N_EPOCH, p.NUM_HIDDEN, p.LOSS_TYPE, p.SHUFFLE) == (
-        0.05, 20000, 30, 200, "sum_weigh_exp", True)
+    assert (p.DT_MS, p.N_TRAIN, p.N_TEST, p.N_EPOCH, p.NUM_HIDDEN, p.LOSS_TYPE, p.SHUFFLE) == (
+        0.1, 20000, 10000, 60, 200, "sum_weigh_exp", True)
     for key in ("DT_MS", "N_EPOCH", "NUM_HIDDEN", "LOSS_TYPE", "HIDDEN_OUTPUT_MEAN"):
         assert "Original default" in type(p).param[key].doc
