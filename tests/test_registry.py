@@ -109,6 +109,16 @@ def test_a_registered_experiment_appears_in_the_parameters_and_the_command_line(
     assert "toy" in capsys.readouterr().out
 
 
+def test_a_registered_experiment_can_be_scanned_and_the_scan_messages_name_it(toy):
+    from eventprop.scans.spec import ScanError, scan_from_document
+
+    scan = scan_from_document({"experiment": "toy", "grid": {"NUM_HIDDEN": [8, 16]}})
+    assert scan.experiment == "toy"
+    with pytest.raises(ScanError) as err:  # Toy (a YinYang) has no cross-validation folds
+        scan_from_document({"experiment": "toy", "mode": "xval"})
+    assert "(shd, ssc, dvs_gesture), not 'toy'" in str(err.value)
+
+
 def test_a_registered_dataset_downloads_and_its_absence_is_a_clear_error(toy, capsys):
     folder = toy / "toydata"
     args = ["train", "toy", "--data-dir", str(folder), "--no-progress", "--out", str(toy / "run")]
