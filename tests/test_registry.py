@@ -27,6 +27,9 @@ class ToyParams(YinYangParams):
     DATA_DIR = text(None, "Toy folder", "Folder holding toy.txt; None = $EVENTPROP_DATA/toy.",
                     allow_None=True)
 
+    def table_problems(self) -> list[str]:
+        return ["DATA_DIR must be None or a folder name (got '')"] if self.DATA_DIR == "" else []
+
 
 class ToyFiles(Dataset):
     title = "toy data"
@@ -85,11 +88,13 @@ def test_the_toy_is_unknown_until_registered():
 
 def test_a_registered_experiment_appears_in_the_parameters_and_the_command_line(toy, capsys):
     from eventprop.experiments import available
-    from eventprop.params import EXPERIMENTS, PARAM_CLASSES, make_params
+    from eventprop.params import EXPERIMENTS, PARAM_CLASSES, ParameterError, make_params
     from eventprop.results import results_columns, YINYANG_COLUMNS
 
     assert "toy" in available() and "toy" in EXPERIMENTS and PARAM_CLASSES["toy"] is ToyParams
     assert make_params("toy").DATA_DIR is None
+    with pytest.raises(ParameterError, match="DATA_DIR must be None or a folder name"):
+        make_params("toy", DATA_DIR="")  # the table's own rule, validated with the shared ones
     assert results_columns("toy") == list(YINYANG_COLUMNS)  # the table's output_layout
 
     assert main(["params", "toy"]) == 0
@@ -102,6 +107,16 @@ def test_a_registered_experiment_appears_in_the_parameters_and_the_command_line(
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--help"])
     assert "toy" in capsys.readouterr().out
+
+
+def test_a_registered_experiment_can_be_scanned_and_the_scan_messages_name_it(toy):
+    from eventprop.scans.spec import ScanError, scan_from_document
+
+    scan = scan_from_document({"experiment": "toy", "grid": {"NUM_HIDDEN": [8, 16]}})
+    assert scan.experiment == "toy"
+    with pytest.raises(ScanError) as err:  # Toy (a YinYang) has no cross-validation folds
+        scan_from_document({"experiment": "toy", "mode": "xval"})
+    assert "(shd, ssc, dvs_gesture), not 'toy'" in str(err.value)
 
 
 def test_a_registered_dataset_downloads_and_its_absence_is_a_clear_error(toy, capsys):

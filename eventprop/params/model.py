@@ -407,6 +407,12 @@ class ModelParams(param.Parameterized):
         """Number of output neurons C actually built (NUM_OUTPUT, or as resolved by the class)."""
         return int(self.NUM_OUTPUT)
 
+    def table_problems(self) -> list[str]:
+        """This table's own cross-field rules, one sentence per problem; ``validate`` adds them
+        after the rules every table shares, so an experiment's rules live in its own module.
+        Default: none."""
+        return []
+
 
 def inherit_doc(key: str, extra: str) -> str:
     """The generic doc text of ``key`` followed by an experiment's remark ``extra``."""
