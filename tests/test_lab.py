@@ -566,6 +566,15 @@ def test_the_views_fill_while_training_and_the_buttons_follow_the_phase(lab, con
     assert len(lab.adjoints.sources["lambda_v-hidden"].data["xs"]) == len(lab.selection.widget.value)
     assert len(lab.health.bars.data["count"]) == 10
     assert len(lab.confusion.train.src.data["count"]) == 9
+    # the fixed axes follow the data: every epoch and every neuron's bar inside
+    x_end = max(lab.curves.batches.data["x"][-1], lab.curves.epochs.data["x"][-1])
+    assert lab.curves.loss_fig.x_range.start == 0.0 and lab.curves.loss_fig.x_range.end >= x_end
+    assert lab.health.history_fig.x_range.end >= lab.health.history.data["x"][-1]
+    assert (lab.health.count_fig.x_range.start, lab.health.count_fig.x_range.end) == (-1.0, 10.0)
+    edges = [v for src in lab.health.hist_sources.values() for k in ("left", "right")
+             for v in src.data[k]]
+    weights_axis = lab.health.hist_fig.x_range
+    assert weights_axis.start <= min(edges) <= max(edges) <= weights_axis.end
     assert "data-phase='running'" in lab.controls.status.object
     lab.toggle_pause()
     assert controller.wait_for(lambda s: s["phase"] == "paused", 10)
@@ -701,6 +710,45 @@ def test_fitted_axes_keep_the_threshold_inside_and_flat_curves_readable():
     assert (rng.start, rng.end) == before
     assert fit_range(rng, [0.0, 5.0])  # data outside: refitted
     assert rng.end >= 5.0
+
+
+def test_an_epoch_axis_starts_at_zero_and_grows_in_whole_steps():
+    from bokeh.models import Range1d
+
+    from eventprop.lab.views._plot import fit_growing
+
+    rng = Range1d(0.0, 1.0)
+    assert fit_growing(rng, 3.3)
+    assert rng.start == 0.0 and 3.3 < rng.end <= 5.0
+    end = rng.end
+    assert not fit_growing(rng, end * 0.9)  # still inside and filling it: unchanged
+    assert fit_growing(rng, end + 0.1) and rng.end > end + 0.1
+    assert fit_growing(rng, 0.01) and rng.end < 0.1  # a new run after a long one
+    assert not fit_growing(rng, float("nan")) and not fit_growing(rng, 0.0)
+
+
+@pytest.mark.parametrize("experiment", ["yinyang", "mnist", "shd", "dvs_gesture"])
+def test_every_figure_starts_with_a_finite_fixed_range(experiment):
+    """No figure of the page waits for data to find its axes: Bokeh's automatic ranges of an
+    empty figure have no start or end, and the browser logs "could not set initial ranges"."""
+    from bokeh.models import Plot, Range1d
+
+    from eventprop.lab import Lab
+
+    lab = Lab(experiment=experiment)
+    lab.servable()  # no document: every view, the closed cards' too
+    plots = [plot for view in lab.views for plot in pn_root(view).select({"type": Plot})]
+    assert len(plots) >= 10
+    for plot in plots:
+        for axis in (plot.x_range, plot.y_range):
+            assert isinstance(axis, Range1d), (plot.name, axis)
+            assert np.isfinite(axis.start) and np.isfinite(axis.end), (plot.name, axis)
+            assert axis.start != axis.end, (plot.name, axis)
+
+
+def pn_root(view):
+    """The Bokeh model of a view's panel."""
+    return view.panel.get_root()
 
 
 def test_a_mostly_silent_layer_gets_a_banner_with_its_meaning_and_remedies():

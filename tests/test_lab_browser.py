@@ -4,14 +4,16 @@ Debian's Chromium (``/usr/bin/chromium``; ``playwright install`` is never needed
 Run with ``python -m pytest -m browser tests/test_lab_browser.py``.  The tests skip, saying why,
 when Chromium or Playwright is missing.  Screenshots go to each test's temporary folder.
 ``EVENTPROP_LAB_ASSETS=assets python -m pytest -m browser tests/test_lab_browser.py -k readme``
-regenerates the README screenshots (``assets/lab-training.png``, ``assets/lab-backward.png``):
-the default Yin-Yang network learning in the lab.
+regenerates the README screenshots: ``assets/lab-training.png`` (the default Yin-Yang network
+learning in the lab), ``assets/lab-backward.png`` (its voltages and, in the opened adjoint card,
+the λ_V and λ_I traces with their jumps at spikes), ``assets/lab-mnist.png``, ``assets/lab-shd.png``.
 
 What they check: the page is usable within seconds of the server starting; a small Yin-Yang run
 started from the page updates the loss curve and the rasters; Pause stops the batch counter and
 Resume restarts it; Stop ends the run; a second tab trains its own run, a third finds the server
 full, and closing a tab frees its run; an invalid value is flagged at its widget and keeps Start
-disabled with the reason shown.
+disabled with the reason shown; the console shows no Bokeh warning or error (such as "could not
+set initial ranges" of an empty figure).
 """
 
 from __future__ import annotations
@@ -191,13 +193,29 @@ _CDS_LEN = """([name, column]) => {
 }"""
 
 
+#: Each page's browser console: ``(type, text)`` of its warnings and errors and of uncaught
+#: exceptions (type "pageerror"), collected from the moment :func:`open_lab` opened it.
+CONSOLE: dict = {}
+
+
 def open_lab(context, server):
     page = context.new_page()
+    notes = CONSOLE[page] = []
+    page.on("console", lambda m: notes.append((m.type, m.text))
+            if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: notes.append(("pageerror", str(e))))
     page.goto(server.url)
     page.bring_to_front()  # a background tab gets no animation frames (see click)
     start_button(page).wait_for(timeout=30_000)
     page.locator(".ep-counter").wait_for(state="attached", timeout=30_000)
     return page
+
+
+def bokeh_problems(page) -> list:
+    """The Bokeh warnings and errors (``[bokeh …] could not set initial ranges``, ``cannot find
+    a view for …``) and uncaught exceptions the page's console has shown so far."""
+    return [(kind, text) for kind, text in CONSOLE.get(page, [])
+            if kind == "pageerror" or "bokeh" in text.lower()]
 
 
 def start_button(page):
@@ -375,6 +393,13 @@ def test_a_small_run_learns_live_and_pause_resume_stop_work(context, server, tmp
     wait_until(lambda: counter(page)["phase"] == "stopped", 30, "the stopped phase")
     wait_until(lambda: not start_button(page).is_disabled(), 10, "Start enabled after Stop")
     save_screenshot(page, tmp_path, "lab-stopped.png")
+    # the closed cards' figures, built empty when opened, need no data for their axes either
+    for card in (".ep-adjoints-card", ".ep-confusion-card"):
+        toggle_card(page, card)
+    for view in (".ep-view-adjoints", ".ep-view-confusion"):
+        page.locator(view).first.wait_for(timeout=30_000)
+    time.sleep(1.0)  # their first paint
+    assert not bokeh_problems(page), bokeh_problems(page)  # e.g. "could not set initial ranges"
     page.close()
 
 
@@ -452,16 +477,26 @@ def test_readme_screenshots(context, server, tmp_path):
     time.sleep(3)  # one more refresh of the slower views (decision map, health)
     page.locator(".ep-controls").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.set_viewport_size({"width": 1400, "height": 1000})
-    shots = {"lab-training.png": None, "lab-backward.png": ".ep-view-voltages"}
-    for name, anchor in shots.items():
-        if anchor:
-            page.locator(anchor).evaluate("e => e.scrollIntoView({block: 'start'})")
-            time.sleep(1.5)
-        path = save_screenshot(page, tmp_path, name)
-        _small_png(path, target / name)
-        assert (target / name).stat().st_size < 600_000
+    _shoot_views(page, target, tmp_path, {"lab-training.png": ".ep-controls"})
+    # The backward pass: the adjoint card is closed at first (its figures are built when it
+    # is opened); the cards between it and the voltages are closed so that both fit one shot.
+    toggle_card(page, ".ep-adjoints-card")
+    wait_until(lambda: cds_len(page, "ep-adjoint-lambda_v-hidden", "xs") > 0
+               and cds_len(page, "ep-adjoint-lambda_v-hidden-spikes", "t") > 0, 60,
+               "λ traces with spikes (λ_V jumps) of the chosen hidden neurons")
+    click(page, "Pause")  # one probe sample in the voltages and the adjoints
+    wait_until(lambda: counter(page)["phase"] == "paused", 30, "the paused phase")
+    for card in (".ep-health-card", ".ep-runs-card"):
+        toggle_card(page, card)
+    page.set_viewport_size({"width": 1400, "height": 1150})
+    _shoot_views(page, target, tmp_path, {"lab-backward.png": ".ep-voltages-card"})
     click(page, "Stop")
     wait_until(lambda: counter(page)["phase"] == "stopped", 30, "the stopped phase")
+
+
+def toggle_card(page, selector):
+    """Open a closed card (close an open one) by clicking its header."""
+    page.locator(f"{selector} .card-header").first.click()
 
 
 #: Browser code: note (``window.epPhases``: ``[seconds since 1970, phase]``) each change of the

@@ -240,8 +240,9 @@ class Lab:
         yield lambda: self.rest.append(_card("Spikes of the probe sample",
                                              self.first_spike.panel, self.raster.panel))
         yield lambda: self.rest.append(_card("Membrane voltages", self.selection.widget,
-                                             self.voltages.panel))
-        yield lambda: self.rest.append(_card("Hidden-layer health", self.health.panel))
+                                             self.voltages.panel, cls="ep-voltages-card"))
+        yield lambda: self.rest.append(_card("Hidden-layer health", self.health.panel,
+                                             cls="ep-health-card"))
         yield lambda: self.rest.append(_card("Runs: checkpoints, configuration, command line",
                                              self.runs.panel, cls="ep-runs-card"))
         # closed at first; their figures are built when they are first opened
