@@ -5,8 +5,9 @@ Run with ``python -m pytest -m browser tests/test_lab_browser.py``.  The tests s
 when Chromium or Playwright is missing.  Screenshots go to each test's temporary folder.
 ``EVENTPROP_LAB_ASSETS=assets python -m pytest -m browser tests/test_lab_browser.py -k readme``
 regenerates the README screenshots: ``assets/lab-training.png`` (the default Yin-Yang network
-learning in the lab), ``assets/lab-backward.png`` (its voltages and, in the opened adjoint card,
-the λ_V and λ_I traces with their jumps at spikes), ``assets/lab-mnist.png``, ``assets/lab-shd.png``.
+learning in the lab), ``assets/lab-backward.png`` (its voltages and, in the opened adjoint
+card, the λ_V and λ_I traces with their jumps at spikes), ``assets/lab-mnist.png`` and
+``assets/lab-shd.png``.
 
 What they check: the page is usable within seconds of the server starting; a small Yin-Yang run
 started from the page updates the loss curve and the rasters; Pause stops the batch counter and
