@@ -482,8 +482,13 @@ def test_readme_screenshots(context, server, tmp_path):
     # The backward pass: the adjoint card is closed at first (its figures are built when it
     # is opened); the cards between it and the voltages are closed so that both fit one shot.
     toggle_card(page, ".ep-adjoints-card")
-    wait_until(lambda: cds_len(page, "ep-adjoint-lambda_v-hidden", "xs") > 0
-               and cds_len(page, "ep-adjoint-lambda_v-hidden-spikes", "t") > 0, 60,
+    # The neurons shown are the most active ones of the run's first probe sample (the untrained
+    # network); an emptied choice is filled with the most active ones of the next sample.
+    remove = page.locator(".ep-neuron-choice .choices__button")
+    while remove.count():
+        remove.first.click()
+    wait_until(lambda: cds_len(page, "ep-adjoint-lambda_v-hidden", "xs") >= 4
+               and cds_len(page, "ep-adjoint-lambda_v-hidden-spikes", "t") >= 4, 60,
                "λ traces with spikes (λ_V jumps) of the chosen hidden neurons")
     click(page, "Pause")  # one probe sample in the voltages and the adjoints
     wait_until(lambda: counter(page)["phase"] == "paused", 30, "the paused phase")
