@@ -498,6 +498,7 @@ def test_readme_screenshots(context, server, tmp_path):
     _shoot_views(page, target, tmp_path, {"lab-backward.png": ".ep-voltages-card"})
     click(page, "Stop")
     wait_until(lambda: counter(page)["phase"] == "stopped", 30, "the stopped phase")
+    assert not bokeh_problems(page), bokeh_problems(page)
 
 
 def toggle_card(page, selector):
@@ -571,6 +572,7 @@ def test_readme_screenshots_mnist_and_shd(context, tmp_path):
             _shoot_views(page, target, tmp_path, {name: anchor})
             click(page, "Stop")
             wait_until(lambda: counter(page)["phase"] == "stopped", 30, "the stopped phase")
+        assert not bokeh_problems(page), bokeh_problems(page)
     finally:
         srv.close()
 
@@ -658,3 +660,4 @@ def test_a_silent_shd_layer_is_explained_and_its_threshold_shown(context, server
     assert lo <= location <= hi, theta
     click(page, "Stop")
     wait_until(lambda: counter(page)["phase"] in ("stopped", "finished"), 60, "the run stopped")
+    assert not bokeh_problems(page), bokeh_problems(page)
