@@ -23,8 +23,9 @@ MIN_COSINE = 0.99
 # The recurrent, two-layer and regulariser variants change the hidden layers only; what the loss
 # changes (readout, drive, jumps of a spiking output) is checked for every loss in the
 # feed-forward test.  By default those variants run for one loss of each readout; the other
-# losses' runs are marked slow (`pytest -m slow tests/test_gradients.py`, or the same table from
-# `eventprop gradcheck --loss all` with --recurrent, --layers 2 or --reg).
+# losses' runs are marked slow (`pytest -m slow tests/test_gradients.py`); the benchmark
+# `eventprop bench gradients` (benchmarks/gradients.py) runs the whole table, every loss in every
+# variant, through `eventprop gradcheck` with the same settings and threshold.
 ONE_PER_READOUT = ("first_spike", "max", "sum_weigh_exp", "avg_xentropy")
 VARIANT_LOSSES = [loss if loss in ONE_PER_READOUT else pytest.param(loss, marks=pytest.mark.slow)
                   for loss in LOSS_TYPES]
