@@ -724,6 +724,8 @@ def test_an_epoch_axis_starts_at_zero_and_grows_in_whole_steps():
     assert not fit_growing(rng, end * 0.9)  # still inside and filling it: unchanged
     assert fit_growing(rng, end + 0.1) and rng.end > end + 0.1
     assert fit_growing(rng, 0.01) and rng.end < 0.1  # a new run after a long one
+    # a reset (double-click, the toolbar's) returns to the fitted range, not to [0, 1]
+    assert (rng.reset_start, rng.reset_end) == (rng.start, rng.end)
     assert not fit_growing(rng, float("nan")) and not fit_growing(rng, 0.0)
 
 

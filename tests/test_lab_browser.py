@@ -320,6 +320,15 @@ _LAST = """([name, column]) => {
 }"""
 
 
+#: Browser code: a figure's x range ``[start, end]`` before and after a reset of it.
+_RESET_X = """(name) => {
+  for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
+    const m = doc.get_model_by_name(name);
+    if (m) { const r = m.x_range, before = [r.start, r.end]; r.reset();
+             return [before, [r.start, r.end]]; }
+  }
+  return null;
+}"""
 _FIG_HEIGHT = """(name) => {
   for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
     const m = doc.get_model_by_name(name);
@@ -374,6 +383,10 @@ def test_a_small_run_learns_live_and_pause_resume_stop_work(context, server, tmp
     print(f"\nprobe views: 2 refreshes in {time.monotonic() - t0:.1f} s")
     n_loss = cds_len(page, "ep-curve-batches", "x")
     wait_until(lambda: cds_len(page, "ep-curve-batches", "x") > n_loss, 10, "more loss points")
+    # a reset (double-click, the toolbar's) keeps the axes fitted to the data, not [0, 1]
+    for fig in ("ep-loss-figure", "ep-raster-input-fig"):
+        before, after = page.evaluate(_RESET_X, fig)
+        assert after == before and before[1] > 1, (fig, before, after)
     assert view_pixels(page, ".ep-view-curves") != curves_before
     assert view_pixels(page, ".ep-view-raster") != raster_before
     assert counter(page)["phase"] in ("running", "compiling")

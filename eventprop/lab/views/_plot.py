@@ -133,11 +133,18 @@ def fit_range(rng, values, include=(), min_span: float = 0.0, pad: float = 0.05)
         inside = start <= lo and hi <= end
         if inside and (hi - lo) >= (end - start) / 3.0:
             return False
-    new = nice_bounds(lo, hi, min_span, pad)
-    if (start, end) != new:
-        rng.start, rng.end = new
-        return True
-    return False
+    return set_range(rng, *nice_bounds(lo, hi, min_span, pad))
+
+
+def set_range(rng, start: float, end: float) -> bool:
+    """Set the Range1d ``rng`` to [``start``, ``end``] when it differs, and make that the range a
+    reset (the toolbar's, or a double-click) returns to: the browser's reset goes back to the
+    range's first bounds otherwise.  Returns whether it changed."""
+    start, end = float(start), float(end)
+    if (rng.start, rng.end) == (start, end):
+        return False
+    rng.update(start=start, end=end, reset_start=start, reset_end=end)
+    return True
 
 
 def fit_growing(rng, x_max, room: float = 0.1) -> bool:

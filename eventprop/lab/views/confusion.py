@@ -15,7 +15,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.palettes import Blues256
 
 from eventprop.lab.views.base import LabView
-from eventprop.lab.views._plot import new_figure
+from eventprop.lab.views._plot import new_figure, set_range
 
 TEXT_LIMIT = 12
 
@@ -92,7 +92,7 @@ class _Matrix:
                 axis.ticker = ticks
                 axis.major_label_overrides = labels
             for rng in (self.fig.x_range, self.fig.y_range):
-                rng.start, rng.end = -0.5, c - 0.5
+                set_range(rng, -0.5, c - 0.5)
         acc = "–" if accuracy is None else f"{accuracy:.3f}"
         return f"<b>{self.title}</b> accuracy {acc} ({int(conf.sum())} samples with a prediction)"
 

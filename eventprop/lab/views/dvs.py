@@ -24,7 +24,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.palettes import RdBu
 
 from eventprop.lab.views.base import LabView, register_view
-from eventprop.lab.views._plot import new_figure
+from eventprop.lab.views._plot import new_figure, set_range
 from eventprop.lab.views.raster import aggregate
 
 #: Accumulated frames shown side by side.
@@ -169,8 +169,8 @@ class DVSSampleView(LabView):
         self.frames.data = {"image": [fr.astype(np.float32) for fr in frames],
                             "x": [i * (w + GAP) for i in range(N_FRAMES)], "y": [0] * N_FRAMES,
                             "dw": [w] * N_FRAMES, "dh": [h] * N_FRAMES}
-        self.frame_fig.x_range.end = N_FRAMES * (w + GAP) - GAP
-        self.frame_fig.y_range.start, self.frame_fig.y_range.end = h, 0
+        set_range(self.frame_fig.x_range, 0, N_FRAMES * (w + GAP) - GAP)
+        set_range(self.frame_fig.y_range, h, 0)
         dt, trial = float(v["DT_MS"]), float(v["TRIAL_MS"])
         t = steps * dt
         n_chan = w * h * 2
@@ -183,8 +183,8 @@ class DVSSampleView(LabView):
             self.points.data = {"t": [], "channel": [], "color": []}
             self.counts.data = {"image": [img.astype(np.float32)], "x": [0], "y": [0],
                                 "dw": [trial], "dh": [n_chan]}
-        self.raster_fig.x_range.end = trial
-        self.raster_fig.y_range.end = n_chan
+        set_range(self.raster_fig.x_range, 0, trial)
+        set_range(self.raster_fig.y_range, 0, n_chan)
         self.info.object = (
             f"<b>Gesture {k}</b>: class <b>{rec.label}</b> ({html.escape(CLASSES[rec.label])}), "
             f"user {rec.user}, lighting {html.escape(rec.lighting)}; {len(t)} input spikes in "

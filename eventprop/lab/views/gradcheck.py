@@ -21,7 +21,8 @@ from bokeh.models import ColumnDataSource, Range1d
 
 from eventprop.lab.gradient_check import CheckRefused, GradientCheckJob
 from eventprop.lab.views.base import LabView
-from eventprop.lab.views._plot import class_colors, fixed_html, nice_bounds, new_figure
+from eventprop.lab.views._plot import (class_colors, fixed_html, new_figure, nice_bounds,
+                                       set_range)
 
 #: The one line for students under the button.
 EXPLANATION = (
@@ -150,7 +151,7 @@ class GradCheckView(LabView):
         if values.size:
             lo, hi = nice_bounds(float(values.min()), float(values.max()))
             for rng in (self.fig.x_range, self.fig.y_range):
-                rng.start, rng.end = lo, hi
+                set_range(rng, lo, hi)
             self.diagonal.data = {"x": [lo, hi], "y": [lo, hi]}
         self.source.data = data
         self.status.object = (f"<span class='ep-gradcheck-state' data-state='done'></span>"

@@ -21,7 +21,7 @@ from bokeh.models import ColumnDataSource, Range1d
 
 from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import (SILENT, TRAIN, class_colors, fit_growing, fit_range,
-                                       fixed_html, legend_html, new_figure)
+                                       fixed_html, legend_html, new_figure, set_range)
 
 
 #: Share of a layer's neurons that must be silent for the banner to appear.
@@ -168,9 +168,7 @@ class HealthView(LabView):
             self.bars.data = bar_data(spikes)
             self.silent.data = silent_marks(spikes)
             fit_range(self.count_fig.y_range, spikes, include=(0.0,))
-            xr = self.count_fig.x_range  # one bar per neuron, 0 .. n - 1
-            if (xr.start, xr.end) != (-1.0, float(len(spikes))):
-                xr.start, xr.end = -1.0, float(len(spikes))
+            set_range(self.count_fig.x_range, -1.0, len(spikes))  # a bar per neuron, 0 .. n - 1
             nb = (delta.status or {}).get("n_batches") or 0
             x = h["epoch"] + ((h["batch"] + 1) / nb if nb and h["batch"] >= 0 else 1.0)
             self.history.stream({"x": [float(x)], "n_silent": [float(h["n_silent"])],

@@ -22,7 +22,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 
 from eventprop.lab.views.base import LabView, register_view
-from eventprop.lab.views._plot import new_figure
+from eventprop.lab.views._plot import new_figure, set_range
 
 #: Side of the image figure in pixels.
 SIZE = 300
@@ -159,7 +159,7 @@ class MNISTSampleView(LabView):
                            "dw": [28], "dh": [28]}
         self.spikes.data = {"t": t.tolist(), "pixel": pixels.tolist(),
                             "grey": img.reshape(-1)[pixels].tolist()}
-        self.raster_fig.x_range.end = trial
+        set_range(self.raster_fig.x_range, 0, trial)
         source = "synthetic stand-in" if self._values.get("DATA_SET") == "synthetic" else "MNIST"
         self.info.object = (f"<b>Sample {k}</b> ({source}): label <b>{label}</b>, "
                             f"{len(t)} input spikes, first at {t.min() if len(t) else 0:g} ms")

@@ -21,7 +21,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d
 
 from eventprop.lab.views.base import LabView
-from eventprop.lab.views._plot import fixed_html, new_figure
+from eventprop.lab.views._plot import fixed_html, new_figure, set_range
 
 #: Most spikes of one band drawn as points; above this the band becomes an image.
 POINT_LIMIT = 4000
@@ -152,7 +152,7 @@ class _Band:
             return
         self._key = key
         _set(self.fig, height=band_height(n_rows, max_px=self.max_px))
-        _set(self.fig.y_range, start=-0.5, end=max(n_rows, 1) - 0.5)
+        set_range(self.fig.y_range, -0.5, max(n_rows, 1) - 0.5)
         self.fig.yaxis.ticker = FixedTicker(ticks=sorted(labels))
         self.fig.yaxis.major_label_overrides = {int(k): v for k, v in labels.items()}
 
@@ -303,8 +303,7 @@ class RasterView(LabView):
 
     def _draw(self, trace) -> None:
         t_end = trace.n_steps * trace.dt_ms
-        if self.x_range.end != t_end or self.x_range.start != 0.0:
-            self.x_range.start, self.x_range.end = 0.0, t_end
+        set_range(self.x_range, 0.0, t_end)
         dt = trace.dt_ms
         # input: one row per channel
         steps, ids = trace.spikes.get("input", (np.zeros(0), np.zeros(0, np.int64)))
