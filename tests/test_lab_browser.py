@@ -495,8 +495,11 @@ def test_readme_screenshots(context, server, tmp_path):
     # The backward pass: the adjoint card is closed at first (its figures are built when it
     # is opened); the cards between it and the voltages are closed so that both fit one shot.
     toggle_card(page, ".ep-adjoints-card")
-    # The neurons shown are the most active ones of the run's first probe sample (the untrained
-    # network); an emptied choice is filled with the most active ones of the next sample.
+    # One training sample traced at every refresh (not the first of each batch), and the
+    # neurons shown chosen from it: they are the most active ones of the run's first probe (the
+    # untrained network), and an emptied choice is filled with those of the next probe.
+    set_param_field(page, ".ep-probe-sample input", "7")
+    page.get_by_text("Probe sample #7 (chosen)").wait_for(timeout=30_000)
     remove = page.locator(".ep-neuron-choice .choices__button")
     while remove.count():
         remove.first.click()

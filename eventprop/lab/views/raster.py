@@ -216,7 +216,7 @@ class RasterView(LabView):
                                  css_classes=["ep-probe-header"])
         self.sample_input = pn.widgets.TextInput(
             label="Probe sample (training index; empty: first of batch)",
-            placeholder="first of batch", width=280)
+            placeholder="first of batch", width=280, css_classes=["ep-probe-sample"])
         self.sample_error = pn.pane.HTML("", visible=False, styles={"color": "#c0392b"})
         self.sample_input.param.watch(self._sample_changed, "value")
         self.pick_mode = pn.widgets.Select(label="Hidden neurons shown", options=list(PICK_MODES),
