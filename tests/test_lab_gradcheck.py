@@ -26,7 +26,7 @@ def test_the_view_checks_the_paused_network_and_shows_the_cosine(controller):
     view = GradCheckView(controller)
     view.run_check()
     assert view.button.disabled
-    view.job.future.result(timeout=120)
+    view.job.future.result(timeout=600)
     view.update(None)
     assert not view.button.disabled
     result = view.job.future.result()
@@ -48,11 +48,11 @@ def test_a_check_that_would_take_too_long_is_refused_with_the_reason(controller)
     _paused_run(controller)
     job = GradientCheckJob(controller, budget_s=1e-6)
     with pytest.raises(CheckRefused, match="too large to check"):
-        job.start().result(timeout=120)
+        job.start().result(timeout=600)
     view = GradCheckView(controller)
     view.job.budget_s = 1e-6
     view.run_check()
-    view.job.future.exception(timeout=120)
+    view.job.future.exception(timeout=600)
     view.update(None)
     assert "data-state='refused'" in view.status.object
     assert "smaller network" in view.status.object
