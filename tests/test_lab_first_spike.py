@@ -41,14 +41,20 @@ def test_the_counter_counts_real_samples_without_output_spike_per_epoch():
     assert c.value == (0, 1)
 
 
-def test_the_lab_marks_first_spikes_and_counts_silent_samples(controller):
+def _lab_after_one_batch(controller, values):
+    """A lab page that has run one training batch (Step) and drawn it."""
     from eventprop.lab import Lab
 
-    lab = Lab(values=FIRST_SPIKE_RUN, controller=controller)
+    lab = Lab(values=values, controller=controller)
     lab.servable()
     assert lab.start(step=True)
     assert controller.wait_for(lambda s: s["phase"] == "paused", 90), controller.status()
     lab.refresh()
+    return lab
+
+
+def test_the_lab_marks_first_spikes_and_counts_silent_samples(controller):
+    lab = _lab_after_one_batch(controller, FIRST_SPIKE_RUN)
     status = controller.status()
     silent, total = status["no_output_spike"]
     assert total == 32 and 0 <= silent <= total
@@ -63,13 +69,7 @@ def test_the_lab_marks_first_spikes_and_counts_silent_samples(controller):
 
 
 def test_leaky_integrator_outputs_show_no_first_spike_marks_nor_count(controller):
-    from eventprop.lab import Lab
-
-    lab = Lab(values=LAB_TINY, controller=controller)
-    lab.servable()
-    assert lab.start(step=True)
-    assert controller.wait_for(lambda s: s["phase"] == "paused", 90), controller.status()
-    lab.refresh()
+    lab = _lab_after_one_batch(controller, LAB_TINY)
     assert controller.status().get("no_output_spike") is None
     assert "ep-no-output-spike" not in lab.controls.status.object
     assert not lab.first_spike.panel.visible and lab.first_spike.firsts.data["t"] == []
