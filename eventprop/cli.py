@@ -9,7 +9,7 @@
     eventprop bench [engine] [...]
     eventprop scan run FILE --out DIR [--scheduler ADDRESS] [--workers N] [--dry-run] ...
     eventprop scan table DIR | eventprop scan best DIR [--by METRIC] [--write FILE]
-    eventprop data download mnist|shd|ssc|dvs_gesture
+    eventprop data download DATASET [--data-dir DIR]   (an experiment that reads data files)
 
 Errors in the input (unknown experiment or key, bad value, missing data, missing or corrupt
 checkpoint, an output folder that already holds a run) print ``eventprop: error: ...`` and exit
@@ -54,8 +54,7 @@ def _user_errors():
 
     errs = [ParameterError, CheckpointError, OutputExistsError, CLIError, FileNotFoundError,
             EngineUnavailable]
-    for mod, name in (("eventprop.data.mnist", "DataError"), ("eventprop.data.shd", "DataError"),
-                      ("eventprop.data.dvs_gesture", "DataError"),
+    for mod, name in (("eventprop.data.base", "DataError"),
                       ("eventprop.data.download", "DownloadError"),
                       ("eventprop.scans.spec", "ScanError"),
                       ("eventprop.engines.genn_worker", "WorkerFailure"),
@@ -344,8 +343,10 @@ def cmd_xval(args) -> int:
         values["OUT_DIR"] = default_out_dir(f"{args.experiment}-xval")
     exp = make_experiment(args.experiment, values, engine=args.engine)
     if not hasattr(exp, "cross_validate"):
-        raise CLIError(f"experiment {args.experiment!r} has no cross-validation; it exists for shd "
-                       "and dvs_gesture")
+        from eventprop.experiments import having, names_text
+
+        raise CLIError(f"experiment {args.experiment!r} has no cross-validation; it exists for "
+                       f"{names_text(having('cross_validate'), 'and')}")
     _check_xval_folder(exp.params.OUT_DIR)
     print(f"output: {os.path.abspath(exp.params.OUT_DIR)}", flush=True)
     accs, times = exp.cross_validate(listeners=[ProgressBar(not args.no_progress)])
@@ -415,35 +416,26 @@ def cmd_bench(args) -> int:
 
 # -- data ---------------------------------------------------------------------------------------------
 def cmd_data(args) -> int:
-    if args.dataset == "mnist":
-        from eventprop.data.mnist import default_data_dir, download_mnist
+    """``eventprop data download DATASET``: the experiment's Dataset (the registry's) downloads
+    what is missing into --data-dir or its default folder."""
+    from eventprop.experiments import dataset_class, entry
 
-        folder = args.data_dir or default_data_dir()
-        download_mnist(folder, progress=True)
-        print(f"MNIST is in {folder}")
-        return 0
-    if args.dataset == "dvs_gesture":
-        from eventprop.data import dvs_gesture
-
-        folders = dvs_gesture.download_dvs_gesture(args.data_dir)
-        print(f"DVS gesture is in {folders['train'].parent}")
-        return 0
-    from eventprop.data import shd
-
-    folder = args.data_dir or shd.default_data_dir()
-    shd.download_shd(folder, args.dataset.upper())
-    print(f"{args.dataset.upper()} is in {folder}")
+    values = dict(entry(args.dataset).preset, DATA_DIR=args.data_dir)
+    files, _ = dataset_class(args.dataset).for_values(values)
+    folder = files.download(progress=True)
+    print(f"{files.label} is in {folder}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from eventprop.engines.base import ENGINES
+    from eventprop.experiments import names_text, with_dataset
 
     ap = argparse.ArgumentParser(prog="eventprop", description="EventProp Lab command line")
     sub = ap.add_subparsers(dest="command", required=True)
 
     def run_opts(p):
-        p.add_argument("experiment", help="yinyang, mnist, shd, ssc or dvs_gesture")
+        p.add_argument("experiment", help=names_text())
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="set a parameter (a key of the original's tables), e.g. --set NUM_HIDDEN=200; repeatable")
         p.add_argument("--config", metavar="FILE.json", help="a JSON parameter file in the original's format")
@@ -464,8 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "evaluate the test set every epoch)")
     tr.set_defaults(func=cmd_train)
 
-    xv = sub.add_parser("xval", help="cross-validation: leave one speaker out (shd) or groups of "
-                                     "users (dvs_gesture)")
+    xv = sub.add_parser("xval", help="cross-validation: one run per fold of the experiment "
+                                     "(SHD/SSC: speakers left out; DVS gesture: groups of users)")
     run_opts(xv)
     xv.add_argument("--out", help="output folder (default: a new runs/<experiment>-xval-<time>); "
                                   "one subfolder per fold")
@@ -523,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     da = sub.add_parser("data", help="data set management")
     dsub = da.add_subparsers(dest="action", required=True)
     dl = dsub.add_parser("download", help="download a data set")
-    dl.add_argument("dataset", choices=["mnist", "shd", "ssc", "dvs_gesture"])
+    dl.add_argument("dataset", choices=with_dataset())
     dl.add_argument("--data-dir", help="target folder (default: the per-user cache)")
     dl.set_defaults(func=cmd_data)
     return ap

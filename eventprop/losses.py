@@ -177,6 +177,16 @@ def sum_weight(code, tau):
 
 
 @njit(cache=True)
+def sum_weights(code, n_steps, dt_over_t):
+    """``w(t_n)`` of :func:`sum_weight` at every step start ``t_n = nΔ`` (``dt_over_t`` = Δ/T),
+    computed once per trial length instead of at every step of every sample."""
+    out = np.empty(n_steps)
+    for n in range(n_steps):
+        out[n] = sum_weight(code, n * dt_over_t)
+    return out
+
+
+@njit(cache=True)
 def time_penalty(code, t_label, trial_ms, tau_1, alpha):
     """Late-spike penalty of the first-spike losses and its derivative ``(p(t_l), p'(t_l))``.
 

@@ -288,25 +288,21 @@ def write_params_json(out_dir, name: str, params: dict) -> Path:
 # Weight files with the original's names
 # ---------------------------------------------------------------------------------------------
 
-_EXPERIMENTS = {
-    "yinyang": "yinyang",
-    "mnist": "mnist",
-    "shd": "shd",
-    "ssc": "shd",
-    "dvs_gesture": "shd",
-}
-
 _RE_REC = re.compile(r"^hid(\d+)_to_hid(\d+)$")
 _RE_TAU = re.compile(r"^tau_(m|s)_(hid(\d+)|out)$")
 
 
 def _experiment_family(experiment: str) -> str:
-    try:
-        return _EXPERIMENTS[str(experiment).lower()]
-    except KeyError:
+    """The original simulator whose file layout ``experiment`` writes (its table's
+    ``output_layout``: "yinyang", "mnist" or "shd")."""
+    from eventprop.params import PARAM_CLASSES
+
+    name = str(experiment).lower()
+    if name not in PARAM_CLASSES:
         raise ValueError(
-            f"unknown experiment {experiment!r}; choose one of {sorted(_EXPERIMENTS)}"
-        ) from None
+            f"unknown experiment {experiment!r}; choose one of {sorted(PARAM_CLASSES)}"
+        )
+    return PARAM_CLASSES[name].output_layout
 
 
 def _check_layer(l: int, n_hid_layer: int, matrix: str) -> None:

@@ -54,7 +54,8 @@ def test_bad_offsets_are_refused():
         SpikeBatch.from_times(np.zeros(3), np.zeros(3), [0, 2], [0], 1.0, 10, 2)
 
 
-def test_dataset_batches_equal_quantising_the_gathered_times():
+def test_dataset_batches_equal_quantising_the_gathered_times(monkeypatch):
+    monkeypatch.setattr(batches, "_BIN_CHUNK", 4)  # the data set bins itself in three passes
     rng = np.random.default_rng(5)
     n, dt, n_steps, n_ch = 9, 0.5, 30, 6
     offsets = np.concatenate([[0], np.cumsum(rng.integers(0, 40, n))])

@@ -31,6 +31,13 @@ def test_bench_engine_small(capsys):
     assert re.search(r"peak resident memory of this process: \d+ MB", out)
 
 
+def test_bench_gradients_one_loss_feed_forward(capsys):
+    out = _bench(capsys, "gradients", "--variants", "ff", "--loss", "sum")
+    row = re.search(r"^ff\s+([0-9.]+)\s+([0-9.]+)$", out, re.MULTILINE)
+    assert row and float(row.group(1)) >= 0.99 and float(row.group(2)) > 0, out
+    assert "hid_to_out" in out and "all variants: worst cosine" in out
+
+
 def test_bench_mnist_small(capsys):
     out = _bench(capsys, "mnist", "--batches", "3", "--images", "100")
     m = re.search(r"projected epoch: ([0-9.]+) s training \(55000 samples", out)

@@ -228,6 +228,6 @@ def test_record_returns_traces_and_refuses_padding(engine):
 
 def test_close_is_idempotent(engine_name):
     p = _params()
-    eng = make_engine(engine_name, NetworkDescription.from_params(p), p)
-    eng.close()
-    eng.close()
+    with make_engine(engine_name, NetworkDescription.from_params(p), p) as eng:
+        assert isinstance(eng, Engine)
+    assert eng.close() is None  # a second close, after the one at the end of the block

@@ -62,6 +62,12 @@ def test_code_string_equations_match_the_cpu_maths(trial):
                                                                  rel=1e-12)
     assert eq.evaluate(eq.BACKWARD_R, **v) == pytest.approx(
         v["w"] * (v["LambdaV"] - v["LambdaI"]), rel=1e-12)
+    from eventprop.losses import li_drive
+
+    for is_label in (True, False):  # the sum family's drive w·(δ - s)·scale as w times c
+        coef = li_drive(v["A"], is_label, 1.0, v["TauS"])
+        assert eq.evaluate(eq.LI_DRIVE, W=v["w"], Coef=coef) == pytest.approx(
+            li_drive(v["A"], is_label, v["w"], v["TauS"]), rel=1e-12)
     fm, fs = neurons.tau_gradient_integrand(v["LambdaV"], v["LambdaI"], v["V"], v["I"],
                                             v["a"] * 20.0, v["TauS"])
     assert eq.evaluate(eq.TAU_GRAD_M, **v, TauM=v["a"] * 20.0) == pytest.approx(fm, rel=1e-12)
@@ -91,6 +97,38 @@ def test_render_substitutes_whole_names_only():
     assert "(SpkImV[k])" in out and "dj" in out and "Floor" not in out
     assert "fmax(" in out
     assert repr(neurons.IMV_FLOOR) in out
+
+
+def test_input_spike_lists_per_channel_match_a_sort():
+    """The input population's per-channel step lists (multiplicities for repeated steps, dropped
+    spikes left out, padding elements empty) against a plain sort."""
+    from eventprop.engines.genn_sim import channel_runs
+
+    rng = np.random.default_rng(3)
+    S, C, sizes = 50, 7, [40, 0, 25, 60]
+    steps = np.concatenate([np.sort(rng.integers(0, S, k)) for k in sizes]).astype(np.int32)
+    chans = rng.integers(0, C, len(steps)).astype(np.int32)
+    offsets = np.cumsum([0] + sizes)
+    keep = rng.random(len(steps)) > 0.2
+    elements = np.array([2, -1, 0, 1, 3])
+    starts, ends = (np.zeros((len(elements), C), np.int32) for _ in range(2))
+    out_s, out_m = np.empty(len(steps), np.int32), np.empty(len(steps), np.float32)
+    n = channel_runs(steps, chans, keep, offsets, elements, C, starts, ends, out_s, out_m)
+    assert n == len({(e, int(chans[k]), int(steps[k])) for e, bi in enumerate(elements) if bi >= 0
+                     for k in range(offsets[bi], offsets[bi + 1]) if keep[k]})
+    for e, bi in enumerate(elements):
+        for c in range(C):
+            got = list(zip(out_s[starts[e, c]:ends[e, c]].tolist(),
+                           out_m[starts[e, c]:ends[e, c]].tolist()))
+            ref = {}
+            if bi >= 0:
+                for k in range(offsets[bi], offsets[bi + 1]):
+                    if keep[k] and chans[k] == c:
+                        ref[int(steps[k])] = ref.get(int(steps[k]), 0) + 1
+            assert got == sorted(ref.items()), (e, c)
+    with pytest.raises(ValueError, match="ascending step order"):
+        channel_runs(steps[::-1].copy(), chans, keep, offsets, elements, C, starts, ends, out_s,
+                     out_m)
 
 
 # -- the worker process ---------------------------------------------------------------------------
@@ -159,6 +197,20 @@ def test_killed_worker_mid_call_is_reported_with_the_signal():
     with pytest.raises(WorkerFailure, match="killed by signal 9 .*during 'hang'"):
         w.call("hang", 20)
     assert not _alive(pid)
+
+
+class _ExitOnArrival:
+    """Unpickles as ``sys.exit(1)``: the spawned worker dies while it starts."""
+
+    def __reduce__(self):
+        import sys
+
+        return (sys.exit, (1,))
+
+
+def test_worker_that_fails_to_start_says_so_and_names_the_main_guard():
+    with pytest.raises(WorkerFailure, match=r"status 1 while it started.*__name__"):
+        Worker(_Toy, (_ExitOnArrival(),), timeout=30)
 
 
 def test_hung_worker_is_stopped_after_the_timeout():
@@ -270,7 +322,7 @@ def test_genn_trains_tau_like_the_cpu_engine(loss, structure):
         assert same >= 0.99 and obj <= 1e-4
         for k, (cos, rel) in mats.items():
             assert cos >= 0.999 and rel <= 1e-3, f"{k}: cosine {cos:.6f}, rel. error {rel:.2e}"
-        print(f"{loss} {structure} τ: objective {obj:.1e}, "
+        print(f"{loss} {structure} τ: spikes {100 * same:.1f} % identical, objective {obj:.1e}, "
               + ", ".join(f"{k} cos {c:.7f} err {r:.1e}" for k, (c, r) in mats.items()))
         trained = cpu.description.tau_trained()
         _, g = cpu.loss_and_grad(batch)
@@ -301,6 +353,7 @@ def test_genn_trains_tau_like_the_cpu_engine(loss, structure):
     ("first_spike", "ff-LIF", dict(HIDDEN_OUTPUT_MEAN=0.1, HIDDEN_OUTPUT_STD=0.3)),  # silent
     ("max", "ff-LIF", {}),
     ("avg_xentropy", "ff-LIF", {}),
+    ("sum_weigh_exp", "ff-LIF", dict(train_tau=True)),  # τ steps one batch late too
 ])
 def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss, structure,
                                                                              extra):
@@ -311,6 +364,7 @@ def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss
     nets, batch = _pair(loss, structure, genn_extra={"SCHEDULE": "interleaved"}, **extra)
     cpu, genn = (n.engine for n in nets)
     from eventprop.data.batches import SpikeBatch
+    from eventprop.engines.base import Engine
     from eventprop.gradcheck import random_inputs
 
     inputs, labels = random_inputs(4, 5, cpu.params.TRIAL_MS, 4, seed=2)
@@ -329,6 +383,11 @@ def test_interleaved_schedule_applies_each_gradient_one_training_batch_late(loss
             np.testing.assert_allclose(genn.get_weights()[k], w, rtol=0, atol=1e-3 * eta)
             changed += int(np.sum(w != w0[k]))
         assert changed > 0
+        if extra.get("train_tau"):
+            init = Engine.initial_state(cpu.description, cpu.params)
+            for k, t in cpu.get_taus().items():
+                np.testing.assert_allclose(genn.get_taus()[k], t, rtol=0, atol=1e-3 * eta)
+                assert np.any(t != getattr(init, k))
         np.testing.assert_array_equal(second.hidden_counts, ref_other.hidden_counts)
         np.testing.assert_allclose(second.loss, ref_other.loss, rtol=1e-4)  # (eval: no reg)
         assert first.hidden_counts.sum() > 0 and np.isfinite(first.objective)
@@ -404,6 +463,44 @@ def test_genn_spike_store_overflow_is_reported_with_the_numbers():
     try:
         with pytest.raises(SpikeStoreOverflow, match=r"emitted \d+ spikes .* N_MAX_SPIKE=2"):
             nets[1].engine.eval_batch(batch)
+    finally:
+        for n in nets:
+            n.engine.close()
+
+
+def _subset(batch, elements):
+    """The batch of the given elements of ``batch``, in that order."""
+    from eventprop.data.batches import SpikeBatch
+
+    parts = [batch.sample(int(e)) for e in elements]
+    offsets = np.cumsum([0] + [len(st) for st, _ in parts])
+    return SpikeBatch(np.concatenate([st for st, _ in parts]),
+                      np.concatenate([ch for _, ch in parts]), offsets,
+                      batch.labels[list(elements)].copy(), batch.n_steps, batch.n_channels)
+
+
+@needs_pygenn
+def test_an_overflow_mid_batch_leaves_no_partial_gradient_behind():
+    """A trial that overflows the spike store after others of its batch have run their backward
+    passes: the error, and the next batch's gradient is its own."""
+    from eventprop.engines.genn_worker import SpikeStoreOverflow
+
+    nets, batch = _pair("sum", "ff-LIF")
+    per = nets[0].engine.eval_batch(batch).hidden_counts.max(axis=1)
+    for n in nets:
+        n.engine.close()
+    quiet, busy = int(np.argmin(per)), int(np.argmax(per))
+    assert per[busy] > per[quiet]
+    nets, _ = _pair("sum", "ff-LIF", N_MAX_SPIKE=int(per[quiet]))
+    cpu, genn = (n.engine for n in nets)
+    try:
+        with pytest.raises(SpikeStoreOverflow):
+            genn.loss_and_grad(_subset(batch, [quiet, busy]))
+        one = _subset(batch, [quiet])
+        _, gc = cpu.loss_and_grad(one)
+        _, gg = genn.loss_and_grad(one)
+        for k, a in gc.items():
+            assert np.linalg.norm(gg[k] - a) <= 1e-3 * np.linalg.norm(a), k
     finally:
         for n in nets:
             n.engine.close()

@@ -20,6 +20,16 @@ from eventprop.losses import LOSS_TYPES
 
 MIN_COSINE = 0.99
 
+# The recurrent, two-layer and regulariser variants change the hidden layers only; what the loss
+# changes (readout, drive, jumps of a spiking output) is checked for every loss in the
+# feed-forward test.  By default those variants run for one loss of each readout; the other
+# losses' runs are marked slow (`pytest -m slow tests/test_gradients.py`); the benchmark
+# `eventprop bench gradients` (benchmarks/gradients.py) runs the whole table, every loss in every
+# variant, through `eventprop gradcheck` with the same settings and threshold.
+ONE_PER_READOUT = ("first_spike", "max", "sum_weigh_exp", "avg_xentropy")
+VARIANT_LOSSES = [loss if loss in ONE_PER_READOUT else pytest.param(loss, marks=pytest.mark.slow)
+                  for loss in LOSS_TYPES]
+
 
 # DT_MS 0.001 on a 20 ms trial: spike-time quantisation far below the perturbations' effect.
 # Perturbations h = H·std(W), 4 per side: small enough to stay clear of most kinks (a switch of
@@ -54,19 +64,19 @@ def test_feed_forward_gradient_matches_finite_differences(loss):
     assert out.cosine > 0.9999 and out.relative_error < 0.01
 
 
-@pytest.mark.parametrize("loss", LOSS_TYPES)
+@pytest.mark.parametrize("loss", VARIANT_LOSSES)
 def test_recurrent_gradient_matches_finite_differences(loss):
     _, res = _check(loss, h_rel=H_RECURRENT, recurrent=True)
     _assert_agrees(loss, res)
 
 
-@pytest.mark.parametrize("loss", LOSS_TYPES)
+@pytest.mark.parametrize("loss", VARIANT_LOSSES)
 def test_two_hidden_layer_gradient_matches_finite_differences(loss):
     _, res = _check(loss, h_rel=H_TWO_LAYERS, n_hid_layer=2)
     _assert_agrees(loss, res)
 
 
-@pytest.mark.parametrize("loss", LOSS_TYPES)
+@pytest.mark.parametrize("loss", VARIANT_LOSSES)
 def test_gradient_with_the_regulariser_on_matches_finite_differences(loss):
     net, res = _check(loss, reg=True)
     _assert_agrees(loss, res)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from test_lab_browser import (  # noqa: F401 - fixtures and the skip marker are used by name
+    bokeh_problems,
     browser_type_launch_args,
     cds_len,
     click,
@@ -26,7 +27,8 @@ def test_the_gradient_check_runs_on_the_paused_network_and_shows_the_cosine(cont
                                                                              tmp_path):
     page = open_lab(context, server)
     set_small_run(page, DT_MS="0.1")
-    page.get_by_text("N_TRAIN=256", exact=False).first.wait_for(timeout=20_000)  # settings in
+    # the reproduce box follows the edits (Δ = 0.1 ms is Yin-Yang's default: not listed)
+    page.get_by_text("NUM_HIDDEN=20").first.wait_for(timeout=20_000)
     click(page, "Step")  # one batch, then paused: a network and a probe batch to check
     wait_until(lambda: counter(page)["phase"] == "paused", 120, "the paused phase")
     card = page.locator(".ep-gradcheck-card")
@@ -50,4 +52,5 @@ def test_the_gradient_check_runs_on_the_paused_network_and_shows_the_cosine(cont
     card.screenshot(path=str(tmp_path / "lab-gradcheck.png"))
     click(page, "Stop")
     wait_until(lambda: counter(page)["phase"] in ("stopped", "finished"), 60, "the run stopped")
+    assert not bokeh_problems(page), bokeh_problems(page)
     page.close()

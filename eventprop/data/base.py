@@ -3,7 +3,11 @@ and the sample-count check.
 
 Each data set with files (MNIST, SHD/SSC, DVS gesture) is a :class:`Dataset` subclass: it names
 its folder below the data root, the item (a file or a split's folder) that each part needs, how to
-tell whether an item is present and how to get it by hand.  :meth:`Dataset.require` then raises
+tell whether an item is present, how to get it by hand and how to download it.  The experiment
+registry (:mod:`eventprop.experiments`) names each experiment's Dataset; the command line
+(``eventprop data download``) and the lab's data card use nothing but this interface
+(:meth:`Dataset.for_values`, :meth:`Dataset.download`, :meth:`Dataset.expected`,
+:meth:`Dataset.present`), so a new data set needs no edit there.  :meth:`Dataset.require` then raises
 one :class:`DataError` whose first line names what is missing, where it was looked for and the fix
 (the command line prints that line), followed by the manual download instructions;
 :meth:`Dataset.damaged` is the error for a file that is there but unreadable.  Yin-Yang is
@@ -59,8 +63,10 @@ def seeded_rng(seed, what: str) -> np.random.Generator:
 class Dataset:
     """A data set's files: where they are, which are missing, how to get them.
 
-    Subclasses set :attr:`title`, :attr:`command` and :attr:`subfolder` and implement
-    :meth:`expected` and :meth:`present` (and :meth:`how_to_get` for the manual instructions).
+    Subclasses set :attr:`title`, :attr:`label`, :attr:`command`, :attr:`subfolder` and
+    :attr:`items` and implement :meth:`expected`, :meth:`present` and :meth:`download` (and
+    :meth:`how_to_get` for the manual instructions; :meth:`for_values` where the parameters
+    choose among data sets or parts).
     """
 
     #: What the messages call the data ("MNIST files", "SHD data").
@@ -71,6 +77,10 @@ class Dataset:
     subfolder: ClassVar[str] = ""
     #: A further way out, appended to the fix (MNIST: the synthetic stand-in).
     alternative: ClassVar[str] = ""
+    #: What ``eventprop data download`` says it fetched ("MNIST is in FOLDER").
+    label: ClassVar[str] = "the data"
+    #: The items (files, splits) a run reads, in order.
+    items: ClassVar[tuple] = ()
 
     def __init__(self, data_dir=None):
         self.folder = Path(data_dir).expanduser() if data_dir is not None else self.default_folder()
@@ -79,6 +89,13 @@ class Dataset:
     def default_folder(cls) -> Path:
         """The per-user folder of this data set (below :func:`data_root`)."""
         return data_root() / cls.subfolder if cls.subfolder else data_root()
+
+    @classmethod
+    def for_values(cls, values: dict) -> tuple["Dataset", tuple]:
+        """The data set that a run with the parameter ``values`` reads (in its ``DATA_DIR``;
+        None = the default folder) and the items it needs; ``()`` when these values need no
+        files (MNIST's synthetic stand-in)."""
+        return cls(values.get("DATA_DIR") or None), tuple(cls.items)
 
     # -- what a subclass says about its files -------------------------------------------------------
     def expected(self, item: str) -> str:
@@ -96,6 +113,12 @@ class Dataset:
     def how_to_get(self, items) -> str:
         """Manual instructions for getting ``items`` (the lines after the first of an error)."""
         return ""
+
+    def download(self, progress: bool = False) -> Path:
+        """Fetch the items that are not on disk (``progress``: report it on stderr); return the
+        folder that holds them.  A failure raises :class:`DataError` (or a subclass) with the
+        manual instructions."""
+        raise NotImplementedError
 
     # -- shared --------------------------------------------------------------------------------------
     def missing(self, items) -> list:

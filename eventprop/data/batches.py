@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+# Samples quantised per pass when a data set bins itself (SpikeDataset.binned).
+_BIN_CHUNK = 512
+
 # Tolerance when mapping a time onto the grid: times that are a float rounding error above a
 # grid point belong to that grid point (data already binned to the grid must map exactly).
 _GRID_TOL = 1e-4
@@ -297,11 +300,22 @@ class SpikeDataset:
         (augmentation and :meth:`subset` make new ones, which quantise anew)."""
         key = (float(dt_ms), int(n_steps))
         if key not in self._binned:
-            grid = SpikeBatch.from_times(self.times_ms, self.channels, self.offsets, self.labels,
-                                         dt_ms, n_steps, self.n_channels)
-            small = np.int16 if max(n_steps, self.n_channels) <= np.iinfo(np.int16).max else None
-            self._binned[key] = (grid.steps.astype(small or np.int32),
-                                 grid.channels.astype(small or np.int32), grid.offsets)
+            small = max(n_steps, self.n_channels) <= np.iinfo(np.int16).max
+            kind = np.int16 if small else np.int32
+            steps, chans, counts = [], [], [np.zeros(1, dtype=np.int64)]
+            # a few samples at a time: the quantiser's float64 and int32 copies stay small
+            for lo in range(0, len(self), _BIN_CHUNK):
+                hi = min(lo + _BIN_CHUNK, len(self))
+                a, b = self.offsets[lo], self.offsets[hi]
+                part = SpikeBatch.from_times(self.times_ms[a:b], self.channels[a:b],
+                                             self.offsets[lo : hi + 1] - a, self.labels[lo:hi],
+                                             dt_ms, n_steps, self.n_channels)
+                steps.append(part.steps.astype(kind))
+                chans.append(part.channels.astype(kind))
+                counts.append(np.diff(part.offsets))
+            self._binned[key] = (np.concatenate(steps) if steps else np.zeros(0, kind),
+                                 np.concatenate(chans) if chans else np.zeros(0, kind),
+                                 np.cumsum(np.concatenate(counts)))
         return self._binned[key]
 
     def batch(self, indices, batch_size: int, dt_ms: float, n_steps: int) -> SpikeBatch:

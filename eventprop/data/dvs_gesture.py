@@ -204,6 +204,8 @@ class DVSGestureFiles(Dataset):
 
     title = "DVS gesture data"
     command = "eventprop data download dvs_gesture"
+    label = "DVS gesture"
+    items = SPLITS
 
     def expected(self, item: str) -> str:
         return f"{SPLIT_FOLDERS[_check_split(item)]}/ (the {item} split)"
@@ -213,6 +215,10 @@ class DVSGestureFiles(Dataset):
 
     def where(self) -> str:
         return str(self.folder / FOLDER)
+
+    def download(self, progress: bool = False) -> Path:
+        download_dvs_gesture(self.folder)
+        return self.folder / FOLDER
 
 
 def missing_message(data_dir, splits) -> str:

@@ -112,6 +112,14 @@ class MNISTFiles(Dataset):
     subfolder = "mnist"
     alternative = ("to train offline on the synthetic stand-in use --set DATA_SET=synthetic (or "
                    "--preset synthetic)")
+    label = "MNIST"
+    items = MNIST_FILES
+
+    @classmethod
+    def for_values(cls, values: dict):
+        """The IDX files, or none for the synthetic stand-in (``DATA_SET='synthetic'``)."""
+        files, items = super().for_values(values)
+        return files, (items if values.get("DATA_SET", "MNIST") == "MNIST" else ())
 
     def expected(self, item: str) -> str:
         return item
@@ -127,6 +135,10 @@ class MNISTFiles(Dataset):
             f"They can be downloaded from any of these mirrors (file name appended):\n{urls}\n"
             f"or fetched automatically with `{DOWNLOAD_COMMAND}` (needs internet access)."
         )
+
+    def download(self, progress: bool = False) -> Path:
+        download_mnist(self.folder, progress=progress)
+        return self.folder
 
 
 def default_data_dir() -> Path:

@@ -134,11 +134,22 @@ class SHDFiles(Dataset):
     title = "SHD data"
     command = "eventprop data download shd"
 
+    label = "SHD"
+    items = SPLITS["SHD"]
+
     def __init__(self, data_dir=None, dataset: str = "SHD"):
         super().__init__(data_dir)
         self.dataset = _check_dataset(dataset)
         self.title = f"{self.dataset} data"
+        self.label = self.dataset
+        self.items = SPLITS[self.dataset]
         self.command = f"eventprop data download {self.dataset.lower()}"
+
+    @classmethod
+    def for_values(cls, values: dict):
+        """The splits of ``DATA_SET`` (SHD or SSC)."""
+        files = cls(values.get("DATA_DIR") or None, values.get("DATA_SET", "SHD") or "SHD")
+        return files, files.items
 
     def expected(self, item: str) -> str:
         return h5_filename(self.dataset, item)
@@ -162,6 +173,10 @@ class SHDFiles(Dataset):
             f"eventprop.data.shd.download_shd({str(data_dir)!r}, {dataset!r}) or "
             f"load_shd(..., download=True) (needs internet access)."
         )
+
+    def download(self, progress: bool = False) -> Path:
+        download_shd(self.folder, self.dataset)
+        return self.folder
 
 
 def _where_to_get(data_dir: Path, dataset: str, splits) -> str:

@@ -36,7 +36,20 @@ def loss_constants(description, params, tau_m, n_batch) -> K.LossConstants:
         float(params.ALPHA), 1.0 / n_batch,
         c / (trial_ms * n_batch),  # continuous LI drive: c·w(δ - s)/(T B)
         np.asarray(c / (np.asarray(tau_m)[out] * n_batch), dtype=np.float64),  # point injection
+        _step_weights(code, int(round(trial_ms / float(params.DT_MS))),
+                      float(params.DT_MS) / trial_ms),
     )
+
+
+_STEP_WEIGHTS: dict = {}
+
+
+def _step_weights(code, n_steps, dt_over_t):
+    """:func:`losses.sum_weights`, kept per (loss, grid): the same table serves every batch."""
+    key = (code, n_steps, dt_over_t)
+    if key not in _STEP_WEIGHTS:
+        _STEP_WEIGHTS[key] = losses.sum_weights(code, n_steps, dt_over_t)
+    return _STEP_WEIGHTS[key]
 
 
 def readout_sample(code, label, out_x, out_step, xent, dt, trial_ms, tau_0, tau_1, alpha, inv_b,
@@ -50,7 +63,7 @@ def readout_sample(code, label, out_x, out_step, xent, dt, trial_ms, tau_0, tau_
     membrane time constant (ms)."""
     lc = K.LossConstants(code, losses.readout_of(code), float(dt), float(trial_ms), 1.0,
                          float(tau_0), float(tau_1), float(alpha), float(inv_b), 0.0,
-                         np.full(len(out_x), float(inv_b) / float(tau_m)))
+                         np.full(len(out_x), float(inv_b) / float(tau_m)), np.ones(1))
     ro = K.ReadoutState(np.ascontiguousarray(out_x, dtype=np.float64),
                         np.ascontiguousarray(out_step, dtype=np.int64), np.zeros((1, 1)),
                         np.zeros(1), s_out, dl_dt)

@@ -92,11 +92,12 @@ Perturbation = namedtuple("Perturbation", ["pdrop", "drop_seed", "noise_amp", "n
 
 #: The loss: its code (:data:`eventprop.losses.LOSS_CODE`) and readout (``FIRST_SPIKE_TIME``, ...
 #: of :data:`eventprop.losses.LOSS_TABLE`), Δ, T, the input accumulator's τ, the
-#: first-spike τ0, τ1, α, ``inv_b`` = 1/B, the continuous LI drive scale ``c/(T B)`` and, per
-#: output neuron, the point-injection scale ``c/(τm_j B)`` (c: :func:`losses.objective_scale`).
+#: first-spike τ0, τ1, α, ``inv_b`` = 1/B, the continuous LI drive scale ``c/(T B)``, per
+#: output neuron the point-injection scale ``c/(τm_j B)`` (c: :func:`losses.objective_scale`),
+#: and per step the weight ``w(t_n)`` of the weighted-sum losses (:func:`losses.sum_weights`).
 LossConstants = namedtuple("LossConstants", ["code", "readout", "dt", "trial_ms", "tau_acc", "tau_0",
                                              "tau_1", "alpha", "inv_b", "drive_scale",
-                                             "point_scale"])
+                                             "point_scale", "step_weight"])
 
 #: Input spikes (batch: concatenated; sample: its slice): steps, channels, kept after dropout.
 Inputs = namedtuple("Inputs", ["steps", "chans", "keep"])
@@ -212,6 +213,16 @@ def _adjoint_decay(lv, li, a, b, c_b, tau_s, tli):
     """Free λ decay of a population over one step; also ``tli = τs λ_I`` at the new time."""
     for j in range(lv.shape[0]):
         lv[j], li[j] = adjoint_free_step(lv[j], li[j], a[j], b[j], c_b[j])
+        tli[j] = tau_s[j] * li[j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _adjoint_driven_decay(lv, li, a, b, c_b, tau_s, tli, drive):
+    """:func:`_adjoint_decay` of an LI output population under its constant drive ``A_j`` over
+    the step (:func:`~eventprop.neurons.adjoint_step`); ``drive`` in the arrays' precision, so
+    the loop vectorises."""
+    for j in range(lv.shape[0]):
+        lv[j], li[j] = adjoint_step(lv[j], li[j], a[j], b[j], c_b[j], drive[j])
         tli[j] = tau_s[j] * li[j]
 
 
@@ -353,7 +364,7 @@ def _readout_sample_start(lc, ro, v_out, n, acc):
             wgt = acc
             ro.avg_trace[n] = acc
         else:
-            wgt = losses.sum_weight(lc.code, n * inv_t)
+            wgt = lc.step_weight[n]
         for j in range(v_out.shape[0]):
             ro.x[j] += wgt * v_out[j] * inv_t
 
@@ -457,7 +468,7 @@ def _readout_drive(lc, ro, n, label, drive, x_tmp, s_tmp):
     if lc.code == SUM_INPUT:
         wgt = ro.avg_trace[n]
     else:
-        wgt = losses.sum_weight(lc.code, n * lc.dt / lc.trial_ms)
+        wgt = lc.step_weight[n]
     for j in range(drive.shape[0]):
         drive[j] = losses.li_drive(ro.s[j], j == label, wgt, lc.drive_scale)
 
@@ -632,7 +643,7 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
     rbuf = np.empty(n_nrn)
     s_tmp = np.empty(n_out)
     x_tmp = np.empty(n_out)
-    drive = np.zeros(n_out)
+    drive = np.zeros(n_out, dtype=a.dtype)
     # an LI output under a continuous drive (max: point injections only)
     li_output = lc.readout == SUM_VOLTAGE or lc.readout == MEAN_CROSS_ENTROPY
     in_hi = inp.steps.shape[0] - 1
@@ -689,10 +700,8 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
             hi = lo + lay.pop_size[p]
             if p == out_p and li_output:
                 _readout_drive(lc, ro, n, label, drive, x_tmp, s_tmp)
-                for j in range(n_out):
-                    g = lo + j
-                    lv[g], li[g] = adjoint_step(lv[g], li[g], a[g], b[g], nrn.c_b[g], drive[j])
-                    tli[g] = nrn.tau_s[g] * li[g]
+                _adjoint_driven_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], nrn.c_b[lo:hi],
+                                      nrn.tau_s[lo:hi], tli[lo:hi], drive)
             else:
                 _adjoint_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], nrn.c_b[lo:hi],
                                nrn.tau_s[lo:hi], tli[lo:hi])

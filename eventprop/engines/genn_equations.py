@@ -24,6 +24,7 @@ name                       equation (see :mod:`eventprop.neurons` for the deriva
 ``ALIF_JUMP_B``            ``λ_B - (τm/τB) λ_V⁻``  (with the new λ_V)
 ``BACKWARD_R``             ``R = Σ w (λ_V,post - λ_I,post)`` (one synapse's term)
 ``WEIGHT_GRADIENT``        ``∂J/∂w += -τs,post λ_I,post`` per presynaptic spike
+``LI_DRIVE``               ``A_n = w_n c_j``, the ``sum`` family's drive (``c_j``: li_drive at w = 1)
 ``TAU_GRAD_M``             ``λ_V (I - V)/τm``, the integrand of ``∂J/∂τm``
 ``TAU_GRAD_S``             ``-λ_I I/τs``, the integrand of ``∂J/∂τs``
 ``ADAM_M`` / ``ADAM_V``    ``m ← β1 m + (1-β1) g``, ``v ← β2 v + (1-β2) g²``
@@ -48,6 +49,7 @@ ALIF_JUMP_V = ("LambdaV + ((Theta + Bm - VReset - TauRatio * Bm) * LambdaV - BIn
 ALIF_JUMP_B = "LambdaB - TauRatio * LambdaVNew"
 BACKWARD_R = "w * (LambdaV - LambdaI)"
 WEIGHT_GRADIENT = "-TauS * LambdaI"
+LI_DRIVE = "W * Coef"
 TAU_GRAD_M = "LambdaV * (I - V) / TauM"
 TAU_GRAD_S = "-LambdaI * I / TauS"
 ADAM_M = "Beta1 * M + (1.0 - Beta1) * G"
@@ -59,7 +61,7 @@ EQUATIONS = {
     "MEMBRANE_STEP": MEMBRANE_STEP, "CURRENT_DECAY": CURRENT_DECAY, "ADJOINT_V": ADJOINT_V,
     "ADJOINT_I": ADJOINT_I, "SPIKE_JUMP": SPIKE_JUMP, "ALIF_JUMP_V": ALIF_JUMP_V,
     "ALIF_JUMP_B": ALIF_JUMP_B, "BACKWARD_R": BACKWARD_R, "WEIGHT_GRADIENT": WEIGHT_GRADIENT,
-    "TAU_GRAD_M": TAU_GRAD_M, "TAU_GRAD_S": TAU_GRAD_S,
+    "LI_DRIVE": LI_DRIVE, "TAU_GRAD_M": TAU_GRAD_M, "TAU_GRAD_S": TAU_GRAD_S,
     "ADAM_M": ADAM_M, "ADAM_V": ADAM_V, "ADAM_STEP": ADAM_STEP,
 }
 

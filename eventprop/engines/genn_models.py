@@ -281,8 +281,10 @@ def leaky_output_code(loss_code: int, train_tau: bool = False) -> str:
     Forward (``ts < FwdEnd``): the readout samples ``V_n`` before the update (``max``: running
     maximum and its step; ``sum*``: ``OutX += w_n V_n Δ/T`` with the host's weights ``ReadW``),
     ``avg_xentropy`` keeps ``V_{n+1}`` in ``VTrace`` for the host.  Backward (``j = ts -
-    BwdStart``): the host's per-step drive ``Drive`` (or, for ``max``, the point injection at
-    the sampled step ``BackOutStep``)."""
+    BwdStart``): the ``sum`` family's drive ``A_n = w_n c_j`` from the backward trial's readout
+    weights ``BackReadW`` and the host's per-output factor ``DriveCoef`` (S + C numbers per
+    trial instead of S·C), ``avg_xentropy``'s per-step drive ``Drive`` from the host, or, for
+    ``max``, the point injection at the sampled step ``BackOutStep``."""
     if loss_code == MAX:
         read, init = "if (V > OutX) { OutX = V; OutStep = n; }", "OutX = VReset; OutStep = 0;"
     elif losses.readout_of(loss_code) == losses.SUM_VOLTAGE:
@@ -294,6 +296,9 @@ def leaky_output_code(loss_code: int, train_tau: bool = False) -> str:
     if loss_code == MAX:
         drive = "0.0"
         inject = "if (BackOutStep == n + 1) { LambdaV += MaxInj; }"
+    elif losses.readout_of(loss_code) == losses.SUM_VOLTAGE:
+        drive = eq.render(eq.LI_DRIVE, W="BackReadW[(int)batch * S + n]", Coef="DriveCoef")
+        inject = ""
     else:
         drive = "Drive[((int)batch * S + n) * (int)num_neurons + (int)id]"
         inject = ""
@@ -454,10 +459,12 @@ def build_model(spec: ModelSpec, taus, weights: dict, params):
             if spec.loss_code == MAX:
                 common_vars.append(("MaxInj", "scalar", dup))
                 init["MaxInj"] = 0.0
+            elif losses.readout_of(spec.loss_code) == losses.SUM_VOLTAGE:
+                common_vars.append(("DriveCoef", "scalar", dup))
+                init["DriveCoef"] = 0.0
+                egps += [("ReadW", "scalar*"), ("BackReadW", "scalar*")]
             else:
                 egps.append(("Drive", "scalar*"))
-            if losses.readout_of(spec.loss_code) == losses.SUM_VOLTAGE:
-                egps.append(("ReadW", "scalar*"))
             if spec.loss_code == AVG_XENTROPY:
                 egps.append(("VTrace", "scalar*"))
         if is_output:
@@ -482,7 +489,7 @@ def build_model(spec: ModelSpec, taus, weights: dict, params):
         store = slots * B * size * cap
         sizes = {"SpkStep": (np.int32, store), "SpkImV": (np.float32, store),
                  "SpkB": (np.float32, store), "Drive": (np.float32, B * S * size),
-                 "ReadW": (np.float32, B * S), "VTrace": (np.float32, B * S * size),
+                 "ReadW": (np.float32, B * S), "BackReadW": (np.float32, B * S), "VTrace": (np.float32, B * S * size),
                  "TraceV": (np.float32, slots * B * S * size),
                  "TraceI": (np.float32, slots * B * S * size)}
         for e, _ in egps:

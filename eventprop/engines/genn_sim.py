@@ -62,23 +62,81 @@ def input_accumulator_trace(steps, n_steps, dt, tau_acc, out):
 
 
 @njit(cache=True)
-def li_drives(code, label, s, weights, v_trace, scale, out):
-    """Per-step adjoint drives ``A[n, j]`` of a leaky-integrator output for one sample, from
-    :func:`eventprop.losses.li_drive`: the ``sum`` family ``w_n(δ_jl - s_j)·scale``,
-    ``avg_xentropy`` ``(δ_jl - softmax(V(t_{n+1}))_j)·scale``."""
+def channel_runs(steps, channels, keep, offsets, elements, n_channels, starts, ends, out_steps,
+                 out_mult):
+    """The input population's spike lists for the batch elements ``elements`` (-1: padding):
+    for device-batch element e and channel c, ``out_steps[starts[e, c]:ends[e, c]]`` are the
+    distinct steps of its kept spikes in ascending order and ``out_mult`` how many spikes each
+    holds.  One counting sort per sample (O(spikes + channels)); a sample's spikes must be in
+    ascending step order (as :class:`~eventprop.data.batches.SpikeBatch` keeps them).  Returns
+    the number of entries written."""
+    pos = 0
+    first = np.zeros(n_channels + 1, np.int64)
+    fill = np.zeros(n_channels, np.int64)
+    scratch = np.empty(steps.shape[0], np.int32)
+    for e in range(elements.shape[0]):
+        bi = elements[e]
+        if bi < 0:
+            starts[e, :] = pos
+            ends[e, :] = pos
+            continue
+        lo, hi = offsets[bi], offsets[bi + 1]
+        first[:] = 0
+        for k in range(lo, hi):
+            if keep[k]:
+                first[channels[k] + 1] += 1
+        for c in range(n_channels):
+            first[c + 1] += first[c]
+            fill[c] = first[c]
+        for k in range(lo, hi):
+            if keep[k]:
+                if k > lo and steps[k] < steps[k - 1]:
+                    raise ValueError("a sample's input spikes are not in ascending step order")
+                c = channels[k]
+                scratch[fill[c]] = steps[k]
+                fill[c] += 1
+        for c in range(n_channels):
+            starts[e, c] = pos
+            j = first[c]
+            while j < first[c + 1]:
+                s = scratch[j]
+                m = 0
+                while j < first[c + 1] and scratch[j] == s:
+                    m += 1
+                    j += 1
+                out_steps[pos] = s
+                out_mult[pos] = m
+                pos += 1
+            ends[e, c] = pos
+    return pos
+
+
+@njit(cache=True)
+def drive_coefs(labels, s, scales, out):
+    """``out[e, j] = li_drive(s[e, j], j = labels[e], 1, scales[j])`` for the device-batch
+    elements e with a label (:func:`eventprop.losses.li_drive`): ``max``'s point injection and
+    the ``sum`` family's per-output drive factor."""
+    for e in range(labels.shape[0]):
+        if labels[e] < 0:
+            continue
+        for j in range(out.shape[1]):
+            out[e, j] = losses.li_drive(s[e, j], j == labels[e], 1.0, scales[j])
+
+
+@njit(cache=True)
+def xentropy_drives(label, v_trace, scale, out):
+    """Per-step adjoint drives ``A[n, j]`` of the ``avg_xentropy`` output for one sample, from
+    :func:`eventprop.losses.li_drive`: ``(δ_jl - softmax(V(t_{n+1}))_j)·scale``.  (The ``sum``
+    family's drive ``w_n(δ_jl - s_j)·scale`` is a product the device forms, ``LI_DRIVE``.)"""
     n_steps, n_out = out.shape
     s_t = np.empty(n_out)
     x_t = np.empty(n_out)
     for n in range(n_steps):
-        if code == AVG_XENTROPY:
-            for j in range(n_out):
-                x_t[j] = v_trace[n, j]
-            losses.softmax_cross_entropy(x_t, label, s_t)
-            for j in range(n_out):
-                out[n, j] = losses.li_drive(s_t[j], j == label, 1.0, scale)
-        else:
-            for j in range(n_out):
-                out[n, j] = losses.li_drive(s[j], j == label, weights[n], scale)
+        for j in range(n_out):
+            x_t[j] = v_trace[n, j]
+        losses.softmax_cross_entropy(x_t, label, s_t)
+        for j in range(n_out):
+            out[n, j] = losses.li_drive(s_t[j], j == label, 1.0, scale)
 
 
 @njit(cache=True)
@@ -108,7 +166,9 @@ class BackwardInputs:
     dl_dt: np.ndarray | None  # first-spike ∂J/∂t per output (spiking outputs)
     phantom: np.ndarray | None  # silent-label drive at its voltage peak (spiking outputs)
     max_inj: np.ndarray | None  # max's point injection
-    drive: np.ndarray | None  # per-step drive of a leaky output (the sum family, avg_xentropy)
+    drive: np.ndarray | None  # avg_xentropy's per-step drive
+    drive_coef: np.ndarray | None = None  # the sum family: the drive per output at w = 1 ...
+    read_w: np.ndarray | None = None  # ... and the trial's readout weights w_n
 
 
 class GeNNSimulation:
@@ -293,26 +353,13 @@ class GeNNSimulation:
         C = self.description.n_input
         starts = np.zeros((self.device_batch, C), np.int32)
         ends = np.zeros((self.device_batch, C), np.int32)
-        steps_all, mult_all = [], []
-        pos = 0
-        for slot, bi in enumerate(elements):
-            if bi < 0:
-                starts[slot] = ends[slot] = pos
-                continue
-            lo, hi = batch.offsets[bi], batch.offsets[bi + 1]
-            st = batch.steps[lo:hi][keep[lo:hi]].astype(np.int64)
-            ch = batch.channels[lo:hi][keep[lo:hi]].astype(np.int64)
-            uk, cnt = np.unique(ch * self.S + st, return_counts=True)
-            cch = uk // self.S
-            first = np.searchsorted(cch, np.arange(C))
-            last = np.searchsorted(cch, np.arange(C), side="right")
-            starts[slot] = pos + first
-            ends[slot] = pos + last
-            steps_all.append((uk % self.S).astype(np.int32))
-            mult_all.append(cnt.astype(np.float32))
-            pos += len(uk)
-        steps = np.concatenate(steps_all) if steps_all else np.zeros(0, np.int32)
-        mult = np.concatenate(mult_all) if mult_all else np.zeros(0, np.float32)
+        el = np.asarray(elements, np.int64)
+        n_max = int(sum(batch.offsets[e + 1] - batch.offsets[e] for e in elements if e >= 0))
+        steps = np.empty(n_max, np.int32)
+        mult = np.empty(n_max, np.float32)
+        n = channel_runs(batch.steps, batch.channels, keep, batch.offsets, el, C, starts, ends,
+                         steps, mult)
+        steps, mult = steps[:n], mult[:n]
         return starts, ends, steps, mult
 
     def _ensure_input_capacity(self, n_spikes):
@@ -393,6 +440,11 @@ class GeNNSimulation:
         if bi.drive is not None:
             e = self.g[out.name].extra_global_params["Drive"]
             e.view[:] = bi.drive.reshape(-1)
+            e.push_to_device()
+        if bi.drive_coef is not None:
+            self._push(out.name, "DriveCoef", bi.drive_coef)
+            e = self.g[out.name].extra_global_params["BackReadW"]
+            e.view[:] = bi.read_w.reshape(-1)
             e.push_to_device()
 
     def _phase(self, fwd_end, bwd_start, fwd_slot=0, bwd_slot=0):
@@ -492,25 +544,23 @@ class GeNNSimulation:
         c = losses.objective_scale(self.code, self.drive_tau_m, self.trial_ms)
         scale = c / (self.trial_ms * n_batch)
         bwd = BackwardInputs(inputs, counts, out_step, full, None, None, None, None)
+        labels = np.full(self.device_batch, -1, np.int64)
+        labels[:len(chunk)] = batch.labels[list(chunk)]
         if out.spiking:
             bwd.dl_dt, bwd.phantom = dl_dt, phantom
         elif self.code == MAX:
-            mi = np.zeros((self.device_batch, C))
-            for slot, bi in enumerate(chunk):
-                label = int(batch.labels[bi])
-                for j in range(C):
-                    mi[slot, j] = losses.li_drive(s_all[slot, j], j == label, 1.0,
-                                                  c / (self.tau_m[out.offset + j] * n_batch))
-            bwd.max_inj = mi
-        else:
+            bwd.max_inj = np.zeros((self.device_batch, C))
+            drive_coefs(labels, s_all, c / (self.tau_m[out.offset:out.offset + C] * n_batch),
+                        bwd.max_inj)
+        elif self.code == AVG_XENTROPY:
             drive = np.zeros((self.device_batch, S, C))
-            vt = v_trace if v_trace is not None else np.zeros((self.device_batch, 1, C))
-            rw = self._readw if losses.readout_of(self.code) == losses.SUM_VOLTAGE else None
             for slot, bi in enumerate(chunk):
-                w = rw[slot] if rw is not None else np.ones(S)
-                li_drives(self.code, int(batch.labels[bi]), s_all[slot], w, vt[slot], scale,
-                          drive[slot])
+                xentropy_drives(int(batch.labels[bi]), v_trace[slot], scale, drive[slot])
             bwd.drive = drive
+        else:  # the sum family: A_n = w_n c_j on the device
+            bwd.drive_coef = np.zeros((self.device_batch, C))
+            drive_coefs(labels, s_all, np.full(C, scale), bwd.drive_coef)
+            bwd.read_w = self._readw.copy()
         return loss, pred, counts[:len(chunk)], reg, bwd
 
     def _block(self, batch, keep, chunk, pending=None, slots=(0, 0), backward=False,
@@ -578,30 +628,14 @@ class GeNNSimulation:
                              "GENN_BACKEND='single_threaded_cpu' cannot do; use "
                              "GENN_BACKEND='cuda', --engine cpu or AVG_SNSUM False")
         chunks = [real[k:k + self.device_batch] for k in range(0, len(real), self.device_batch)]
-        reg = 0.0
-        results = []
-        if interleaved:
-            if len(chunks) > self.n_groups:
-                raise ValueError(f"a training batch of {len(real)} samples is larger than "
-                                 f"N_BATCH={self.params.N_BATCH}, which the interleaved "
-                                 "schedule's spike store is sized for")
-            pending, self._pending = self._pending or [], []
-            half = self._parity * self.n_groups
-            other = (1 - self._parity) * self.n_groups
-            for g in range(max(len(chunks), len(pending))):
-                res = self._block(batch, keep, chunks[g] if g < len(chunks) else None,
-                                  pending[g] if g < len(pending) else None,
-                                  (half + g, other + g), interleaved=True)
-                if g < len(chunks):
-                    results.append((chunks[g], res))
-                    self._pending.append(res[4])
-            self._parity = 1 - self._parity
-            apply = bool(pending)
-        else:
+        try:
+            results, apply = self._run_chunks(batch, keep, chunks, real, backward, interleaved)
+        except BaseException:  # (a spike-store overflow): nothing of this batch stays behind
             self._pending = None
-            for chunk in chunks:
-                results.append((chunk, self._block(batch, keep, chunk, backward=backward)))
-            apply = backward
+            if backward:
+                self.model.custom_update("Reduce")  # drops the partial gradient sums
+            raise
+        reg = 0.0
         for chunk, (l_, p_, c_, r_, _) in results:
             loss[chunk], pred[chunk], counts[chunk] = l_, p_, c_
             reg += r_
@@ -624,6 +658,32 @@ class GeNNSimulation:
                     grads.update(self._tau_grads())
             self.timings["optimizer"] += time.perf_counter() - t0
         return loss, pred, counts, reg, grads
+
+    def _run_chunks(self, batch, keep, chunks, real, backward, interleaved):
+        """The blocks of one batch: ``(results, apply)`` with ``(chunk, readout tuple)`` per
+        device batch and whether a gradient was accumulated for the optimiser step."""
+        results = []
+        if interleaved:
+            if len(chunks) > self.n_groups:
+                raise ValueError(f"a training batch of {len(real)} samples is larger than "
+                                 f"N_BATCH={self.params.N_BATCH}, which the interleaved "
+                                 "schedule's spike store is sized for")
+            pending, self._pending = self._pending or [], []
+            half = self._parity * self.n_groups
+            other = (1 - self._parity) * self.n_groups
+            for g in range(max(len(chunks), len(pending))):
+                res = self._block(batch, keep, chunks[g] if g < len(chunks) else None,
+                                  pending[g] if g < len(pending) else None,
+                                  (half + g, other + g), interleaved=True)
+                if g < len(chunks):
+                    results.append((chunks[g], res))
+                    self._pending.append(res[4])
+            self._parity = 1 - self._parity
+            return results, bool(pending)
+        self._pending = None
+        for chunk in chunks:
+            results.append((chunk, self._block(batch, keep, chunk, backward=backward)))
+        return results, backward
 
     def _tau_grads(self) -> dict:
         """The batch's ∂J/∂τm and ∂J/∂τs per neuron (float64, 0 where τ is not trained), as the

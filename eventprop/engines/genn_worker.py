@@ -123,10 +123,17 @@ class Worker:
         how = (f"was killed by signal {-code} ({signal.Signals(-code).name})" if code and code < 0
                else f"exited with status {code}")
         self.close()
-        self._death = (
-            f"the {self.what} {how} during '{method}' (a crash in GeNN's generated code or the "
-            "CUDA driver); the run stopped — see the worker's output above, try "
-            "GENN_BACKEND='single_threaded_cpu' or --engine cpu")
+        if method == "start" and code == 1:  # Python itself failed in the new process
+            self._death = (
+                f"the {self.what} {how} while it started, before GeNN ran (a Python error in the "
+                "new process: a script that makes a GeNN engine must guard its top level with "
+                "`if __name__ == \"__main__\":`, as the worker is spawned); see its output "
+                "above")
+        else:
+            self._death = (
+                f"the {self.what} {how} during '{method}' (a crash in GeNN's generated code or "
+                "the CUDA driver); the run stopped — see the worker's output above, try "
+                "GENN_BACKEND='single_threaded_cpu' or --engine cpu")
         raise WorkerFailure(self._death)
 
     def close(self) -> None:

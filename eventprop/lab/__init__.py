@@ -4,12 +4,17 @@
 servable).  The pieces, one concern per module:
 
 - :mod:`.app` — :class:`Lab`, the page of one browser session;
+- :mod:`.state` — :class:`~eventprop.lab.state.LabState`, the session's choices (experiment,
+  engine, preset, data folder) as a ``param.Parameterized`` that the sidebar's selectors follow;
+- :mod:`.pacer` — figure updates only as fast as the browser draws them;
 - :mod:`.settings` — the sidebar's parameter table (the experiment's ``param`` class as widgets,
   checked as they are edited);
 - :mod:`.controls` — Start, Pause/Resume, Step, Stop, Reset, the seed and the status line;
 - :mod:`.runs` — checkpoints, JSON export/import, the reproduce command;
-- :mod:`.views` — the live views (curves, rasters, voltages, adjoints, confusion, health, and
-  per-experiment extras such as the Yin-Yang decision map);
+- :mod:`.views` — the live views, each a ``pn.viewable.Viewer``
+  (:class:`~eventprop.lab.views.base.LabView`): curves, rasters, voltages, adjoints, confusion,
+  health, and per-experiment extras such as the Yin-Yang decision map, which register
+  themselves (:func:`~eventprop.lab.views.base.register_view`);
 - :mod:`.runner` — :class:`RunController`: the training thread of one session (no Panel);
 - :mod:`.listener` — the trainer listener that runs in the training thread, gates pause/step
   and publishes into :mod:`.snapshot` (no Panel);

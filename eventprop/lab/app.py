@@ -6,6 +6,10 @@ the session's periodic callback (every ``refresh_ms``, default 500 ms) that read
 when the session ends (tab closed: Bokeh destroys the session, and the lab also stops a run whose
 page has had no connection for :data:`DISCONNECT_GRACE_S` seconds).
 
+State: the sidebar's selectors are made from a :class:`~eventprop.lab.state.LabState`
+(``param``), and the Lab follows it with watchers; every reaction is idempotent, so code that
+sets a value the page already shows changes nothing and no callback guards against re-entry.
+
 Threading: the training thread never touches this object or any widget; it only writes the
 snapshot.  Everything here runs in the session's own callbacks, and every change to a Bokeh model
 (the figures' data sources) happens in :meth:`Lab.refresh`, the periodic callback, which Bokeh
@@ -139,11 +143,13 @@ class Lab:
         self.state.param.watch(self._engine_changed, "engine")
         self.state.param.watch(self._preset_changed, "preset")
         self.state.param.watch(self._data_folder_chosen, "data_folder")
-        self.controls.start.on_click(lambda e: self.start())
-        self.controls.pause.on_click(lambda e: self.toggle_pause())
-        self.controls.step.on_click(lambda e: self.step())
-        self.controls.stop.on_click(lambda e: self.stop())
-        self.controls.reset.on_click(lambda e: self.reset())
+        # A click's answer (status line, buttons) goes to the browser as one message: sent as
+        # several, the browser laid the page out once per message and showed the status last.
+        for button, action in ((self.controls.start, self.start),
+                               (self.controls.pause, self.toggle_pause),
+                               (self.controls.step, self.step), (self.controls.stop, self.stop),
+                               (self.controls.reset, self.reset)):
+            button.on_click(lambda e, act=action: _held(act))
         self.runs.save.on_click(lambda e: self.save())
         self.runs.load.on_click(lambda e: self.load())
         self.runs.refresh.on_click(lambda e: self.refresh_runs())
@@ -234,8 +240,9 @@ class Lab:
         yield lambda: self.rest.append(_card("Spikes of the probe sample",
                                              self.first_spike.panel, self.raster.panel))
         yield lambda: self.rest.append(_card("Membrane voltages", self.selection.widget,
-                                             self.voltages.panel))
-        yield lambda: self.rest.append(_card("Hidden-layer health", self.health.panel))
+                                             self.voltages.panel, cls="ep-voltages-card"))
+        yield lambda: self.rest.append(_card("Hidden-layer health", self.health.panel,
+                                             cls="ep-health-card"))
         yield lambda: self.rest.append(_card("Runs: checkpoints, configuration, command line",
                                              self.runs.panel, cls="ep-runs-card"))
         # closed at first; their figures are built when they are first opened
@@ -273,11 +280,15 @@ class Lab:
 
     def template(self):
         # One root per area: Bokeh re-walks the whole document for every root added, so many
-        # small roots make a session's page slow to build.
+        # small roots make a session's page slow to build.  The controls have a root of their
+        # own: a changed status line or button makes the browser lay out its root again, and
+        # the controls' root is small (one root with every view took it 0.3-0.8 s a click).
         # No busy indicator: it would send two messages per refresh to the page.
         return pn.template.BootstrapTemplate(
             title=TITLE, sidebar=[pn.Column(*self.sidebar(), sizing_mode="stretch_width")],
-            main=[pn.Column(*self.main(), *self._pacer_pane(), sizing_mode="stretch_width")],
+            main=[pn.Column(self.controls.panel, self.unload_guard, *self._pacer_pane(),
+                            sizing_mode="stretch_width"),
+                  self.rest],
             sidebar_width=420, header_background="#263238", busy_indicator=None)
 
     def _pacer_pane(self) -> list:
@@ -696,6 +707,12 @@ def _lazy_card(title, build, cls=""):
 
     card.param.watch(opened, "collapsed")
     return card
+
+
+def _held(action):
+    """Run ``action()`` with the session's model changes sent as one message."""
+    with _hold():
+        action()
 
 
 def _hold():

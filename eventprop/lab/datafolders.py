@@ -18,26 +18,16 @@ ROOT_HINT = "set EVENTPROP_DATA=FOLDER before `panel serve app`"
 
 
 def dataset_files(experiment: str, values: dict):
-    """The :class:`~eventprop.data.base.Dataset` of ``experiment`` for the parameter
-    ``values`` (its ``DATA_DIR``; None = the default folder) and the items it needs, or
-    ``(None, ())`` for an experiment without files (Yin-Yang, synthetic MNIST)."""
-    data_dir = values.get("DATA_DIR") or None
-    if experiment == "mnist":
-        if values.get("DATA_SET", "MNIST") != "MNIST":
-            return None, ()
-        from eventprop.data.mnist import MNIST_FILES, MNISTFiles
+    """The :class:`~eventprop.data.base.Dataset` of ``experiment`` (the registry's) for the
+    parameter ``values`` (its ``DATA_DIR``; None = the default folder) and the items it needs,
+    or ``(None, ())`` for an experiment without files (Yin-Yang, synthetic MNIST)."""
+    from eventprop.experiments import dataset_class, entry
 
-        return MNISTFiles(data_dir), MNIST_FILES
-    if experiment == "shd":
-        from eventprop.data.shd import SPLITS, SHDFiles
-
-        name = values.get("DATA_SET", "SHD") or "SHD"
-        return SHDFiles(data_dir, name), SPLITS.get(name, ("train", "test"))
-    if experiment == "dvs_gesture":
-        from eventprop.data.dvs_gesture import SPLITS, DVSGestureFiles
-
-        return DVSGestureFiles(data_dir), SPLITS
-    return None, ()
+    cls = dataset_class(experiment)
+    if cls is None:
+        return None, ()
+    files, items = cls.for_values({**values, **entry(experiment).preset})
+    return (files, items) if items else (None, ())
 
 
 def data_status(experiment: str, values: dict) -> dict | None:

@@ -42,7 +42,8 @@ Modules (one concern each; import the names from this package):
 - :mod:`.parsing`: text and JSON values to typed values (:func:`set_value`, :func:`parse_set`);
 - :mod:`.validation`: the cross-field rules (:func:`validate`) and the doubtful-but-valid
   settings the CLI warns about (:func:`advisories`);
-- :mod:`.registry`: the experiment names and :func:`make_params`;
+- :mod:`.registry`: the experiment names and their tables (live views of the experiment
+  registry, :mod:`eventprop.experiments`) and :func:`make_params`;
 - :mod:`.json_io`: original-style JSON files (:func:`load_params_json`, :func:`save_params_json`,
   :func:`to_dict`);
 - :mod:`.groups`: the lab's parameter groups (:data:`GROUPS`, :func:`groups_for`,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import param
@@ -106,6 +107,33 @@ class DVSGestureParams(SHDParams):
     @param.depends("DVS_DOWNSAMPLE", watch=True)
     def _sync_num_input(self):
         self.NUM_INPUT = dvs_input_channels(self.DVS_DOWNSAMPLE)
+
+    def input_problems(self) -> list[str]:
+        """The event frame's rules: NUM_INPUT follows DVS_DOWNSAMPLE, USER_LEFT's folds, and no
+        augmentation that moves channel ids (they would scramble pixels and polarities)."""
+        from .validation import is_int
+
+        problems = []
+        n_in = dvs_input_channels(self.DVS_DOWNSAMPLE)
+        if self.NUM_INPUT != n_in:
+            side = math.isqrt(n_in // 2)
+            problems.append(f"NUM_INPUT must be {side}·{side}·2 = {n_in} for DVS_DOWNSAMPLE "
+                            f"{self.DVS_DOWNSAMPLE:g} (got {self.NUM_INPUT}); leave it out, it "
+                            "follows DVS_DOWNSAMPLE")
+        for entry in self.USER_LEFT:
+            users = entry if isinstance(entry, list | tuple) else [entry]
+            if not users or not all(is_int(u) and u >= 1 for u in users):
+                problems.append(f"USER_LEFT must be a list of folds, each a user id >= 1 or a "
+                                f"non-empty list of them (got {self.USER_LEFT!r})")
+                break
+        if self.EVALUATION == "user" and not self.USER_LEFT:
+            problems.append("USER_LEFT must name at least one fold of users when EVALUATION is "
+                            "'user' (got [])")
+        for name in ("random_shift", "ID_jitter", "blend"):
+            if name in self.AUGMENTATION:
+                problems.append(f"AUGMENTATION[{name!r}] moves channel ids, which for an event "
+                                "camera scrambles pixels and polarities; use random_shift_xy")
+        return problems
 
 
 def dvs_input_channels(downsample: float) -> int:

@@ -15,6 +15,8 @@ class MNISTParams(ModelParams):
     """MNIST (the original's `simulator_MNIST.py`; docs/data.md#mnist)."""
 
     experiment: ClassVar[str] = "mnist"
+    output_layout: ClassVar[str] = "mnist"
+    latency_coded: ClassVar[bool] = True
     title: ClassVar[str] = "MNIST"
 
     TRIAL_MS = param.Number(default=20.0)

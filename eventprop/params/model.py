@@ -128,6 +128,11 @@ class ModelParams(param.Parameterized):
     _aliases: ClassVar[dict] = {}
     # The input-weighted loss needs the accumulator neuron, which only the SHD/SSC simulator has.
     _supports_input_weighting: ClassVar[bool] = False
+    #: The original simulator whose output files a run writes ("shd": SHD/SSC, also DVS gesture;
+    #: "mnist"; "yinyang"): the results columns and the weight-file names (eventprop.results).
+    output_layout: ClassVar[str] = "shd"
+    #: Inputs latency-coded into [2·DT_MS, TRIAL_MS − 2·DT_MS] (validate checks TRIAL_MS > 4·DT_MS).
+    latency_coded: ClassVar[bool] = False
 
     # --- General -----------------------------------------------------------------------------
     NAME = text("test", "Run name",
@@ -401,6 +406,12 @@ class ModelParams(param.Parameterized):
     def n_classes(self) -> int:
         """Number of output neurons C actually built (NUM_OUTPUT, or as resolved by the class)."""
         return int(self.NUM_OUTPUT)
+
+    def table_problems(self) -> list[str]:
+        """This table's own cross-field rules, one sentence per problem; ``validate`` adds them
+        after the rules every table shares, so an experiment's rules live in its own module.
+        Default: none."""
+        return []
 
 
 def inherit_doc(key: str, extra: str) -> str:

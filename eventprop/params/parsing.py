@@ -17,7 +17,6 @@ import param
 from .errors import IgnoredParameterWarning, ParameterError
 from .keys import DEPRECATED_ALIASES, IGNORED_KEYS
 from .model import ModelParams, param_keys
-from .shd import SHDParams
 
 __all__ = ["set_value", "parse_set", "coerce", "expected", "unknown_key_message"]
 
@@ -209,8 +208,14 @@ def _resolve_key(cls: type[ModelParams], key: str, experiment: str) -> str | Non
 
 
 def _experiment_of(params: ModelParams) -> str:
-    if isinstance(params, SHDParams) and params.DATA_SET == "SSC":
-        return "ssc"
+    """The experiment name of ``params`` for the messages: a name of the registry whose preset
+    the values match (``ssc`` for the SHD table with ``DATA_SET='SSC'``), else the table's own."""
+    from .registry import EXPERIMENT_PRESETS, PARAM_CLASSES
+
+    for name, preset in EXPERIMENT_PRESETS.items():
+        if PARAM_CLASSES[name] is type(params) and all(
+                getattr(params, k, None) == v for k, v in preset.items()):
+            return name
     return type(params).experiment
 
 

@@ -18,7 +18,7 @@ from .groups import describe, groups_for
 from .keys import DEPRECATED_ALIASES, IGNORED_KEYS
 from .model import ModelParams, param_keys
 from .parsing import expected
-from .registry import EXPERIMENT_PRESETS, EXPERIMENTS, PARAM_CLASSES, make_params
+from .registry import EXPERIMENT_PRESETS, PARAM_CLASSES, make_params
 
 __all__ = ["format_value", "reference_markdown", "describe_key", "list_keys", "add_parser",
            "cmd_params"]
@@ -51,7 +51,7 @@ def _table(experiment: str) -> type[ModelParams]:
     name = str(experiment).lower()
     if name not in PARAM_CLASSES:
         raise ParameterError(f"unknown experiment {experiment!r}; valid experiments: "
-                             f"{', '.join(EXPERIMENTS)}")
+                             f"{', '.join(PARAM_CLASSES)}")
     return PARAM_CLASSES[name]
 
 
@@ -150,7 +150,7 @@ def add_parser(sub) -> None:
     """Add ``params`` to the ``eventprop`` parser's subparsers ``sub``."""
     pa = sub.add_parser("params", help="the parameter reference: every key of an experiment, or "
                         "one key's default, range and meaning")
-    pa.add_argument("experiment", help=f"one of {', '.join(EXPERIMENTS)}")
+    pa.add_argument("experiment", help=f"one of {', '.join(PARAM_CLASSES)}")
     pa.add_argument("key", nargs="?", help="a parameter key, e.g. TAU_MEM")
     pa.set_defaults(func=cmd_params)
 

@@ -1,33 +1,85 @@
-"""The experiment names, their tables, and :func:`make_params` which builds a validated table."""
+"""The experiment names, their tables, and :func:`make_params` which builds a validated table.
+
+The names and which table each uses come from the experiment registry
+(:mod:`eventprop.experiments`, one line per experiment); :data:`PARAM_CLASSES`,
+:data:`EXPERIMENTS` and :data:`EXPERIMENT_PRESETS` are live read-only views of it, so an
+experiment registered later appears in them too.
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .dvs_gesture import DVSGestureParams
 from .errors import IgnoredParameterWarning, ParameterError
 from .keys import DEPRECATED_ALIASES
-from .mnist import MNISTParams
 from .model import ModelParams
 from .parsing import set_value
-from .shd import SHDParams
 from .validation import validate
-from .yinyang import YinYangParams
 
 __all__ = ["PARAM_CLASSES", "EXPERIMENTS", "EXPERIMENT_PRESETS", "make_params"]
 
-PARAM_CLASSES: dict[str, type[ModelParams]] = {
-    "yinyang": YinYangParams,
-    "mnist": MNISTParams,
-    "shd": SHDParams,
-    "ssc": SHDParams,
-    "dvs_gesture": DVSGestureParams,
-}
-EXPERIMENTS = tuple(PARAM_CLASSES)
 
-#: Values an experiment name sets on top of its table's defaults.
-EXPERIMENT_PRESETS: dict[str, dict[str, Any]] = {"ssc": {"DATA_SET": "SSC"}}
+def _registry() -> dict:
+    from eventprop import experiments  # the standard library only: no import cycle
+
+    return experiments._REGISTRY
+
+
+class _Tables(Mapping):
+    """experiment name -> its table (a ModelParams subclass), in registry order."""
+
+    def __getitem__(self, name):
+        from eventprop.experiments import _load
+
+        return _load(_registry()[name].params)
+
+    def __iter__(self):
+        return iter(list(_registry()))
+
+    def __len__(self):
+        return len(_registry())
+
+    def __repr__(self):
+        return f"PARAM_CLASSES({dict(self)!r})"
+
+
+class _Names(Sequence):
+    """The experiment names, in registry order."""
+
+    def __getitem__(self, i):
+        return list(_registry())[i]
+
+    def __len__(self):
+        return len(_registry())
+
+    def __repr__(self):
+        return repr(tuple(self))
+
+
+class _Presets(Mapping):
+    """experiment name -> the values its name sets on top of its table's defaults (only the
+    names that set any)."""
+
+    def __getitem__(self, name):
+        preset = _registry()[name].preset
+        if not preset:
+            raise KeyError(name)
+        return dict(preset)
+
+    def __iter__(self):
+        return iter([n for n, e in _registry().items() if e.preset])
+
+    def __len__(self):
+        return len(list(iter(self)))
+
+
+PARAM_CLASSES: Mapping[str, type[ModelParams]] = _Tables()
+EXPERIMENTS: Sequence[str] = _Names()
+
+#: Values an experiment name sets on top of its table's defaults (``ssc``: ``DATA_SET='SSC'``).
+EXPERIMENT_PRESETS: Mapping[str, dict[str, Any]] = _Presets()
 
 
 def make_params(experiment, values: dict | None = None, **overrides) -> ModelParams:

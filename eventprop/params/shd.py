@@ -162,3 +162,29 @@ class SHDParams(ModelParams):
         if self.NUM_OUTPUT is not None:
             return int(self.NUM_OUTPUT)
         return DATA_SET_CLASSES[self.DATA_SET]
+
+    def table_problems(self) -> list[str]:
+        """The split and augmentation rules, then :meth:`input_problems`.  NUM_OUTPUT may differ
+        from the data set's class count (small networks built through the gradient API,
+        synthetic tasks); the data pipeline checks labels against it."""
+        from .validation import check_augmentation, is_int
+
+        problems = []
+        if self.EVALUATION == "validation_set" and self.DATA_SET != "SSC":
+            problems.append("EVALUATION 'validation_set' requires DATA_SET 'SSC' "
+                            "(SHD has no official validation split)")
+        if not all(is_int(v) and v >= 0 for v in self.SPEAKER_LEFT):
+            problems.append(f"SPEAKER_LEFT must be a list of speaker ordinals >= 0 "
+                            f"(got {self.SPEAKER_LEFT!r})")
+        if self.EVALUATION == "speaker" and not self.SPEAKER_LEFT:
+            problems.append("SPEAKER_LEFT must name at least one speaker when EVALUATION is "
+                            "'speaker' (got [])")
+        check_augmentation(self.AUGMENTATION, problems)
+        return problems + self.input_problems()
+
+    def input_problems(self) -> list[str]:
+        """The rules of the input channels: the pixel shift is not for the 700 channels."""
+        if "random_shift_xy" in self.AUGMENTATION:
+            return ["AUGMENTATION['random_shift_xy'] moves the pixels of an event-camera frame; "
+                    "it is for dvs_gesture, not for the 700 SHD/SSC channels"]
+        return []

@@ -5,16 +5,14 @@ from __future__ import annotations
 import difflib
 import math
 
-from .dvs_gesture import DVSGestureParams, dvs_input_channels
 from .errors import ParameterError
 from .keys import AUGMENTATION_KEYS, REC_NEURON_VARIABLES, REC_SYNAPSE_VARIABLES
 from .model import ModelParams, param_keys
 from .parsing import coerce
-from .shd import SHDParams
 
 __all__ = ["validate"]
 
-def _is_int(x) -> bool:
+def is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
@@ -25,7 +23,7 @@ def _is_num(x) -> bool:
 def _check_epoch_trial(key: str, value, problems: list[str]):
     for item in value:
         if not (isinstance(item, list | tuple) and len(item) == 2
-                and all(_is_int(v) and v >= 0 for v in item)):
+                and all(is_int(v) and v >= 0 for v in item)):
             problems.append(
                 f"{key} must be a list of [epoch, trial] pairs of integers >= 0 (got {item!r})"
             )
@@ -45,7 +43,7 @@ def _check_pairs(key: str, value, problems: list[str], what: str, variables: tup
             return
 
 
-def _check_augmentation(aug: dict, problems: list[str]):
+def check_augmentation(aug: dict, problems: list[str]):
     for name, value in aug.items():
         if name not in AUGMENTATION_KEYS:
             close = difflib.get_close_matches(str(name), list(AUGMENTATION_KEYS), n=1, cutoff=0.0)
@@ -64,39 +62,13 @@ def _check_augmentation(aug: dict, problems: list[str]):
             ok = (isinstance(value, list | tuple) and len(value) > 0
                   and all(_is_num(v) and 0 <= v <= 1 for v in value))
         elif name == "random_shift_xy":
-            ok = _is_int(value) and value >= 0
+            ok = is_int(value) and value >= 0
         elif name == "NORMALISE_SPIKE_NUMBER":
             ok = isinstance(value, bool)
         if not ok:
             problems.append(
                 f"AUGMENTATION[{name!r}] must be {AUGMENTATION_KEYS[name]} (got {value!r})"
             )
-
-
-def _check_dvs(p: DVSGestureParams, problems: list[str]):
-    n_in = dvs_input_channels(p.DVS_DOWNSAMPLE)
-    if p.NUM_INPUT != n_in:
-        side = math.isqrt(n_in // 2)
-        problems.append(f"NUM_INPUT must be {side}·{side}·2 = {n_in} for DVS_DOWNSAMPLE "
-                        f"{p.DVS_DOWNSAMPLE:g} (got {p.NUM_INPUT}); leave it out, it follows "
-                        "DVS_DOWNSAMPLE")
-    for entry in p.USER_LEFT:
-        users = entry if isinstance(entry, list | tuple) else [entry]
-        if not users or not all(_is_int(u) and u >= 1 for u in users):
-            problems.append(f"USER_LEFT must be a list of folds, each a user id >= 1 or a "
-                            f"non-empty list of them (got {p.USER_LEFT!r})")
-            break
-    if p.EVALUATION == "user" and not p.USER_LEFT:
-        problems.append("USER_LEFT must name at least one fold of users when EVALUATION is "
-                        "'user' (got [])")
-    for name in ("random_shift", "ID_jitter", "blend"):
-        if name in p.AUGMENTATION:
-            problems.append(f"AUGMENTATION[{name!r}] moves channel ids, which for an event "
-                            "camera scrambles pixels and polarities; use random_shift_xy")
-
-
-#: Experiments whose inputs are latency-coded into [2·DT_MS, TRIAL_MS − 2·DT_MS].
-LATENCY_CODED = ("yinyang", "mnist")
 
 
 def advisories(params: ModelParams) -> list[str]:
@@ -143,7 +115,7 @@ def validate(params: ModelParams) -> ModelParams:
         problems.append(f"DT_MS must be < TRIAL_MS = {p.TRIAL_MS:g} (got {p.DT_MS:g})")
     if p.V_THRESH <= p.V_RESET:
         problems.append(f"V_THRESH must be > V_RESET = {p.V_RESET:g} (got {p.V_THRESH:g})")
-    if cls.experiment in LATENCY_CODED and not p.TRIAL_MS > 4 * p.DT_MS:
+    if cls.latency_coded and not p.TRIAL_MS > 4 * p.DT_MS:
         problems.append(f"DT_MS must be < TRIAL_MS/4 = {p.TRIAL_MS / 4:g} (got {p.DT_MS:g}): "
                         "TRIAL_MS must exceed 4·DT_MS, as the latency code places its spikes in "
                         "[2·DT_MS, TRIAL_MS − 2·DT_MS]; lower DT_MS or raise TRIAL_MS")
@@ -180,28 +152,11 @@ def validate(params: ModelParams) -> ModelParams:
 
     if "REDUCED_CLASSES" in cls.param and p.REDUCED_CLASSES is not None:
         c = p.n_classes()
-        if not p.REDUCED_CLASSES or not all(_is_int(v) and 0 <= v < c for v in p.REDUCED_CLASSES):
+        if not p.REDUCED_CLASSES or not all(is_int(v) and 0 <= v < c for v in p.REDUCED_CLASSES):
             problems.append(f"REDUCED_CLASSES must be None or a non-empty list of class indices "
                             f"in [0, {c}) (got {p.REDUCED_CLASSES!r})")
 
-    if isinstance(p, SHDParams):
-        # NUM_OUTPUT may differ from the data set's class count (small networks built through the
-        # gradient API, synthetic tasks); the data pipeline checks labels against it.
-        if p.EVALUATION == "validation_set" and p.DATA_SET != "SSC":
-            problems.append("EVALUATION 'validation_set' requires DATA_SET 'SSC' "
-                            "(SHD has no official validation split)")
-        if not all(_is_int(v) and v >= 0 for v in p.SPEAKER_LEFT):
-            problems.append(f"SPEAKER_LEFT must be a list of speaker ordinals >= 0 "
-                            f"(got {p.SPEAKER_LEFT!r})")
-        if p.EVALUATION == "speaker" and not p.SPEAKER_LEFT:
-            problems.append("SPEAKER_LEFT must name at least one speaker when EVALUATION is "
-                            "'speaker' (got [])")
-        _check_augmentation(p.AUGMENTATION, problems)
-        if isinstance(p, DVSGestureParams):
-            _check_dvs(p, problems)
-        elif "random_shift_xy" in p.AUGMENTATION:
-            problems.append("AUGMENTATION['random_shift_xy'] moves the pixels of an event-camera "
-                            "frame; it is for dvs_gesture, not for the 700 SHD/SSC channels")
+    problems += p.table_problems()
 
     if problems:
         raise ParameterError("; ".join(problems), _first_key(problems))

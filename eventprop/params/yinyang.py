@@ -18,6 +18,8 @@ class YinYangParams(ModelParams):
     """
 
     experiment: ClassVar[str] = "yinyang"
+    output_layout: ClassVar[str] = "yinyang"
+    latency_coded: ClassVar[bool] = True
     title: ClassVar[str] = "Yin-Yang"
     _excluded_keys: ClassVar[frozenset] = frozenset({"PDROP_HIDDEN"})
     _fixed_values: ClassVar[dict] = {"NUM_INPUT": 5, "NUM_OUTPUT": 3}
@@ -26,8 +28,8 @@ class YinYangParams(ModelParams):
     DT_MS = note("DT_MS", "Original default 0.1 (train_yinyang.py uses 0.01), as here: at 0.1 "
                           "an epoch costs half of one at 0.05, so the default 60 epochs fit in "
                           "about two minutes on 2 CPU cores "
-                          "(docs/first_spike.md#tuning-for-the-goals). The 'original' preset "
-                          "restores the original table.",
+                          "(docs/first_spike.md#tuning-for-the-goals). "
+                          "The 'original' preset restores the original table.",
                  default=0.1)
     TRIAL_MS = param.Number(default=30.0)
     N_MAX_SPIKE = param.Integer(default=400)

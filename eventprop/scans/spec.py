@@ -226,7 +226,7 @@ def _closest(word, options) -> str:
 def _build(doc: dict, default_name: str) -> Scan:
     import warnings
 
-    from eventprop.experiments import experiment_class
+    from eventprop.experiments import experiment_class, having
     from eventprop.params import IgnoredParameterWarning, make_params
 
     for key in doc:
@@ -254,11 +254,11 @@ def _build(doc: dict, default_name: str) -> Scan:
     if mode not in MODES:
         raise ScanError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
     if mode == "train_test" and not hasattr(cls, "train_test"):
-        raise ScanError(f"mode train_test needs an experiment with a train/test mode (shd, ssc), "
-                        f"not {experiment!r}; use mode: train")
+        raise ScanError(f"mode train_test needs an experiment with a train/test mode "
+                        f"({', '.join(having('train_test'))}), not {experiment!r}; use mode: train")
     if mode == "xval" and not hasattr(cls, "fold_overrides"):
-        raise ScanError("mode xval needs an experiment with cross-validation folds (shd, "
-                        f"dvs_gesture), not {experiment!r}")
+        raise ScanError("mode xval needs an experiment with cross-validation folds "
+                        f"({', '.join(having('fold_overrides'))}), not {experiment!r}")
 
     given = _mapping(doc.get("set", {}), "set")
     with warnings.catch_warnings():

@@ -23,14 +23,16 @@ def new_figure(title: str, height: int = 220, x_label: str = "", y_label: str = 
     Live figures have no visible toolbar: Bokeh 3.9 re-lays out every toolbar whenever a plot
     repaints, which made the page several times more expensive for the browser (bokeh#15286
     is the underlying cost).  Their tools still work: drag to pan, double-click to reset.
-    ``toolbar=True`` shows the toolbar (zoom, save as PNG) on the few figures that need it."""
+    ``toolbar=True`` shows the toolbar (zoom, save as PNG) on the few figures that need it.
+
+    Every axis is a fixed range (``Range1d``, [0, 1] unless given) that the view fits to its
+    data (:func:`fit_range`): Bokeh's automatic ``DataRange1d`` of a figure with no data yet
+    has no start or end, and the browser logs "could not set initial ranges" for it."""
     opts = dict(title=title, height=height, sizing_mode="stretch_width", tools=TOOLS,
                 toolbar_location="right" if toolbar else None, min_border_left=40,
-                min_border_right=10, output_backend="canvas")
-    if x_range is not None:
-        opts["x_range"] = x_range
-    if y_range is not None:
-        opts["y_range"] = y_range
+                min_border_right=10, output_backend="canvas",
+                x_range=Range1d(0.0, 1.0) if x_range is None else x_range,
+                y_range=Range1d(0.0, 1.0) if y_range is None else y_range)
     if name:
         opts["name"] = name
     opts.update(kw)
@@ -112,11 +114,12 @@ def nice_bounds(lo: float, hi: float, min_span: float = 0.0, pad: float = 0.05) 
             float(round(np.ceil(hi / step - 1e-9) * step, digits)))
 
 
-def fit_range(rng, values, include=(), min_span: float = 0.0) -> bool:
+def fit_range(rng, values, include=(), min_span: float = 0.0, pad: float = 0.05) -> bool:
     """Set the Range1d ``rng`` to nice bounds around the finite ``values`` and ``include`` (e.g.
     the threshold θ, which must always be visible).  The range changes only when the data leave
     it or fill less than a third of it, so that the axis (and the width of its tick labels, which
     makes the browser lay out the whole figure again) stays the same between most updates.
+    ``pad``: the share of the span added on each side (see :func:`nice_bounds`).
     Returns whether it changed."""
     a = np.asarray(values, dtype=np.float64).ravel()
     a = a[np.isfinite(a)]
@@ -130,11 +133,22 @@ def fit_range(rng, values, include=(), min_span: float = 0.0) -> bool:
         inside = start <= lo and hi <= end
         if inside and (hi - lo) >= (end - start) / 3.0:
             return False
-    new = nice_bounds(lo, hi, min_span)
+    new = nice_bounds(lo, hi, min_span, pad)
     if (start, end) != new:
         rng.start, rng.end = new
         return True
     return False
+
+
+def fit_growing(rng, x_max, room: float = 0.1) -> bool:
+    """Fit the Range1d ``rng`` of an axis that starts at 0 and grows with the data (epochs of a
+    curve): [0, ``x_max`` (1 + ``room``)] widened to a whole 1-2-5 step, changed only when the
+    data pass its end (or after a reset fill less than a third of it; see :func:`fit_range`).
+    Returns whether it changed."""
+    x_max = float(x_max)
+    if not np.isfinite(x_max) or x_max <= 0:
+        return False
+    return fit_range(rng, [x_max * (1.0 + room)], include=(0.0,), pad=0.0)
 
 
 def legend_html(items, cls: str = "") -> str:

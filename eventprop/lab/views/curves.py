@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, DataRange1d, Range1d
+from bokeh.models import ColumnDataSource, Range1d
 
 from eventprop.lab.views.base import LabView
-from eventprop.lab.views._plot import (EVAL, TRAIN, finite_or_nan, fit_range, fixed_html,
-                                       legend_html, new_figure)
+from eventprop.lab.views._plot import (EVAL, TRAIN, finite_or_nan, fit_growing, fit_range,
+                                       fixed_html, legend_html, new_figure)
 
 #: The legend above both figures (outside the curves).
 LEGEND = legend_html([(TRAIN, "train (per batch, faint)"), (TRAIN, "train (epoch)"),
@@ -27,14 +27,15 @@ class CurvesView(LabView):
         self.epochs = ColumnDataSource({"x": [], "train_loss": [], "train_accuracy": [],
                                         "eval_loss": [], "eval_accuracy": []},
                                        name="ep-curve-epochs")
-        x_range = DataRange1d(start=0.0, range_padding=0.02)
-        # The loss axis is a fixed range fitted to the data (see fit_range); the accuracy axis
-        # is [0, 1].  A flat loss curve still gets a readable axis.
+        # Fixed ranges fitted to the data: the epoch axis grows with the run (fit_growing), the
+        # loss axis follows the losses (fit_range), the accuracy axis is [0, 1].  A flat loss
+        # curve still gets a readable axis.
+        x_range = Range1d(0.0, 1.0)
         self.loss_fig = new_figure("Loss", x_label="epoch", y_label="loss", x_range=x_range,
                                    y_range=Range1d(0.0, 1.0), name="ep-loss-figure",
                                    toolbar=True)
         self.acc_fig = new_figure("Accuracy", x_label="epoch", y_label="accuracy",
-                                  x_range=x_range, y_range=DataRange1d(start=0.0, end=1.0),
+                                  x_range=x_range, y_range=Range1d(0.0, 1.0),
                                   name="ep-accuracy-figure", toolbar=True)
         for fig, col in ((self.loss_fig, "loss"), (self.acc_fig, "accuracy")):
             fig.line("x", col, source=self.batches, color=TRAIN, alpha=0.35, line_width=1)
@@ -66,13 +67,17 @@ class CurvesView(LabView):
             self.batches.stream({"x": np.asarray(b["x"], dtype=np.float64),
                                  "loss": finite_or_nan(b["loss"]),
                                  "accuracy": finite_or_nan(b["accuracy"])})
-        new = []
+        new, xs = [], []
         if delta.n_new_batches:
             new.append(finite_or_nan(delta.batches["loss"]))
+            xs.append(finite_or_nan(delta.batches["x"]))
         if delta.epochs.get("x"):
             e = delta.epochs
             self.epochs.stream({k: finite_or_nan(e[k]) for k in self.epochs.data})
             new += [finite_or_nan(e["train_loss"]), finite_or_nan(e["eval_loss"])]
+            xs.append(finite_or_nan(e["x"]))
+        if xs:
+            fit_growing(self.loss_fig.x_range, np.nanmax(np.concatenate(xs), initial=0.0))
         if new:
             values = np.concatenate([np.asarray(self._loss_seen, np.float64), *new])
             values = values[np.isfinite(values)]

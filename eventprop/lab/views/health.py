@@ -20,8 +20,8 @@ import panel as pn
 from bokeh.models import ColumnDataSource, Range1d
 
 from eventprop.lab.views.base import LabView
-from eventprop.lab.views._plot import (SILENT, TRAIN, class_colors, fit_range, fixed_html,
-                                       legend_html, new_figure)
+from eventprop.lab.views._plot import (SILENT, TRAIN, class_colors, fit_growing, fit_range,
+                                       fixed_html, legend_html, new_figure)
 
 
 #: Share of a layer's neurons that must be silent for the banner to appear.
@@ -168,10 +168,14 @@ class HealthView(LabView):
             self.bars.data = bar_data(spikes)
             self.silent.data = silent_marks(spikes)
             fit_range(self.count_fig.y_range, spikes, include=(0.0,))
+            xr = self.count_fig.x_range  # one bar per neuron, 0 .. n - 1
+            if (xr.start, xr.end) != (-1.0, float(len(spikes))):
+                xr.start, xr.end = -1.0, float(len(spikes))
             nb = (delta.status or {}).get("n_batches") or 0
             x = h["epoch"] + ((h["batch"] + 1) / nb if nb and h["batch"] >= 0 else 1.0)
             self.history.stream({"x": [float(x)], "n_silent": [float(h["n_silent"])],
                                  "mean": [float(np.mean(spikes))]})
+            fit_growing(self.history_fig.x_range, float(x))
             fit_range(self.history_fig.y_range, self.history.data["n_silent"],
                       include=(0.0, float(h["n_hidden"])))
             banner = silence_banner(h, self.values)
@@ -185,15 +189,17 @@ class HealthView(LabView):
                 f"{float(np.mean(spikes)):.3g} spikes per neuron and sample")
         w = delta.weights
         if w is not None:
-            parts, tops = [], [0.0]
+            parts, tops, edge_ends = [], [0.0], []
             for name, hist in w.items():
                 edges = np.asarray(hist["edges"], dtype=np.float64)
                 self._hist_source(name).data = {"left": edges[:-1], "right": edges[1:],
                                                 "top": np.asarray(hist["counts"], np.float64)}
                 tops.append(float(np.max(hist["counts"])) if len(hist["counts"]) else 0.0)
+                edge_ends += [float(edges[0]), float(edges[-1])] if edges.size else []
                 parts.append(f"{name} {tuple(hist['shape'])}: mean {hist['mean']:.3g}, "
                              f"s.d. {hist['std']:.3g}")
             fit_range(self.hist_fig.y_range, tops)
+            fit_range(self.hist_fig.x_range, edge_ends)
             self._weights_text = "<b>Weights</b>: " + " · ".join(parts)
         if h is not None or w is not None:
             self.summary.object = "<br>".join(t for t in (self._health_text, self._weights_text)

@@ -3,14 +3,15 @@ trial, each in its own band on a shared time axis.
 
 Each band has its own height, so a 700-channel input does not squeeze the hidden layer: the
 hidden band gets :data:`ROW_PX` pixels per neuron row (between :data:`MIN_BAND_PX` and
-:data:`MAX_BAND_PX` in all, plus its title and axis), one row per neuron up to :data:`ROW_LIMIT` neurons; more neurons are
-aggregated, consecutive shown neurons sharing a row (:func:`hidden_rows`).  Which hidden neurons
-are shown is the user's choice (:func:`pick_hidden`): all, the most active in the probe sample,
-the silent ones, or a range of indices; hidden layers are numbered consecutively (layer 0
-first).  A spike in step n is drawn at t = n·Δ.  Up to :data:`POINT_LIMIT` spikes of a band are
-drawn as points; more (or binned rows) become an image of spike counts per (time bin, row), so a
-large network costs the browser the same as a small one.  A non-spiking (LI) output layer is
-drawn as an image of its membrane voltage.
+:data:`MAX_BAND_PX` in all, plus its title and axis), one row per neuron up to
+:data:`ROW_LIMIT` neurons; more neurons are aggregated, consecutive shown neurons sharing a row
+(:func:`hidden_rows`).  Which hidden neurons are shown is the user's choice
+(:func:`pick_hidden`): all, the most active in the probe sample, the silent ones, or a range of
+indices; hidden layers are numbered consecutively (layer 0 first).  A spike in step n is drawn
+at t = n·Δ.  Up to :data:`POINT_LIMIT` spikes of a band are drawn as points; more (or binned
+rows) become an image of spike counts per (time bin, row), so a large network costs the
+browser the same as a small one.  A non-spiking (LI) output layer is drawn as an image of its
+membrane voltage.
 """
 
 from __future__ import annotations
