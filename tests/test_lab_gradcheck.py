@@ -3,12 +3,15 @@ differences, in the background; refusals say why; the checked run trains on unch
 
 from __future__ import annotations
 
+import html
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from conftest import LAB_TINY
 
 from eventprop.lab.gradient_check import CheckRefused, GradientCheckJob, check_copy, copy_network
-from eventprop.lab.views.gradcheck import GradCheckView, scatter_data
+from eventprop.lab.views.gradcheck import GradCheckView, scatter_data, summary_html
 
 # A paused tiny run at a fine step, where finite differences see the continuous-time slope
 FINE = {**LAB_TINY, "DT_MS": 0.1}
@@ -98,3 +101,14 @@ def test_the_cost_estimate_counts_every_finite_difference_pass():
     tau = gradcheck_network("sum_weigh_exp", overrides=variant_overrides(train_tau=True))
     # hidden and output τm, τs: 2·12 + 2·3 more entries
     assert check_evaluations(tau, max_entries=12, k_max=3) == (24 + 24 + 6) * 7
+
+
+def test_the_summary_explains_a_cosine_below_one_at_a_coarse_step():
+    m = SimpleNamespace(name="in_to_hid", cosine=0.93, n_kinks=2, n_checked=20)
+    base = {"matrices": [m], "n_samples": 4, "epoch": 0, "loss_type": "sum_weigh_exp",
+            "seconds": 1.5, "engine": "cpu"}
+    coarse = html.unescape(summary_html(dict(base, dt_ms=0.1)))
+    fine = html.unescape(summary_html(dict(base, dt_ms=0.001)))
+    assert "cosine <b" in coarse and "0.9300" in coarse and "2 of 20 on a kink" in coarse
+    assert "spike times move in steps of 0.1 ms" in coarse
+    assert "spike times move" not in fine

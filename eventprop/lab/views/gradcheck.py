@@ -24,6 +24,9 @@ from eventprop.lab.views.base import LabView
 from eventprop.lab.views._plot import (class_colors, fixed_html, new_figure, nice_bounds,
                                        set_range)
 
+#: Above this step the summary says why the cosine sits below 1 (spike times on a coarse grid).
+COARSE_DT_MS = 0.01
+
 #: The one line for students under the button.
 EXPLANATION = (
     "Each point is one weight: EventProp's exact gradient (up) against the change of the loss "
@@ -73,6 +76,10 @@ def summary_html(result: dict) -> str:
                   f"checked on the CPU in float64 in {result['seconds']:.1f} s")
     if result.get("engine") not in (None, "cpu"):
         conditions += f" (the run trains on {html.escape(str(result['engine']))})"
+    if result["dt_ms"] > COARSE_DT_MS:
+        conditions += (f"; at this Δ spike times move in steps of {result['dt_ms']:g} ms, which "
+                       "makes the finite differences noisy, so a cosine a little below 1 is "
+                       "expected (`eventprop gradcheck` checks at Δ = 0.001 ms)")
     return " · ".join(parts) + f"<br><span style='color:#666'>{html.escape(conditions)}</span>"
 
 
