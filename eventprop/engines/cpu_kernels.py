@@ -45,6 +45,7 @@ from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from eventprop import losses
 from eventprop.neurons import (
@@ -198,42 +199,71 @@ _FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: NaNs must still su
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _membrane_update(v, cur, a, c_f, b, theta):
-    """One step of every neuron of a population; returns how many crossed the threshold."""
+def _membrane_update(v, cur, a, c_f, b, bth, b_decay, theta, spiking, flag):
+    """One step of every neuron: ``V ← aV + c_f I``, ``I ← bI``, the ALIF adaptation
+    ``B ← e^{-Δ/τB} B`` (B is 0 for every other neuron, so the one decay factor serves all), and
+    the threshold test ``flag = spiking and V ≥ θ + B``; returns how many crossed.  One
+    vectorised pass; the spikes are then found in the flags packed to bits
+    (:func:`_pack_flags`)."""
     n_cross = 0
     for j in range(v.shape[0]):
         v[j] = membrane_step(v[j], cur[j], a[j], c_f[j])
         cur[j] = b[j] * cur[j]
-        n_cross += v[j] >= theta
+        bth[j] = b_decay * bth[j]
+        crossed = spiking[j] & (v[j] >= theta + bth[j])
+        flag[j] = crossed
+        n_cross += crossed
     return n_cross
 
 
+#: Multiplying a word of eight 0/1 bytes by this gathers them into its top byte, byte i to bit i.
+_GATHER_BYTES = np.uint64(0x0102040810204080)
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _adjoint_decay(lv, li, a, b, c_b, tau_s, tli):
-    """Free λ decay of a population over one step; also ``tli = τs λ_I`` at the new time."""
+def _pack_flags(words, bits):
+    """``bits[k]``: the threshold flags of neurons 64k to 64k + 63, one bit each.  ``words`` is
+    the flag array (one byte per neuron) viewed as uint64; the spikes are then visited with
+    ``trailing_zeros`` on the set bits, without a branch per neuron."""
+    for k in range(bits.shape[0]):
+        bits[k] = 0
+    for w in range(words.shape[0]):
+        byte = (words[w] * _GATHER_BYTES) >> np.uint64(56)
+        bits[w >> 3] |= byte << np.uint64(8 * (w & 7))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _adjoint_decay(lv, li, a, b, c_b):
+    """Free λ decay of a population over one step."""
     for j in range(lv.shape[0]):
         lv[j], li[j] = adjoint_free_step(lv[j], li[j], a[j], b[j], c_b[j])
-        tli[j] = tau_s[j] * li[j]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _adjoint_driven_decay(lv, li, a, b, c_b, tau_s, tli, drive):
+def _adjoint_driven_decay(lv, li, a, b, c_b, drive):
     """:func:`_adjoint_decay` of an LI output population under its constant drive ``A_j`` over
     the step (:func:`~eventprop.neurons.adjoint_step`); ``drive`` in the arrays' precision, so
     the loop vectorises."""
     for j in range(lv.shape[0]):
         lv[j], li[j] = adjoint_step(lv[j], li[j], a[j], b[j], c_b[j], drive[j])
-        tli[j] = tau_s[j] * li[j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _scaled_copy(out, scale, x):
+    """``out = scale · x`` elementwise (one vectorised pass)."""
+    for j in range(out.shape[0]):
+        out[j] = scale[j] * x[j]
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)  # not inlined: an inlined body takes the caller's
 def _spike_r(W, base, lv, li, po, n):  # (strict) flags, and the sum is then not vectorised
     """``R = Σ w(λ_V - λ_I)`` over the n targets of one presynaptic spike
-    (docs/maths.md#spike-to-spike-propagation)."""
+    (docs/maths.md#spike-to-spike-propagation), summed in the weights' precision (float32:
+    sixteen lanes wide; a float64 sum converts every product and is half as wide)."""
     row = W[base : base + n]
     lvp = lv[po : po + n]
     lip = li[po : po + n]
-    r = 0.0
+    r = W.dtype.type(0.0)
     for j in range(n):
         r += row[j] * (lvp[j] - lip[j])
     return r
@@ -522,6 +552,13 @@ def _forward_sample(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc
     cur = np.zeros_like(nrn.a)
     bth = np.zeros_like(nrn.a)  # ALIF threshold adaptation B (0 for every other neuron)
     v[:] = nrn.v_reset
+    n_nrn = nrn.a.shape[0]
+    spiking = np.empty(n_nrn, dtype=np.bool_)  # neurons of the spiking populations
+    for g in range(n_nrn):
+        spiking[g] = lay.pop_spiking[lay.nrn_pop[g]]
+    flag = np.zeros(-(-n_nrn // 64) * 64, dtype=np.bool_)  # threshold crossings of the step
+    words = flag.view(np.uint64)
+    bits = np.zeros(flag.shape[0] // 64, dtype=np.uint64)
     for p in range(n_pop):
         if lay.pop_alif[p]:
             bth[lay.pop_off[p] : lay.pop_off[p] + lay.pop_size[p]] = alif.init
@@ -556,63 +593,56 @@ def _forward_sample(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc
             _deliver_spikes(cur, W, store, n - 1, lay, hid_rows)
             if lc.code == SUM_INPUT:
                 acc += (ACCUMULATOR_INPUT_WEIGHT * n_arrive - acc) * lc.dt / lc.tau_acc
-        for p in range(n_pop):
-            lo = lay.pop_off[p]
-            hi = lo + lay.pop_size[p]
-            is_out = p == out_p
-            if is_out:
-                _readout_sample_start(lc, ro, v[lo:hi], n, acc_before)
-            if probe.on:
-                probe.i[n, lo:hi] = cur[lo:hi]
-            if trace.on:
-                trace.v[n, lo:hi] = v[lo:hi]
-                trace.i[n, lo:hi] = cur[lo:hi]
-            # V_{n+1} = aV_n + c_f I_n and I ← bI in one vectorised pass; a spike's I_n (for
-            # I - V at the crossing) is recovered as I/b
-            n_cross = _membrane_update(v[lo:hi], cur[lo:hi], nrn.a[lo:hi], nrn.c_f[lo:hi],
-                                       nrn.b[lo:hi], theta)
-            adaptive = lay.pop_alif[p]
-            if lay.pop_spiking[p] and not is_out:
-                if pert.noise_amp > 0.0:
-                    for g in range(lo, hi):
-                        v[g] += pert.noise_amp * _normal(pert.noise_seed, sample_key, n, g)
-                    n_cross = 1
-                if adaptive:
-                    bth[lo:hi] *= alif.decay
-                    n_cross = 1
-            if probe.on:
-                probe.v[n, lo:hi] = v[lo:hi]
-            if lay.pop_spiking[p] and n_cross > 0:
-                # views indexed by the range variable: the scan compiles to tight code
-                vv = v[lo:hi]
-                cc = cur[lo:hi]
-                bb = bth[lo:hi]
-                for j in range(vv.shape[0]):
-                    if vv[j] >= theta + bb[j]:
-                        g = lo + j
-                        if pert.pdrop > 0.0 and not is_out:
-                            if _uniform(pert.drop_seed, sample_key, n, g) < pert.pdrop:
-                                continue
-                        if n_spk >= cap:
-                            return -1, 0.0
-                        i_n = cc[j] / nrn.b[g]
-                        imv = i_n - vv[j]
-                        if adaptive:
-                            bm = bb[j]
-                            imv += alif.ratio[g] * bm
-                            store.b[n_spk] = bm
-                            bb[j] = bm + alif.incr
-                        store.step[n_spk] = n
-                        store.nrn[n_spk] = g
-                        store.imv[n_spk] = imv
-                        n_spk += 1
-                        counts[g] += 1
-                        if is_out:
-                            _readout_first_spike(ro, j, n, vv[j], i_n, nrn.a[g], nrn.c_f[g],
-                                                 theta, lc.dt)
-                        vv[j] = nrn.v_reset
-            elif is_out:
-                xent += _readout_sample_end(lc, ro, v[lo:hi], n, label, x_tmp, s_tmp)
+        _readout_sample_start(lc, ro, v[oo : oo + n_out], n, acc_before)
+        if probe.on:
+            probe.i[n, :] = cur
+        if trace.on:
+            trace.v[n, :] = v
+            trace.i[n, :] = cur
+        # V_{n+1} = aV_n + c_f I_n, I ← bI, B decayed and the threshold test, in one vectorised
+        # pass; a spike's I_n (for I - V at the crossing) is recovered as I/b
+        n_cross = _membrane_update(v, cur, nrn.a, nrn.c_f, nrn.b, bth, alif.decay, theta,
+                                   spiking, flag)
+        if pert.noise_amp > 0.0:  # hidden noise: added after the update, then tested again
+            for g in range(oo):
+                if spiking[g]:
+                    v[g] += pert.noise_amp * _normal(pert.noise_seed, sample_key, n, g)
+                    flag[g] = v[g] >= theta + bth[g]
+            n_cross = 1
+        if probe.on:
+            probe.v[n, :] = v
+        if n_cross > 0:
+            _pack_flags(words, bits)
+        for word in range(bits.shape[0] if n_cross > 0 else 0):
+            # the spikes of step n, in neuron order (population by population)
+            m = bits[word]
+            while m != 0:
+                g = 64 * word + np.int64(trailing_zeros(m))
+                m &= m - np.uint64(1)
+                is_out = g >= oo
+                if pert.pdrop > 0.0 and not is_out:
+                    if _uniform(pert.drop_seed, sample_key, n, g) < pert.pdrop:
+                        continue
+                if n_spk >= cap:
+                    return -1, 0.0
+                i_n = cur[g] / nrn.b[g]
+                imv = i_n - v[g]
+                if lay.pop_alif[lay.nrn_pop[g]]:
+                    bm = bth[g]
+                    imv += alif.ratio[g] * bm
+                    store.b[n_spk] = bm
+                    bth[g] = bm + alif.incr
+                store.step[n_spk] = n
+                store.nrn[n_spk] = g
+                store.imv[n_spk] = imv
+                n_spk += 1
+                counts[g] += 1
+                if is_out:
+                    _readout_first_spike(ro, g - oo, n, v[g], i_n, nrn.a[g], nrn.c_f[g], theta,
+                                         lc.dt)
+                v[g] = nrn.v_reset
+        if not lay.pop_spiking[out_p]:
+            xent += _readout_sample_end(lc, ro, v[oo : oo + n_out], n, label, x_tmp, s_tmp)
         store.step_ptr[n + 1] = n_spk
     return n_spk, xent
 
@@ -638,7 +668,6 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
     lv = np.zeros_like(a)
     li = np.zeros_like(a)
     lb = np.zeros_like(a)  # ALIF adaptation adjoint λ_B
-    tli = np.zeros_like(a)  # τs·λ_I at t_{n+1}: the weight-gradient increment per spike
     half_dt = 0.5 * lc.dt
     rbuf = np.empty(n_nrn)
     s_tmp = np.empty(n_out)
@@ -691,7 +720,7 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
         # 2. keep τs λ_I of every neuron at t_{n+1} (the jumps leave it unchanged) for the
         #    weight gradients of this step's input and hidden spikes
         if (in_hi >= 0 and inp.steps[in_hi] == n) or k1 > store.step_ptr[n]:
-            H[n, :] = tli
+            _scaled_copy(H[n], nrn.tau_s, li)
         while in_hi >= 0 and inp.steps[in_hi] == n:
             in_hi -= 1
         # 3. decay to t_n
@@ -701,10 +730,9 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
             if p == out_p and li_output:
                 _readout_drive(lc, ro, n, label, drive, x_tmp, s_tmp)
                 _adjoint_driven_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], nrn.c_b[lo:hi],
-                                      nrn.tau_s[lo:hi], tli[lo:hi], drive)
+                                      drive)
             else:
-                _adjoint_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], nrn.c_b[lo:hi],
-                               nrn.tau_s[lo:hi], tli[lo:hi])
+                _adjoint_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], nrn.c_b[lo:hi])
                 if lay.pop_alif[p]:
                     lb[lo:hi] *= alif.decay
         if trace.on:  # ... and at its start, t_n⁺
