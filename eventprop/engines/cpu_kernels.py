@@ -12,9 +12,11 @@ Step order (docs/maths.md#step-order, time t_n = nΔ).  Forward step n:
 
 1. deliver the spikes emitted at step n-1 (input and hidden): ``I_post += w``, the weight rows of
    one step's spikes summed four at a time per connection;
-2. per population in order (hidden 0, ..., output): readout sampling of V_n (``max``, ``sum*``),
-   ``V ← aV + c_f I`` (:func:`~eventprop.neurons.membrane_step`), threshold test on the updated V
-   (spike: store (n, neuron, I - V), reset), ``avg_xentropy`` sampling, ``I ← bI``.
+2. readout sampling of the outputs' V_n (``max``, ``sum*``); then every neuron at once
+   (:func:`_membrane_update`, one vectorised pass): ``V ← aV + c_f I``
+   (:func:`~eventprop.neurons.membrane_step`), ``I ← bI`` and the threshold test on the updated V
+   into one flag byte per neuron; the flags packed to bits give the spikes in neuron order, i.e.
+   population by population (store (n, neuron, I - V), reset); ``avg_xentropy`` sampling.
 
 A spike emitted in step n thus acts on its targets from t_{n+1}.  Backward step n (from t_{n+1}
 to t_n), mirroring it exactly:
@@ -199,21 +201,27 @@ _FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: NaNs must still su
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _membrane_update(v, cur, a, c_f, b, bth, b_decay, theta, spiking, flag):
-    """One step of every neuron: ``V ← aV + c_f I``, ``I ← bI``, the ALIF adaptation
-    ``B ← e^{-Δ/τB} B`` (B is 0 for every other neuron, so the one decay factor serves all), and
-    the threshold test ``flag = spiking and V ≥ θ + B``; returns how many crossed.  One
+def _membrane_update(v, cur, a, c_f, b, thr, flag, bth, b_decay, adaptive):
+    """One step of every neuron: ``V ← aV + c_f I``, ``I ← bI`` and the threshold test
+    ``flag = V ≥ thr`` (``thr``: θ for the neurons of spiking populations, +∞ for the others);
+    with ``adaptive`` also the ALIF adaptation ``B ← e^{-Δ/τB} B`` before a test against
+    ``thr + B`` (B is 0 for every non-ALIF neuron, so one decay factor serves all).  One
     vectorised pass; the spikes are then found in the flags packed to bits
     (:func:`_pack_flags`)."""
-    n_cross = 0
-    for j in range(v.shape[0]):
-        v[j] = membrane_step(v[j], cur[j], a[j], c_f[j])
-        cur[j] = b[j] * cur[j]
-        bth[j] = b_decay * bth[j]
-        crossed = spiking[j] & (v[j] >= theta + bth[j])
-        flag[j] = crossed
-        n_cross += crossed
-    return n_cross
+    if adaptive:
+        for j in range(v.shape[0]):
+            vj = membrane_step(v[j], cur[j], a[j], c_f[j])
+            v[j] = vj
+            cur[j] = b[j] * cur[j]
+            bj = b_decay * bth[j]
+            bth[j] = bj
+            flag[j] = vj >= thr[j] + bj
+    else:
+        for j in range(v.shape[0]):
+            vj = membrane_step(v[j], cur[j], a[j], c_f[j])
+            v[j] = vj
+            cur[j] = b[j] * cur[j]
+            flag[j] = vj >= thr[j]
 
 
 #: Multiplying a word of eight 0/1 bytes by this gathers them into its top byte, byte i to bit i.
@@ -554,8 +562,12 @@ def _forward_sample(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc
     v[:] = nrn.v_reset
     n_nrn = nrn.a.shape[0]
     spiking = np.empty(n_nrn, dtype=np.bool_)  # neurons of the spiking populations
+    thr = np.empty_like(nrn.a)  # their threshold θ; +∞ for the others
+    adaptive = False
     for g in range(n_nrn):
         spiking[g] = lay.pop_spiking[lay.nrn_pop[g]]
+        thr[g] = theta if spiking[g] else np.inf
+        adaptive = adaptive or lay.pop_alif[lay.nrn_pop[g]]
     flag = np.zeros(-(-n_nrn // 64) * 64, dtype=np.bool_)  # threshold crossings of the step
     words = flag.view(np.uint64)
     bits = np.zeros(flag.shape[0] // 64, dtype=np.uint64)
@@ -601,19 +613,16 @@ def _forward_sample(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc
             trace.i[n, :] = cur
         # V_{n+1} = aV_n + c_f I_n, I ← bI, B decayed and the threshold test, in one vectorised
         # pass; a spike's I_n (for I - V at the crossing) is recovered as I/b
-        n_cross = _membrane_update(v, cur, nrn.a, nrn.c_f, nrn.b, bth, alif.decay, theta,
-                                   spiking, flag)
+        _membrane_update(v, cur, nrn.a, nrn.c_f, nrn.b, thr, flag, bth, alif.decay, adaptive)
         if pert.noise_amp > 0.0:  # hidden noise: added after the update, then tested again
             for g in range(oo):
                 if spiking[g]:
                     v[g] += pert.noise_amp * _normal(pert.noise_seed, sample_key, n, g)
-                    flag[g] = v[g] >= theta + bth[g]
-            n_cross = 1
+                    flag[g] = v[g] >= thr[g] + bth[g]
         if probe.on:
             probe.v[n, :] = v
-        if n_cross > 0:
-            _pack_flags(words, bits)
-        for word in range(bits.shape[0] if n_cross > 0 else 0):
+        _pack_flags(words, bits)
+        for word in range(bits.shape[0]):
             # the spikes of step n, in neuron order (population by population)
             m = bits[word]
             while m != 0:
