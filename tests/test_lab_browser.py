@@ -39,6 +39,10 @@ REPO = Path(__file__).resolve().parent.parent
 #: Seconds from starting ``panel serve`` until the Start button can be pressed; the goal is 5 s,
 #: the bound leaves room for a loaded CI machine.
 STARTUP_LIMIT_S = float(os.environ.get("EVENTPROP_LAB_STARTUP_LIMIT_S", "10"))
+#: Milliseconds for the views below the controls to arrive after the page is usable (about 4 s
+#: on a quiet 2-core machine, most of it the browser laying out and painting a dozen figures;
+#: the usable-page test prints it). On a loaded CI machine 15 s were too few once.
+DEFERRED_VIEWS_MS = 30_000
 SMALL_RUN = {"N_TRAIN": "256", "NUM_HIDDEN": "20", "DT_MS": "0.5", "N_EPOCH": "100000"}
 
 
@@ -355,7 +359,8 @@ def test_the_page_is_usable_within_seconds_of_the_server_starting(context, serve
     assert page.title() == "EventProp Lab"
     assert counter(page)["phase"] == "idle"
     # the views below the controls are added right after the page has rendered
-    page.get_by_text("eventprop train yinyang --out").wait_for(timeout=15_000)
+    page.get_by_text("eventprop train yinyang --out").wait_for(timeout=DEFERRED_VIEWS_MS)
+    print(f"views below the controls {time.monotonic() - server.started - usable:.2f} s later")
 
 
 def test_a_small_run_learns_live_and_pause_resume_stop_work(context, server, tmp_path):
@@ -483,7 +488,7 @@ def test_readme_screenshots(context, server, tmp_path):
     target = target if target.is_absolute() else REPO / target
     target.mkdir(parents=True, exist_ok=True)
     page = open_lab(context, server)
-    page.get_by_text("eventprop train yinyang --out").wait_for(timeout=15_000)
+    page.get_by_text("eventprop train yinyang --out").wait_for(timeout=DEFERRED_VIEWS_MS)
     set_param(page, "N_EPOCH", "40")  # otherwise the defaults: 5-100-3, Δ = 0.1 ms, η = 5e-3
     click(page, "Start")
     wait_until(lambda: (page.evaluate(_LAST, ["ep-curve-epochs", "train_accuracy"]) or 0) > 0.9,

@@ -227,54 +227,60 @@ class Lab:
         return [self.controls.panel, self.rest, self.unload_guard]
 
     def _fill_steps(self):
-        """The page below the controls, one piece per step (see :meth:`_fill_rest`)."""
+        """The page below the controls, one piece per step (see :meth:`_fill_rest`); each
+        step returns the cards it built, or nothing."""
         def table():
             self.table.build_deferred()
             self.table.set_engine(self.state.engine)
             self.update_controls()
 
         yield table
-        yield lambda: self.rest.append(_card("Learning curves", self.curves.panel,
-                                             cls="ep-curves-card"))
-        yield lambda: (self.extras, self.rest.append(self.extras_slot))
-        yield lambda: self.rest.append(_card("Spikes of the probe sample",
-                                             self.first_spike.panel, self.raster.panel))
-        yield lambda: self.rest.append(_card("Membrane voltages", self.selection.widget,
-                                             self.voltages.panel, cls="ep-voltages-card"))
-        yield lambda: self.rest.append(_card("Hidden-layer health", self.health.panel,
-                                             cls="ep-health-card"))
-        yield lambda: self.rest.append(_card("Runs: checkpoints, configuration, command line",
-                                             self.runs.panel, cls="ep-runs-card"))
+        yield lambda: [_card("Learning curves", self.curves.panel, cls="ep-curves-card")]
+        yield lambda: (self.extras, [self.extras_slot])[1]
+        yield lambda: [_card("Spikes of the probe sample", self.first_spike.panel,
+                             self.raster.panel)]
+        yield lambda: [_card("Membrane voltages", self.selection.widget, self.voltages.panel,
+                             cls="ep-voltages-card")]
+        yield lambda: [_card("Hidden-layer health", self.health.panel, cls="ep-health-card")]
+        yield lambda: [_card("Runs: checkpoints, configuration, command line", self.runs.panel,
+                             cls="ep-runs-card")]
         # closed at first; their figures are built when they are first opened
-        yield lambda: self.rest.extend([
+        yield lambda: [
             _lazy_card("Adjoint traces λ_V, λ_I — the backward pass",
                        lambda: [self.adjoints.panel], cls="ep-adjoints-card"),
             _lazy_card("Confusion matrices (per epoch)", lambda: [self.confusion.panel],
                        cls="ep-confusion-card"),
             _lazy_card("Gradient check: EventProp against finite differences",
                        lambda: [self.gradcheck.panel], cls="ep-gradcheck-card"),
-            self.scans_card])
+            self.scans_card]
 
     def _fill_rest(self, served: bool = False) -> None:
-        """Add the views below the controls.  On a served page each piece is added in its own
+        """Add the views below the controls.  On a served page each piece is built in its own
         turn of the server's event loop, so that what the user does meanwhile (an edit, a
-        click) is answered between two pieces instead of after all of them."""
+        click) is answered between two pieces instead of after all of them.  The cards reach
+        the page together, in one change of :attr:`rest`: the browser lays out and paints the
+        page's figures once, where a card at a time had it lay out and paint every figure
+        already there again for each new card (5-6 s of the browser's time on this page)."""
         if self._fill_started:
             return
         self._fill_started = True
         steps = self._fill_steps()
+        cards: list = []
         if not served:  # no browser (scripts, tests): every view at once, closed cards too
             for step in steps:
-                step()
+                cards.extend(step() or ())
+            self.rest.extend(cards)
             for name in self.VIEW_ORDER:
                 self._view(name)
             return
 
         def next_step():
             step = next(steps, None)
-            if step is not None:
-                step()
-                pn.state.execute(next_step, schedule=True)
+            if step is None:
+                self.rest.extend(cards)
+                return
+            cards.extend(step() or ())
+            pn.state.execute(next_step, schedule=True)
 
         next_step()
 
