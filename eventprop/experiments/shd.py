@@ -61,6 +61,7 @@ from eventprop.data import shd as shd_data
 from eventprop.data.augment import NormaliseSpikeNumber, epoch_pipeline, min_spike_count
 from eventprop.experiments.base import Experiment
 from eventprop.experiments.hidden_stats import HiddenSpikeStats, summary
+from eventprop.experiments.rescue import SilentNeuronRescue, incoming_matrix, silent_masks
 from eventprop.experiments.shd_presets import PRESET_MODES, SHD_PRESETS, SSC_PRESETS
 from eventprop.params import ParameterError, to_dict
 
@@ -154,10 +155,9 @@ class SHD(Experiment):
         self._best_arrays = None
         self._pred_hist = {ph: ([], []) for ph in PHASES}
         self._test_set = None
-        self._pending_rescue = None  # per layer, the silent neurons of the finished epoch
-        seed = self.params.MODEL_SEED
-        # A stream of its own, derived from MODEL_SEED, so the rescue does not shift the engine's.
-        self.rewire_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(5,)))
+        # as in the original, the rescue runs only with the 'simple' regulariser
+        self.rescue = SilentNeuronRescue(
+            self.params, self.params.REWIRE_SILENT and self.params.REG_TYPE == "simple")
         self.listener = _SHDListener(self)
 
     # -- data --------------------------------------------------------------------------------------
@@ -249,15 +249,7 @@ class SHD(Experiment):
 
     def before_epoch(self, trainer, epoch: int) -> None:
         """The silent-neuron rescue due from the previous epoch, on the trainer's network."""
-        if self._pending_rescue is not None:
-            n = trainer.engine.n_hidden_total // max(len(self._pending_rescue), 1)
-            masks = []
-            for idx in self._pending_rescue:
-                mask = np.zeros(n, dtype=bool)
-                mask[np.asarray(idx, dtype=np.int64)] = True
-                masks.append(mask)
-            self.rewire(trainer.engine, masks)
-        self._pending_rescue = None
+        self.rescue.apply(trainer.engine)
 
     def train_set(self, epoch: int, rng):
         """This epoch's training set: balanced / normalised / augmented with ``rng`` (the trainer's
@@ -307,9 +299,7 @@ class SHD(Experiment):
         (docs/training.md#silent-neuron-rescue)."""
         p = self.params
         result.extra["seconds_total"] = float(trainer.seconds)
-        layers = self._layers(trainer.engine)
-        counts = result.hidden_counts_all
-        silent = [counts[sl] == 0 for _, sl in layers]
+        silent = silent_masks(trainer.engine.description, result.hidden_counts_all)
         result.extra["n_silent_layers"] = [int(s.sum()) for s in silent]
         if p.DEBUG_HIDDEN_N:
             stats = self.listener.hidden or self.hidden_stats(trainer.engine)
@@ -321,8 +311,7 @@ class SHD(Experiment):
                 if acc is not None:
                     self._pred_hist[ph][0].append(acc.predictions)
                     self._pred_hist[ph][1].append(acc.labels)
-        if p.REWIRE_SILENT and p.REG_TYPE == "simple":
-            self._pending_rescue = [np.flatnonzero(sil).tolist() for sil in silent]
+        self.rescue.note(silent)
 
     def _track_best(self, trainer, result):
         crit = self.params.CHECKPOINT_BEST
@@ -340,35 +329,13 @@ class SHD(Experiment):
 
     def incoming_matrix(self, layer: int) -> str:
         """The name of hidden layer ``layer``'s incoming (feed-forward) weight matrix."""
-        return "in_to_hid" if layer == 0 else f"hid{layer - 1}_to_hid{layer}"
+        return incoming_matrix(layer)
 
     def rewire(self, engine, silent) -> None:
         """The silent-neuron rescue (docs/training.md#silent-neuron-rescue) on ``engine`` given each
         layer's boolean mask of silent neurons; does nothing unless REWIRE_SILENT and REG_TYPE
         'simple'."""
-        p = self.params
-        if not p.REWIRE_SILENT or p.REG_TYPE != "simple":
-            return
-        weights = engine.get_weights()
-        changed = {}
-        for layer, mask in enumerate(silent):
-            name = self.incoming_matrix(layer)
-            w = weights[name]
-            if p.REWIRE_LIFT != 0.0:
-                if p.REWIRE_LIFT_MODE == "all":  # the original: every weight, every epoch
-                    w += np.asarray(p.REWIRE_LIFT, dtype=w.dtype)
-                elif mask.any():
-                    w[:, mask] += np.asarray(p.REWIRE_LIFT, dtype=w.dtype)
-                else:
-                    continue
-            elif mask.any():
-                w[:, mask] = self.rewire_rng.normal(p.INPUT_HIDDEN_MEAN, p.INPUT_HIDDEN_STD,
-                                                    size=(w.shape[0], int(mask.sum())))
-            else:
-                continue
-            changed[name] = w
-        if changed:
-            engine.set_weights(changed)
+        self.rescue.rewire(engine, silent)
 
     # -- results -----------------------------------------------------------------------------------
     def results_row(self, trainer, result) -> list:
@@ -422,15 +389,12 @@ class SHD(Experiment):
 
     def state(self) -> dict:
         return {"best": self._best, "best_row": self._best_row, "mode": self._mode,
-                "rewire_rng": res.rng_state(self.rewire_rng),
-                "pending_rescue": self._pending_rescue}
+                **self.rescue.state()}
 
     def load_state(self, state: dict) -> None:
         self._best = state.get("best")
         self._best_row = state.get("best_row")
-        if "rewire_rng" in state:
-            self.rewire_rng = res.restore_rng(state["rewire_rng"])
-        self._pending_rescue = state.get("pending_rescue")
+        self.rescue.load_state(state)
 
     # -- time constants and original-style weight files --------------------------------------------
     def tau_arrays(self, engine, force: bool = False) -> dict:

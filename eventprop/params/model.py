@@ -309,8 +309,9 @@ class ModelParams(param.Parameterized):
                      "regulariser uses it.")
     REWIRE_SILENT = flag(False, "Rescue silent neurons",
                          "After each epoch act on the incoming weights of hidden neurons that "
-                         "did not spike (see REWIRE_LIFT, REWIRE_LIFT_MODE). The original "
-                         "collects the statistics only with REG_TYPE 'simple' or 'Thomas1'.")
+                         "did not spike (see REWIRE_LIFT, REWIRE_LIFT_MODE). SHD/SSC/DVS: only "
+                         "with REG_TYPE 'simple', as in the original, which collects the "
+                         "statistics only with a regulariser; Yin-Yang: always.")
     REWIRE_LIFT = number(0.0, "Silent-neuron weight lift",
                          "If non-zero: weight added by the silent-neuron rescue (see "
                          "REWIRE_LIFT_MODE). If 0: the silent neurons' incoming weights are "
