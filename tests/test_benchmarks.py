@@ -31,6 +31,28 @@ def test_bench_engine_small(capsys):
     assert re.search(r"peak resident memory of this process: \d+ MB", out)
 
 
+def test_the_memory_child_measures_its_own_peak_not_its_parents():
+    """``eventprop bench engine`` measures memory in child processes; a child of a large parent
+    must report its own peak (Linux's ru_maxrss there includes the parent's)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    ballast = np.ones(400 * 2**20 // 8)  # 400 MB in this process, touched
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
+    code = ("import importlib.util, resource; "
+            f"spec = importlib.util.spec_from_file_location('bench_engine', {str(script)!r}); "
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+            "print(m.peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    own, maxrss = map(float, out.stdout.split())
+    assert ballast.sum() > 0
+    assert 5 < own < 200, out.stdout  # numpy and the script, not the parent's 400 MB
+    assert maxrss >= own
+
+
 def test_bench_gradients_one_loss_feed_forward(capsys):
     out = _bench(capsys, "gradients", "--variants", "ff", "--loss", "sum")
     row = re.search(r"^ff\s+([0-9.]+)\s+([0-9.]+)$", out, re.MULTILINE)
