@@ -20,6 +20,8 @@ run repeats it exactly (its state travels in the checkpoint).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from eventprop import results as res
@@ -66,15 +68,20 @@ class SilentNeuronRescue:
     """One run's rescue: :meth:`note` the silent neurons after an epoch, :meth:`apply` the
     rescue to the network before the next; :meth:`state` / :meth:`load_state` for checkpoints.
 
-    ``enabled`` says whether this experiment rescues at all with these parameters (SHD, as the
-    original, only with ``REG_TYPE`` 'simple'; Yin-Yang whenever ``REWIRE_SILENT``)."""
+    ``rule(params)`` says whether the experiment rescues with the parameters as they are when
+    an epoch ends (SHD, as the original: ``REWIRE_SILENT`` with ``REG_TYPE`` 'simple'; Yin-Yang:
+    ``REWIRE_SILENT``)."""
 
-    def __init__(self, params, enabled: bool):
+    def __init__(self, params, rule: Callable[[object], bool]):
         self.params = params
-        self.enabled = bool(enabled)
+        self.rule = rule
         self.rng = np.random.default_rng(
             np.random.SeedSequence(params.MODEL_SEED, spawn_key=(RESCUE_STREAM,)))
         self.pending = None  # per layer, the indices of the silent neurons of the finished epoch
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.rule(self.params))
 
     def note(self, silent: list) -> None:
         """Remember the per-layer ``silent`` masks of the epoch that just ended."""

@@ -96,6 +96,12 @@ def _pad_stack(rows) -> np.ndarray:
     return out
 
 
+def _rescues(p) -> bool:
+    """Whether SHD rescues silent neurons: as in the original, only with the 'simple'
+    regulariser, whose spike counts it uses."""
+    return bool(p.REWIRE_SILENT) and p.REG_TYPE == "simple"
+
+
 class SHD(Experiment):
     """SHD (or SSC, with ``DATA_SET='SSC'``): the original's ``SHD_model``.
 
@@ -155,9 +161,7 @@ class SHD(Experiment):
         self._best_arrays = None
         self._pred_hist = {ph: ([], []) for ph in PHASES}
         self._test_set = None
-        # as in the original, the rescue runs only with the 'simple' regulariser
-        self.rescue = SilentNeuronRescue(
-            self.params, self.params.REWIRE_SILENT and self.params.REG_TYPE == "simple")
+        self.rescue = SilentNeuronRescue(self.params, _rescues)
         self.listener = _SHDListener(self)
 
     # -- data --------------------------------------------------------------------------------------

@@ -102,6 +102,12 @@ PRESETS = PresetTable({
 })
 
 
+def _rescues(p) -> bool:
+    """Yin-Yang rescues silent neurons whenever REWIRE_SILENT (the original had no rescue for
+    it, so nothing ties it to a regulariser)."""
+    return bool(p.REWIRE_SILENT)
+
+
 class YinYang(Experiment):
     name = "yinyang"
     lr_rules = frozenset({"decay"})
@@ -109,12 +115,12 @@ class YinYang(Experiment):
 
     def __init__(self, params=None, engine: str = "cpu", **overrides):
         super().__init__(params, engine, **overrides)
-        self.rescue = SilentNeuronRescue(self.params, self.params.REWIRE_SILENT)
+        self.rescue = SilentNeuronRescue(self.params, _rescues)
 
     def prepare_run(self, write: bool) -> None:
         super().prepare_run(write)
-        # a fresh rescue stream per run; the parameters may have changed since the last one
-        self.rescue = SilentNeuronRescue(self.params, self.params.REWIRE_SILENT)
+        # a fresh rescue stream per run (MODEL_SEED may have changed since the last one)
+        self.rescue = SilentNeuronRescue(self.params, _rescues)
 
     # -- the silent-neuron rescue (docs/training.md#silent-neuron-rescue) --------------------------
     def after_epoch(self, trainer, result) -> None:
