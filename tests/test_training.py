@@ -240,6 +240,7 @@ def test_silent_layers_and_flat_loss_are_found():
 
 
 def test_a_silent_shd_layer_names_rewire_silent_and_the_j21_preset():
+    from eventprop.experiments.base import Experiment
     from eventprop.experiments.mnist import MNIST
     from eventprop.experiments.shd import SHD
     from eventprop.experiments.yinyang import YinYang
@@ -251,10 +252,11 @@ def test_a_silent_shd_layer_names_rewire_silent_and_the_j21_preset():
     assert "no gradient reaches the input weights" in text
     for remedy in ("REWIRE_SILENT", "a larger INPUT_HIDDEN_MEAN", "the j21-base preset"):
         assert remedy in text
-    (text,) = epoch_warnings(r, YinYang)  # Yin-Yang rescues too, but has no j21-base preset
-    assert "REWIRE_SILENT" in text and "j21-base" not in text
-    (text,) = epoch_warnings(r, MNIST)  # MNIST has neither
-    assert "REWIRE_SILENT" not in text and "j21-base" not in text
+    for exp in (YinYang, MNIST):  # they rescue too, but have no j21-base preset
+        (text,) = epoch_warnings(r, exp)
+        assert "REWIRE_SILENT" in text and "j21-base" not in text
+    (text,) = epoch_warnings(r, Experiment)  # an experiment without the rescue
+    assert "REWIRE_SILENT" not in text and "a larger INPUT_HIDDEN_MEAN" in text
 
 
 def test_an_epoch_with_every_hidden_neuron_silent_is_marked(tmp_path):

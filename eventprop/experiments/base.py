@@ -89,8 +89,9 @@ class Experiment:
         return False
 
     def before_epoch(self, trainer, epoch: int) -> None:
-        """Work on the network before epoch ``epoch``'s first batch (SHD: the silent-neuron
-        rescue due from the previous epoch); default none."""
+        """Work on the network before epoch ``epoch``'s first batch (the silent-neuron rescue due
+        from the previous epoch, :class:`~eventprop.experiments.rescue.RescueHooks`); default
+        none."""
 
     def after_epoch(self, trainer, result) -> None:
         """Experiment-specific work after each epoch (statistics, best epoch, snapshots); default

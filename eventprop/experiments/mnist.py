@@ -57,6 +57,7 @@ from eventprop.data.mnist import (
 from eventprop.experiments.base import Experiment
 from eventprop.experiments.hidden_stats import HiddenSpikeStats
 from eventprop.experiments.presets import PresetTable
+from eventprop.experiments.rescue import RescueHooks, SilentNeuronRescue, silent_masks, when_asked
 
 #: Images encoded at a time (bounds the float64 temporaries of the latency code to ~30 MB).
 ENCODE_CHUNK = 5000
@@ -173,7 +174,7 @@ def read_mnist(folder=None):
     return load_mnist(folder if folder else None)
 
 
-class MNIST(Experiment):
+class MNIST(RescueHooks, Experiment):
     name = "mnist"
     lr_rules = frozenset()  # a constant learning rate
     presets = PRESETS
@@ -183,6 +184,7 @@ class MNIST(Experiment):
         self._eval_on_test = False
         self._hidden_stats = HiddenSpikeStats()
         self._debug_rows: dict = {}  # epoch -> the eight DEBUG_HIDDEN_N values
+        self.rescue = SilentNeuronRescue(self.params, when_asked)
 
     # -- data ---------------------------------------------------------------------------------------
     def raw_images(self):
@@ -261,14 +263,17 @@ class MNIST(Experiment):
     # -- DEBUG_HIDDEN_N ---------------------------------------------------------------------------------
     def prepare_run(self, write: bool) -> None:
         """The data, also for a run that writes nothing (a data error stops it here), and a fresh
-        DEBUG_HIDDEN_N accumulator."""
+        DEBUG_HIDDEN_N accumulator and rescue stream."""
         self.data  # noqa: B018
         self._hidden_stats.reset()
+        self.rescue = SilentNeuronRescue(self.params, when_asked)
 
     def run_listeners(self) -> list:
         return [self._hidden_stats] if self.params.DEBUG_HIDDEN_N else []
 
     def after_epoch(self, trainer, result) -> None:
+        """Note the silent neurons for the rescue; print and keep the DEBUG_HIDDEN_N values."""
+        self.rescue.note(silent_masks(trainer.engine.description, result.hidden_counts_all))
         if not self.params.DEBUG_HIDDEN_N:
             return
         v = self._hidden_stats.named()
@@ -282,9 +287,11 @@ class MNIST(Experiment):
               f"{v['hid0_neuron_max']:.3f}", flush=True)
 
     def state(self) -> dict:
-        return {"debug_hidden": {str(k): v for k, v in self._debug_rows.items()}}
+        return {"debug_hidden": {str(k): v for k, v in self._debug_rows.items()},
+                **self.rescue.state()}
 
     def load_state(self, state: dict) -> None:
+        self.rescue.load_state(state or {})
         rows = (state or {}).get("debug_hidden", {})
         self._debug_rows = {int(k): [float(x) for x in v] for k, v in rows.items()}
 

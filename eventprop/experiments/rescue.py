@@ -30,6 +30,18 @@ from eventprop import results as res
 RESCUE_STREAM = 5
 
 
+def with_simple_regulariser(p) -> bool:
+    """The rule of SHD, SSC and DVS gesture, as in the original: ``REWIRE_SILENT`` acts only
+    with ``REG_TYPE`` 'simple', whose spike counts the original's rescue read."""
+    return bool(p.REWIRE_SILENT) and p.REG_TYPE == "simple"
+
+
+def when_asked(p) -> bool:
+    """The rule of Yin-Yang and MNIST, which had no rescue in the original: ``REWIRE_SILENT``
+    alone."""
+    return bool(p.REWIRE_SILENT)
+
+
 def incoming_matrix(layer: int) -> str:
     """The name of hidden layer ``layer``'s incoming (feed-forward) weight matrix."""
     return "in_to_hid" if layer == 0 else f"hid{layer - 1}_to_hid{layer}"
@@ -68,9 +80,8 @@ class SilentNeuronRescue:
     """One run's rescue: :meth:`note` the silent neurons after an epoch, :meth:`apply` the
     rescue to the network before the next; :meth:`state` / :meth:`load_state` for checkpoints.
 
-    ``rule(params)`` says whether the experiment rescues with the parameters as they are when
-    an epoch ends (SHD, as the original: ``REWIRE_SILENT`` with ``REG_TYPE`` 'simple'; Yin-Yang:
-    ``REWIRE_SILENT``)."""
+    ``rule(params)`` (:func:`with_simple_regulariser` or :func:`when_asked`) says whether the
+    experiment rescues with the parameters as they are when an epoch ends."""
 
     def __init__(self, params, rule: Callable[[object], bool]):
         self.params = params
@@ -115,3 +126,18 @@ class SilentNeuronRescue:
         if "rewire_rng" in state:
             self.rng = res.restore_rng(state["rewire_rng"])
         self.pending = state.get("pending_rescue")
+
+
+class RescueHooks:
+    """The rescue's two experiment hooks, for an experiment that keeps a
+    :class:`SilentNeuronRescue` in ``self.rescue`` and calls ``self.rescue.note`` in its
+    ``after_epoch``; put before :class:`~eventprop.experiments.base.Experiment` in the bases."""
+
+    def before_epoch(self, trainer, epoch: int) -> None:
+        """The silent-neuron rescue due from the previous epoch, on the trainer's network."""
+        self.rescue.apply(trainer.engine)
+
+    def rewire(self, engine, silent) -> None:
+        """The silent-neuron rescue on ``engine`` now, for each hidden layer's boolean mask of
+        silent neurons; nothing unless the experiment's rule allows it (``self.rescue.rule``)."""
+        self.rescue.rewire(engine, silent)

@@ -61,7 +61,13 @@ from eventprop.data import shd as shd_data
 from eventprop.data.augment import NormaliseSpikeNumber, epoch_pipeline, min_spike_count
 from eventprop.experiments.base import Experiment
 from eventprop.experiments.hidden_stats import HiddenSpikeStats, summary
-from eventprop.experiments.rescue import SilentNeuronRescue, incoming_matrix, silent_masks
+from eventprop.experiments.rescue import (
+    RescueHooks,
+    SilentNeuronRescue,
+    incoming_matrix,
+    silent_masks,
+    with_simple_regulariser,
+)
 from eventprop.experiments.shd_presets import PRESET_MODES, SHD_PRESETS, SSC_PRESETS
 from eventprop.params import ParameterError, to_dict
 
@@ -96,13 +102,7 @@ def _pad_stack(rows) -> np.ndarray:
     return out
 
 
-def _rescues(p) -> bool:
-    """Whether SHD rescues silent neurons: as in the original, only with the 'simple'
-    regulariser, whose spike counts it uses."""
-    return bool(p.REWIRE_SILENT) and p.REG_TYPE == "simple"
-
-
-class SHD(Experiment):
+class SHD(RescueHooks, Experiment):
     """SHD (or SSC, with ``DATA_SET='SSC'``): the original's ``SHD_model``.
 
     ``data_dir`` (default: the DATA_DIR parameter, else :func:`~eventprop.data.shd.
@@ -161,7 +161,7 @@ class SHD(Experiment):
         self._best_arrays = None
         self._pred_hist = {ph: ([], []) for ph in PHASES}
         self._test_set = None
-        self.rescue = SilentNeuronRescue(self.params, _rescues)
+        self.rescue = SilentNeuronRescue(self.params, with_simple_regulariser)
         self.listener = _SHDListener(self)
 
     # -- data --------------------------------------------------------------------------------------
@@ -251,10 +251,6 @@ class SHD(Experiment):
             self._static = {"train": self._delay(d["train"]), "eval": self._delay(d.get("eval"))}
         return self._static
 
-    def before_epoch(self, trainer, epoch: int) -> None:
-        """The silent-neuron rescue due from the previous epoch, on the trainer's network."""
-        self.rescue.apply(trainer.engine)
-
     def train_set(self, epoch: int, rng):
         """This epoch's training set: balanced / normalised / augmented with ``rng`` (the trainer's
         TRAIN_DATA_SEED generator) when any of that is asked for, then the delay line."""
@@ -334,12 +330,6 @@ class SHD(Experiment):
     def incoming_matrix(self, layer: int) -> str:
         """The name of hidden layer ``layer``'s incoming (feed-forward) weight matrix."""
         return incoming_matrix(layer)
-
-    def rewire(self, engine, silent) -> None:
-        """The silent-neuron rescue (docs/training.md#silent-neuron-rescue) on ``engine`` given each
-        layer's boolean mask of silent neurons; does nothing unless REWIRE_SILENT and REG_TYPE
-        'simple'."""
-        self.rescue.rewire(engine, silent)
 
     # -- results -----------------------------------------------------------------------------------
     def results_row(self, trainer, result) -> list:

@@ -12,7 +12,12 @@ from __future__ import annotations
 from eventprop.data.yinyang import make_yinyang
 from eventprop.experiments.base import Experiment
 from eventprop.experiments.presets import PresetTable
-from eventprop.experiments.rescue import SilentNeuronRescue, silent_masks
+from eventprop.experiments.rescue import (
+    RescueHooks,
+    SilentNeuronRescue,
+    silent_masks,
+    when_asked,
+)
 
 #: Every value of the ``paper`` preset with its source.  "W&P" is Wunderlich & Pehle (2021),
 #: Event-based backpropagation can compute exact gradients for spiking neural networks (their
@@ -102,39 +107,24 @@ PRESETS = PresetTable({
 })
 
 
-def _rescues(p) -> bool:
-    """Yin-Yang rescues silent neurons whenever REWIRE_SILENT (the original had no rescue for
-    it, so nothing ties it to a regulariser)."""
-    return bool(p.REWIRE_SILENT)
-
-
-class YinYang(Experiment):
+class YinYang(RescueHooks, Experiment):
     name = "yinyang"
     lr_rules = frozenset({"decay"})
     presets = PRESETS
 
     def __init__(self, params=None, engine: str = "cpu", **overrides):
         super().__init__(params, engine, **overrides)
-        self.rescue = SilentNeuronRescue(self.params, _rescues)
+        self.rescue = SilentNeuronRescue(self.params, when_asked)
 
     def prepare_run(self, write: bool) -> None:
         super().prepare_run(write)
         # a fresh rescue stream per run (MODEL_SEED may have changed since the last one)
-        self.rescue = SilentNeuronRescue(self.params, _rescues)
+        self.rescue = SilentNeuronRescue(self.params, when_asked)
 
     # -- the silent-neuron rescue (docs/training.md#silent-neuron-rescue) --------------------------
     def after_epoch(self, trainer, result) -> None:
         """Note the hidden neurons that fired in no trial of the epoch, for the rescue."""
         self.rescue.note(silent_masks(trainer.engine.description, result.hidden_counts_all))
-
-    def before_epoch(self, trainer, epoch: int) -> None:
-        """The silent-neuron rescue due from the previous epoch (with ``REWIRE_SILENT``)."""
-        self.rescue.apply(trainer.engine)
-
-    def rewire(self, engine, silent) -> None:
-        """The silent-neuron rescue on ``engine`` now, for each layer's boolean mask of silent
-        neurons (nothing unless ``REWIRE_SILENT``)."""
-        self.rescue.rewire(engine, silent)
 
     def state(self) -> dict:
         return self.rescue.state()

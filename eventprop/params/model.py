@@ -311,7 +311,7 @@ class ModelParams(param.Parameterized):
                          "After each epoch act on the incoming weights of hidden neurons that "
                          "did not spike (see REWIRE_LIFT, REWIRE_LIFT_MODE). SHD/SSC/DVS: only "
                          "with REG_TYPE 'simple', as in the original, which collects the "
-                         "statistics only with a regulariser; Yin-Yang: always.")
+                         "statistics only with a regulariser; Yin-Yang and MNIST: always.")
     REWIRE_LIFT = number(0.0, "Silent-neuron weight lift",
                          "If non-zero: weight added by the silent-neuron rescue (see "
                          "REWIRE_LIFT_MODE). If 0: the silent neurons' incoming weights are "

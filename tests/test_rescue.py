@@ -1,19 +1,28 @@
-"""The silent-neuron rescue in Yin-Yang training (REWIRE_SILENT;
-docs/training.md#silent-neuron-rescue)."""
+"""The silent-neuron rescue in Yin-Yang and MNIST training (REWIRE_SILENT;
+docs/training.md#silent-neuron-rescue; SHD's rescue is tested in test_shd_experiment.py)."""
 
 import numpy as np
+import pytest
 
 from eventprop.experiments import make_experiment
 from eventprop.experiments.rescue import rescued_weights, silent_masks
 from eventprop.params import make_params
 
-TINY = {"N_TRAIN": 192, "N_TEST": 64, "NUM_HIDDEN": 20, "DT_MS": 0.5, "N_BATCH": 32,
-        "N_EPOCH": 1, "SHUFFLE": True}
+TINY = {
+    "yinyang": {"N_TRAIN": 192, "N_TEST": 64, "NUM_HIDDEN": 20, "DT_MS": 0.5, "N_BATCH": 32,
+                "N_EPOCH": 1, "SHUFFLE": True},
+    "mnist": {"DATA_SET": "synthetic", "N_TRAIN": 160, "N_VALIDATE": 0, "N_TEST": 40,
+              "NUM_HIDDEN": 20, "N_BATCH": 16, "N_EPOCH": 1},
+}
+#: Input weights from which every hidden neuron fires, re-drawn ones too.
+LIVELY = {"yinyang": {"INPUT_HIDDEN_MEAN": 3.0, "INPUT_HIDDEN_STD": 0.1},
+          "mnist": {"INPUT_HIDDEN_MEAN": 0.5, "INPUT_HIDDEN_STD": 0.02}}
 DEAD = [2, 5, 11]  # hidden neurons given input weights that cannot make them fire
+EXPERIMENTS = pytest.mark.parametrize("name", ["yinyang", "mnist"])
 
 
-def tiny(tmp_path, **kw):
-    return make_experiment("yinyang", {**TINY, "OUT_DIR": str(tmp_path), **kw})
+def tiny(name, tmp_path, **kw):
+    return make_experiment(name, {**TINY[name], "OUT_DIR": str(tmp_path), **kw})
 
 
 def _silence(trainer):
@@ -22,10 +31,9 @@ def _silence(trainer):
     trainer.engine.set_weights({"in_to_hid": w})
 
 
-def test_neurons_silent_for_an_epoch_get_fresh_input_weights_before_the_next(tmp_path):
-    # input weights drawn from Normal(3, 0.1) make every neuron fire, re-drawn ones too
-    tr = tiny(tmp_path, REWIRE_SILENT=True, REWIRE_LIFT=0.0, INPUT_HIDDEN_MEAN=3.0,
-              INPUT_HIDDEN_STD=0.1).trainer()
+@EXPERIMENTS
+def test_neurons_silent_for_an_epoch_get_fresh_input_weights_before_the_next(name, tmp_path):
+    tr = tiny(name, tmp_path, REWIRE_SILENT=True, REWIRE_LIFT=0.0, **LIVELY[name]).trainer()
     _silence(tr)
     tr.fit()
     counts = tr.history[0].hidden_counts_all
@@ -42,23 +50,25 @@ def test_neurons_silent_for_an_epoch_get_fresh_input_weights_before_the_next(tmp
     assert np.abs(w[:, alive] - kept[:, alive]).max() < 1.0
 
 
-def test_without_rewire_silent_the_silent_neurons_stay_silent(tmp_path):
-    tr = tiny(tmp_path, REWIRE_SILENT=False).trainer()
+@EXPERIMENTS
+def test_without_rewire_silent_the_silent_neurons_stay_silent(name, tmp_path):
+    tr = tiny(name, tmp_path, REWIRE_SILENT=False, **LIVELY[name]).trainer()
     _silence(tr)
     tr.fit(n_epochs=2)
     assert np.all(tr.engine.get_weights()["in_to_hid"][:, DEAD] < -4.9)
     assert np.all(tr.history[1].hidden_counts_all[DEAD] == 0)
 
 
-def test_a_run_resumed_between_silence_and_rescue_equals_the_uninterrupted_run(tmp_path):
+@EXPERIMENTS
+def test_a_run_resumed_between_silence_and_rescue_equals_the_uninterrupted_run(name, tmp_path):
     kw = {"N_EPOCH": 3, "REWIRE_SILENT": True, "REWIRE_LIFT": 0.0, "MODEL_SEED": 4}
-    a = tiny(tmp_path / "a", **kw).trainer()
+    a = tiny(name, tmp_path / "a", **kw).trainer()
     _silence(a)
     a.fit()
-    b = tiny(tmp_path / "b", **kw).trainer()
+    b = tiny(name, tmp_path / "b", **kw).trainer()
     _silence(b)
     b.fit(n_epochs=1)  # stopped with the rescue due: it travels in the checkpoint
-    c = tiny(tmp_path / "b", **kw, LOAD_LAST=True).trainer()
+    c = tiny(name, tmp_path / "b", **kw, LOAD_LAST=True).trainer()
     assert c.epoch == 1
     c.fit()
     np.testing.assert_array_equal(a.engine.W, c.engine.W)
