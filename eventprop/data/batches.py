@@ -235,7 +235,7 @@ class SpikeBatch:
         offsets = np.zeros(len(inputs) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in times], out=offsets[1:])
         cat_t = np.concatenate(times) if times else np.zeros(0)
-        cat_c = np.concatenate(chans).astype(np.int64) if chans else np.zeros(0, np.int64)
+        cat_c = np.concatenate(chans) if chans else np.zeros(0, np.int64)  # from_times: int64
         return cls.from_times(cat_t, cat_c, offsets, labels, dt_ms, n_steps, n_channels)
 
 
