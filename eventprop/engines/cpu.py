@@ -282,8 +282,12 @@ class CPUEngine(Engine):
         while True:
             store, ro, res, trace = self._alloc(batch.size)
             t0 = time.perf_counter()
-            K.forward_batch(inp, batch.offsets, batch.labels, self.n_steps, self.layout, self.W,
-                            self.neurons, self.adaptation, pert, lc, store, ro, res, trace)
+            # samples handed out one at a time (a thread that finishes early takes the next
+            # one); every sample writes only its own rows, so the result does not depend on it
+            with numba.parallel_chunksize(1):
+                K.forward_batch(inp, batch.offsets, batch.labels, self.n_steps, self.layout,
+                                self.W, self.neurons, self.adaptation, pert, lc, store, ro, res,
+                                trace)
             self.timings["forward"] += time.perf_counter() - t0
             if res.n_spk.min() >= 0:
                 return inp, lc, store, ro, res, trace

@@ -124,6 +124,17 @@ Traces = namedtuple("Traces", ["on", "v", "i", "train", "goff"])
 #: λ_V, λ_I).
 Probe = namedtuple("Probe", ["on", "v", "i"])
 
+#: Scratch of one sample's forward loop (:func:`_forward_loop`): V, I, the ALIF B, which neurons
+#: spike and their thresholds, the threshold flags (bytes, the same as words) and their bits, two
+#: readout vectors, and the weight rows of one step's input and hidden spikes.
+ForwardScratch = namedtuple("ForwardScratch", ["v", "cur", "bth", "spiking", "thr", "flag", "words",
+                                               "bits", "s_tmp", "x_tmp", "in_rows", "hid_rows"])
+
+#: Scratch of one sample's backward loop (:func:`_backward_loop`): λ_V, λ_I, the ALIF λ_B, the R
+#: of one step's spikes, two readout vectors and the LI outputs' drive.
+BackwardScratch = namedtuple("BackwardScratch", ["lv", "li", "lb", "rbuf", "s_tmp", "x_tmp",
+                                                 "drive"])
+
 #: Per-sample results of the forward pass: stored spikes (-1: store overflow), spike counts per
 #: neuron, task loss, prediction, the phantom injection of a silent first-spike label.
 Results = namedtuple("Results", ["n_spk", "counts", "loss", "pred", "phantom"])
@@ -200,6 +211,27 @@ def _normal(seed, sample, step, neuron):
 _FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: NaNs must still surface
 
 
+def _without_runtime() -> dict:
+    """The option that compiles a kernel without numba's runtime (``_nrt=False``), or none where
+    this numba does not accept it.
+
+    Under the runtime every array a function holds (an argument of an inlined helper, a slice, a
+    record's field) is counted up and down with an atomic instruction, each time the helper is
+    entered and left; in the time loops, which call a dozen helpers per step, that bookkeeping
+    took about a quarter of the time of a batch (``benchmarks/engine.py``).  A function compiled
+    without it allocates nothing: the time loops get their scratch arrays from the small
+    function that calls them, and write arrays element by element."""
+    try:
+        njit(_nrt=False)(lambda x: x)(1)
+    except Exception:  # pragma: no cover - a numba without the option: same code, slower
+        return {}
+    return {"_nrt": False}
+
+
+#: Compile option of the time loops (:func:`_without_runtime`).
+NO_RUNTIME = _without_runtime()
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _membrane_update(v, cur, a, c_f, b, thr, flag, bth, b_decay, adaptive):
     """One step of every neuron: ``V ← aV + c_f I``, ``I ← bI`` and the threshold test
@@ -257,14 +289,37 @@ def _adjoint_driven_decay(lv, li, a, b, c_b, drive):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _copy(out, x):
+    """``out[:] = x``, element by element (array assignment needs numba's runtime, which the
+    time loops run without)."""
+    for j in range(out.shape[0]):
+        out[j] = x[j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fill(out, value):
+    """``out[:] = value``, element by element (see :func:`_copy`)."""
+    for j in range(out.shape[0]):
+        out[j] = value
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _scale(x, factor):
+    """``x *= factor``, element by element (see :func:`_copy`)."""
+    for j in range(x.shape[0]):
+        x[j] *= factor
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _scaled_copy(out, scale, x):
     """``out = scale · x`` elementwise (one vectorised pass)."""
     for j in range(out.shape[0]):
         out[j] = scale[j] * x[j]
 
 
-@njit(cache=True, nogil=True, fastmath=_FM)  # not inlined: an inlined body takes the caller's
-def _spike_r(W, base, lv, li, po, n):  # (strict) flags, and the sum is then not vectorised
+# not inlined: an inlined body takes the caller's (strict) flags, and the sum is then not vectorised
+@njit(cache=True, nogil=True, fastmath=_FM, **NO_RUNTIME)
+def _spike_r(W, base, lv, li, po, n):
     """``R = Σ w(λ_V - λ_I)`` over the n targets of one presynaptic spike
     (docs/maths.md#spike-to-spike-propagation), summed in the weights' precision (float32:
     sixteen lanes wide; a float64 sum converts every product and is half as wide)."""
@@ -279,39 +334,43 @@ def _spike_r(W, base, lv, li, po, n):  # (strict) flags, and the sum is then not
 
 @njit(cache=True, nogil=True, inline="always")
 def _accumulate_rows(out, flat, bases, n, subtract):
-    """``out ± Σ_q flat[bases[q] : bases[q] + n]`` (``-`` if ``subtract``), summing four rows per
-    pass over ``out`` (a quarter of the read-modify-write traffic on ``out``).  Forward: the input
-    spikes of one step into their targets' currents; backward: a channel's spikes into its
-    gradient row."""
-    q = 0
+    """``out ± Σ_q flat[bases[q] : bases[q] + n]`` (``-`` if ``subtract``), summing up to four
+    rows per pass over ``out`` (a quarter of the read-modify-write traffic on ``out``).  Forward:
+    the input spikes of one step into their targets' currents; backward: a channel's spikes into
+    its gradient row."""
+    sign = out.dtype.type(-1.0 if subtract else 1.0)
     m = bases.shape[0]
+    q = 0
     while q + 3 < m:
         r1 = flat[bases[q] : bases[q] + n]
         r2 = flat[bases[q + 1] : bases[q + 1] + n]
         r3 = flat[bases[q + 2] : bases[q + 2] + n]
         r4 = flat[bases[q + 3] : bases[q + 3] + n]
-        if subtract:
-            for j in range(n):
-                out[j] -= (r1[j] + r2[j]) + (r3[j] + r4[j])
-        else:
-            for j in range(n):
-                out[j] += (r1[j] + r2[j]) + (r3[j] + r4[j])
+        for j in range(n):
+            out[j] += sign * ((r1[j] + r2[j]) + (r3[j] + r4[j]))
         q += 4
-    while q < m:
+    left = m - q
+    if left == 3:
         r1 = flat[bases[q] : bases[q] + n]
-        if subtract:
-            for j in range(n):
-                out[j] -= r1[j]
-        else:
-            for j in range(n):
-                out[j] += r1[j]
-        q += 1
+        r2 = flat[bases[q + 1] : bases[q + 1] + n]
+        r3 = flat[bases[q + 2] : bases[q + 2] + n]
+        for j in range(n):
+            out[j] += sign * ((r1[j] + r2[j]) + r3[j])
+    elif left == 2:
+        r1 = flat[bases[q] : bases[q] + n]
+        r2 = flat[bases[q + 1] : bases[q + 1] + n]
+        for j in range(n):
+            out[j] += sign * (r1[j] + r2[j])
+    elif left == 1:
+        r1 = flat[bases[q] : bases[q] + n]
+        for j in range(n):
+            out[j] += sign * r1[j]
 
 
 @njit(cache=True, nogil=True)
-def _group_by(keys, values, keep, n_keys):
-    """Counting sort: ``(start, grouped)`` with the kept ``values`` of key ``k`` in
-    ``grouped[start[k] : start[k + 1]]`` (in their original order)."""
+def _group_by(keys, steps, row_len, keep, n_keys):
+    """Counting sort: ``(start, grouped)`` with the offsets ``row_len · steps[i]`` of the kept
+    entries i of key ``k`` in ``grouped[start[k] : start[k + 1]]`` (in their original order)."""
     start = np.zeros(n_keys + 1, dtype=np.int64)
     for k in range(keys.shape[0]):
         if keep[k]:
@@ -322,7 +381,7 @@ def _group_by(keys, values, keep, n_keys):
     grouped = np.empty(start[n_keys], dtype=np.int64)
     for k in range(keys.shape[0]):
         if keep[k]:
-            grouped[fill[keys[k]]] = values[k]
+            grouped[fill[keys[k]]] = np.int64(steps[k]) * row_len
             fill[keys[k]] += 1
     return start, grouped
 
@@ -332,25 +391,32 @@ def _weight_gradients(inp, store, n_spk, H, G, lay):
     """Every weight gradient of one sample, after the backward time loop
     (docs/maths.md#weight-gradients): ``G[pre, :] -= Σ_k τs λ_I,post(t_k + Δ)`` over the presynaptic
     spikes k, with ``H[n]`` the ``τs λ_I`` of all neurons recorded at the steps with spikes. Spikes
-    are grouped by their presynaptic channel or neuron (counting sort) and their rows of H summed
-    four at a time, so a gradient row is read and written once per four spikes, and the gradient
-    buffers stay out of the cache during the time loop."""
+    are grouped by their presynaptic channel or neuron (counting sort, :func:`_group_by`) and
+    their rows of H summed by :func:`_accumulate_gradients`."""
     n_nrn = H.shape[1]
-    flat = H.reshape(-1)
+    in_start, in_rows = _group_by(inp.chans, inp.steps, n_nrn, inp.keep, lay.n_input)
+    all_kept = np.ones(n_spk, dtype=np.bool_)
+    hid_start, hid_rows = _group_by(store.nrn[:n_spk], store.step[:n_spk], n_nrn, all_kept, n_nrn)
+    _accumulate_gradients(in_start, in_rows, hid_start, hid_rows, H.reshape(-1), G, lay, n_nrn)
+
+
+@njit(cache=True, nogil=True, **NO_RUNTIME)
+def _accumulate_gradients(in_start, in_rows, hid_start, hid_rows, flat, G, lay, n_nrn):
+    """The sums of :func:`_weight_gradients`: the spikes of input channel ``ch`` are
+    ``in_rows[in_start[ch] : in_start[ch + 1]]`` (offsets of their rows in ``flat``, H as one
+    array), those of neuron g likewise in ``hid_*``; their rows are summed four at a time, so a
+    gradient row is read and written once per four spikes, and the gradient buffers stay out of
+    the cache during the time loop."""
     c_in = lay.in_conn
-    start, rows = _group_by(inp.chans, inp.steps.astype(np.int64) * n_nrn, inp.keep, lay.n_input)
     n = lay.conn_npost[c_in]
     woff = lay.conn_woff[c_in]
     src = flat[lay.pop_off[lay.conn_post[c_in]] :]
     for ch in range(lay.n_input):
-        if start[ch] < start[ch + 1]:
+        if in_start[ch] < in_start[ch + 1]:
             _accumulate_rows(G[woff + ch * n : woff + (ch + 1) * n], src,
-                             rows[start[ch] : start[ch + 1]], n, True)
-    all_kept = np.ones(n_spk, dtype=np.bool_)
-    start, rows = _group_by(store.nrn[:n_spk], store.step[:n_spk].astype(np.int64) * n_nrn,
-                            all_kept, n_nrn)
+                             in_rows[in_start[ch] : in_start[ch + 1]], n, True)
     for g in range(n_nrn):
-        if start[g] == start[g + 1]:
+        if hid_start[g] == hid_start[g + 1]:
             continue
         p = lay.nrn_pop[g]
         il = g - lay.pop_off[p]
@@ -359,7 +425,7 @@ def _weight_gradients(inp, store, n_spk, H, G, lay):
             n = lay.conn_npost[c]
             base = lay.conn_woff[c] + il * n
             _accumulate_rows(G[base : base + n], flat[lay.pop_off[lay.conn_post[c]] :],
-                             rows[start[g] : start[g + 1]], n, True)
+                             hid_rows[hid_start[g] : hid_start[g + 1]], n, True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -549,40 +615,54 @@ def _forward_sample(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc
     Hidden noise (``pert.noise_amp`` = A√Δ > 0) is added to V after the update, before the
     threshold test; ALIF populations test ``V ≥ θ + B`` with B decayed after the V update, and
     store ``D = I - V + (τm/τB)B⁻`` and ``B⁻`` per spike.  With ``trace.on`` the start-of-step
-    (V_n, I_n) of every neuron go to ``trace.v``/``trace.i`` for the τ gradients.
+    (V_n, I_n) of every neuron go to ``trace.v``/``trace.i`` for the τ gradients.  The time loop
+    is :func:`_forward_loop`; this function allocates its scratch.
     """
+    n_nrn = nrn.a.shape[0]
+    n_out = lay.pop_size[lay.pop_off.shape[0] - 1]
+    flag = np.zeros(-(-n_nrn // 64) * 64, dtype=np.bool_)
+    scratch = ForwardScratch(np.empty_like(nrn.a), np.empty_like(nrn.a), np.empty_like(nrn.a),
+                             np.empty(n_nrn, dtype=np.bool_), np.empty_like(nrn.a), flag,
+                             flag.view(np.uint64), np.zeros(flag.shape[0] // 64, dtype=np.uint64),
+                             np.empty(n_out), np.empty(n_out),
+                             np.empty(inp.steps.shape[0] + 1, dtype=np.int64),
+                             np.empty(n_nrn, dtype=np.int64))
+    return _forward_loop(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc, store,
+                         counts, ro, trace, probe, scratch)
+
+
+@njit(cache=True, nogil=True, **NO_RUNTIME)
+def _forward_loop(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc, store, counts,
+                  ro, trace, probe, scratch):
+    """The time loop of :func:`_forward_sample`, compiled without numba's runtime
+    (:data:`NO_RUNTIME`)."""
+    v, cur, bth, spiking, thr = scratch.v, scratch.cur, scratch.bth, scratch.spiking, scratch.thr
+    flag, words, bits = scratch.flag, scratch.words, scratch.bits
+    s_tmp, x_tmp, in_rows, hid_rows = scratch.s_tmp, scratch.x_tmp, scratch.in_rows, scratch.hid_rows
     n_pop = lay.pop_off.shape[0]
     out_p = n_pop - 1
     oo = lay.pop_off[out_p]
     n_out = lay.pop_size[out_p]
     theta = nrn.theta
-    v = np.empty_like(nrn.a)
-    cur = np.zeros_like(nrn.a)
-    bth = np.zeros_like(nrn.a)  # ALIF threshold adaptation B (0 for every other neuron)
-    v[:] = nrn.v_reset
     n_nrn = nrn.a.shape[0]
-    spiking = np.empty(n_nrn, dtype=np.bool_)  # neurons of the spiking populations
-    thr = np.empty_like(nrn.a)  # their threshold θ; +∞ for the others
+    _fill(v, nrn.v_reset)
+    _fill(cur, 0.0)
+    _fill(bth, 0.0)  # ALIF threshold adaptation B (0 for every other neuron)
+    _fill(flag, False)
+    _fill(counts, 0)
     adaptive = False
     for g in range(n_nrn):
         spiking[g] = lay.pop_spiking[lay.nrn_pop[g]]
-        thr[g] = theta if spiking[g] else np.inf
+        thr[g] = theta if spiking[g] else np.inf  # +∞: a neuron of a non-spiking population
         adaptive = adaptive or lay.pop_alif[lay.nrn_pop[g]]
-    flag = np.zeros(-(-n_nrn // 64) * 64, dtype=np.bool_)  # threshold crossings of the step
-    words = flag.view(np.uint64)
-    bits = np.zeros(flag.shape[0] // 64, dtype=np.uint64)
     for p in range(n_pop):
         if lay.pop_alif[p]:
-            bth[lay.pop_off[p] : lay.pop_off[p] + lay.pop_size[p]] = alif.init
+            _fill(bth[lay.pop_off[p] : lay.pop_off[p] + lay.pop_size[p]], alif.init)
     _readout_start(lc, ro, nrn.v_reset)
-    s_tmp = np.empty(n_out)
-    x_tmp = np.empty(n_out)
     c_in = lay.in_conn
     in_po = lay.pop_off[lay.conn_post[c_in]]
     in_n = lay.conn_npost[c_in]
     in_woff = lay.conn_woff[c_in]
-    in_rows = np.empty(inp.steps.shape[0] + 1, dtype=np.int64)  # weight rows of a step's input
-    hid_rows = np.empty(nrn.a.shape[0], dtype=np.int64)  # weight rows of a step's hidden spikes
     cap = store.step.shape[0]
     n_spk = 0
     n_in = inp.steps.shape[0]
@@ -590,7 +670,6 @@ def _forward_sample(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc
     acc = 0.0  # the input accumulator of sum_weigh_input
     xent = 0.0
     store.step_ptr[0] = 0
-    counts[:] = 0
     for n in range(n_steps):
         acc_before = acc
         if n > 0:
@@ -607,10 +686,10 @@ def _forward_sample(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc
                 acc += (ACCUMULATOR_INPUT_WEIGHT * n_arrive - acc) * lc.dt / lc.tau_acc
         _readout_sample_start(lc, ro, v[oo : oo + n_out], n, acc_before)
         if probe.on:
-            probe.i[n, :] = cur
+            _copy(probe.i[n], cur)
         if trace.on:
-            trace.v[n, :] = v
-            trace.i[n, :] = cur
+            _copy(trace.v[n], v)
+            _copy(trace.i[n], cur)
         # V_{n+1} = aV_n + c_f I_n, I ← bI, B decayed and the threshold test, in one vectorised
         # pass; a spike's I_n (for I - V at the crossing) is recovered as I/b
         _membrane_update(v, cur, nrn.a, nrn.c_f, nrn.b, thr, flag, bth, alif.decay, adaptive)
@@ -620,7 +699,7 @@ def _forward_sample(inp, n_steps, label, sample_key, lay, W, nrn, alif, pert, lc
                     v[g] += pert.noise_amp * _normal(pert.noise_seed, sample_key, n, g)
                     flag[g] = v[g] >= thr[g] + bth[g]
         if probe.on:
-            probe.v[n, :] = v
+            _copy(probe.v[n], v)
         _pack_flags(words, bits)
         for word in range(bits.shape[0]):
             # the spikes of step n, in neuron order (population by population)
@@ -666,22 +745,32 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
     ``trace.train`` go to ``G[goff + g]`` (τm) and ``G[goff + N + g]`` (τs): the trapezoidal rule
     over each step of :func:`~eventprop.neurons.tau_gradient_integrand`, with the end point
     (t_{n+1}⁻: V before the reset, I = bI_n) after the step's jumps and the start point (t_n⁺)
-    after the decay.
+    after the decay.  The time loop is :func:`_backward_loop`; this function allocates its
+    scratch.
     """
+    n_out = lay.pop_size[lay.pop_off.shape[0] - 1]
+    scratch = BackwardScratch(np.zeros_like(nrn.a), np.zeros_like(nrn.a), np.zeros_like(nrn.a),
+                              np.empty(nrn.a.shape[0]), np.empty(n_out), np.empty(n_out),
+                              np.zeros(n_out, dtype=nrn.a.dtype))
+    _backward_loop(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc, ro, phantom, G, H,
+                   trace, probe, scratch)
+    _weight_gradients(inp, store, store.step_ptr[n_steps], H, G, lay)
+
+
+@njit(cache=True, nogil=True, **NO_RUNTIME)
+def _backward_loop(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc, ro, phantom, G, H,
+                   trace, probe, scratch):
+    """The time loop of :func:`_backward_sample`, compiled without numba's runtime
+    (:data:`NO_RUNTIME`)."""
+    lv, li, lb, rbuf = scratch.lv, scratch.li, scratch.lb, scratch.rbuf
+    s_tmp, x_tmp, drive = scratch.s_tmp, scratch.x_tmp, scratch.drive
     n_pop = lay.pop_off.shape[0]
     out_p = n_pop - 1
     oo = lay.pop_off[out_p]
     n_out = lay.pop_size[out_p]
     a, b = nrn.a, nrn.b
     n_nrn = a.shape[0]
-    lv = np.zeros_like(a)
-    li = np.zeros_like(a)
-    lb = np.zeros_like(a)  # ALIF adaptation adjoint λ_B
     half_dt = 0.5 * lc.dt
-    rbuf = np.empty(n_nrn)
-    s_tmp = np.empty(n_out)
-    x_tmp = np.empty(n_out)
-    drive = np.zeros(n_out, dtype=a.dtype)
     # an LI output under a continuous drive (max: point injections only)
     li_output = lc.readout == SUM_VOLTAGE or lc.readout == MEAN_CROSS_ENTROPY
     in_hi = inp.steps.shape[0] - 1
@@ -743,7 +832,7 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
             else:
                 _adjoint_decay(lv[lo:hi], li[lo:hi], a[lo:hi], b[lo:hi], nrn.c_b[lo:hi])
                 if lay.pop_alif[p]:
-                    lb[lo:hi] *= alif.decay
+                    _scale(lb[lo:hi], alif.decay)
         if trace.on:  # ... and at its start, t_n⁺
             for g in range(n_nrn):
                 if trace.train[g]:
@@ -752,9 +841,8 @@ def _backward_sample(inp, n_steps, label, lay, W, nrn, alif, store, reg_inj, lc,
                     G[trace.goff + g] += half_dt * fm
                     G[goff_s + g] += half_dt * fs
         if probe.on:
-            probe.v[n, :] = lv
-            probe.i[n, :] = li
-    _weight_gradients(inp, store, store.step_ptr[n_steps], H, G, lay)
+            _copy(probe.v[n], lv)
+            _copy(probe.i[n], li)
 
 
 # ------------------------------------------------------------------------------------------------
