@@ -50,6 +50,7 @@ class Network:
                                       dict(params or {}))
         self.description = NetworkDescription.from_params(self.params)
         self.engine = make_engine(engine, self.description, self.params, precision=precision)
+        self._list_buffers = None  # the arrays of the batches built from spike lists
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -97,6 +98,9 @@ class Network:
     def batch(self, inputs, labels):
         """A :class:`~eventprop.data.batches.SpikeBatch` of ``inputs`` (one ``(times_ms,
         channel_ids)`` pair per sample) on this network's step grid, for the batch methods."""
+        return self._quantised(inputs, labels, None)
+
+    def _quantised(self, inputs, labels, buffers):
         from eventprop.data.batches import SpikeBatch
 
         labels = np.asarray(labels)
@@ -106,10 +110,12 @@ class Network:
                              f"got {labels.min() if len(labels) else ''}.."
                              f"{labels.max() if len(labels) else ''}")
         return SpikeBatch.from_spike_lists(inputs, labels, self.params.DT_MS, self.n_steps,
-                                           self.description.n_input)
+                                           self.description.n_input, buffers)
 
     def _as_batch(self, inputs, labels):
-        from eventprop.data.batches import SpikeBatch
+        """A prepared batch as it is; spike lists quantised into buffers this network keeps (the
+        batch lives only for the call that asked for it)."""
+        from eventprop.data.batches import SpikeBatch, SpikeBuffers
 
         if isinstance(inputs, SpikeBatch):
             if labels is not None and not np.array_equal(np.asarray(labels), inputs.labels):
@@ -118,7 +124,9 @@ class Network:
         if labels is None:
             raise ValueError("labels are missing: pass one label per input sample (or a batch "
                              "from net.batch(inputs, labels))")
-        return self.batch(inputs, labels)
+        if self._list_buffers is None:
+            self._list_buffers = SpikeBuffers()
+        return self._quantised(inputs, labels, self._list_buffers)
 
     def loss_and_grad(self, inputs, labels=None):
         """``(objective, grads)`` of the batch: ``grads[name]`` has the shape of

@@ -105,3 +105,41 @@ def test_a_second_epoch_without_augmentation_does_not_quantise(monkeypatch):
     first, second = per_epoch[0], per_epoch[1] - per_epoch[0]
     assert first >= 1  # the training (and evaluation) set, once each
     assert second == 0
+
+
+def _random_lists(rng, n, n_steps, n_ch, ordered):
+    out = []
+    for _ in range(n):
+        m = int(rng.integers(0, 80))
+        t = rng.uniform(-1.0, n_steps + 1.0, m)
+        if ordered:
+            t = np.sort(np.round(t))
+        out.append((t, rng.integers(0, n_ch, m)))
+    return out
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_spike_lists_quantise_like_the_concatenated_times(ordered):
+    """The list path quantises each sample where it lies: the same batch as quantising the
+    concatenation, with buffers reused from call to call or without, for float32/int32 input."""
+    rng = np.random.default_rng(11)
+    n_steps, n_ch = 30, 9
+    buffers = batches.SpikeBuffers()
+    for n in (6, 2, 12):  # the third batch needs more room than the buffers have
+        lists = _random_lists(rng, n, n_steps, n_ch, ordered)
+        offsets = np.concatenate([[0], np.cumsum([len(t) for t, _ in lists])])
+        ref = SpikeBatch.from_times(np.concatenate([t for t, _ in lists]),
+                                    np.concatenate([c for _, c in lists]), offsets, np.zeros(n),
+                                    1.0, n_steps, n_ch)
+        narrow = [(t.astype(np.float32), c.astype(np.int32)) for t, c in lists]
+        for got in (SpikeBatch.from_spike_lists(lists, np.zeros(n), 1.0, n_steps, n_ch),
+                    SpikeBatch.from_spike_lists(narrow, np.zeros(n), 1.0, n_steps, n_ch, buffers)):
+            np.testing.assert_array_equal(got.offsets, ref.offsets)
+            np.testing.assert_array_equal(got.steps, ref.steps)
+            np.testing.assert_array_equal(got.channels, ref.channels)
+
+
+def test_spike_lists_name_the_sample_with_a_bad_channel():
+    lists = [(np.array([1.0, 2.0]), np.array([0, 1])), (np.array([1.0, 2.0]), np.array([2, 9]))]
+    with pytest.raises(ValueError, match=r"sample 1: channel id 9 is outside \[0, 5\)"):
+        SpikeBatch.from_spike_lists(lists, [0, 1], 1.0, 10, 5)

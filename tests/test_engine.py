@@ -189,3 +189,9 @@ def test_generic_network_takes_any_size_and_a_prepared_batch():
     assert net.evaluate(batch).n_real == 2
     with pytest.raises(ValueError, match="labels are missing"):
         net.loss_and_grad(inputs)
+    # spike lists are quantised into buffers the network reuses: a prepared batch keeps its own
+    # arrays, and a longer second list batch gets room of its own
+    longer = inputs + [(np.array([0.0, 4.0, 6.5, 9.0]), np.array([1, 1, 3, 0]))]
+    j_longer, _ = net.loss_and_grad(longer, [3, 1, 0])
+    assert j_longer == net.loss_and_grad(net.batch(longer, [3, 1, 0]))[0]
+    assert net.loss_and_grad(batch)[0] == j_batch

@@ -11,9 +11,10 @@ step ``n`` whose start time ``n·Δ`` is ``>= t``, i.e. ``n = ceil(t/Δ)``; spik
 (past the trial) or ``t < 0`` are dropped, and a second spike of the same channel in the same step
 is dropped (the original input population can emit one spike per step and skips the missed ones).
 
-The quantisation is one compiled pass per sample in linear time (:func:`_quantise`): spikes
-already ordered by (step, channel) are copied as they are; otherwise two stable counting sorts, by
-channel and then by step, order them, and make duplicates adjacent.
+The quantisation is compiled and linear in time per sample (:func:`_quantise_sample`, which
+serves the data sets' concatenated spikes and the public API's spike lists alike): spikes already
+ordered by (step, channel) are kept in one branch-free pass; otherwise two stable counting sorts,
+by channel and then by step, order them, and make duplicates adjacent.
 A data set quantises all its samples once per step grid (:meth:`SpikeDataset.binned`) and
 builds every batch by gathering from that copy, so epochs without augmentation never quantise
 again.
@@ -36,79 +37,111 @@ _GRID_TOL = 1e-4
 
 
 @njit(cache=True, nogil=True)
+def _quantise_sample(times, chans, lo, hi, dt_ms, n_steps, n_channels, tol, out_steps, out_chans,
+                     k_out, work):
+    """Quantise the spikes ``lo:hi`` of ``times``/``chans`` into ``out_steps``/``out_chans`` from
+    index ``k_out`` on: steps ``ceil(t/Δ - tol)``, drop what falls outside ``[0, n_steps)`` or is
+    not finite, order by (step, channel) (two stable counting sorts, unless the spikes are already
+    in that order), drop repeated (step, channel) pairs.  O(spikes + n_steps + n_channels).
+
+    Returns the new end of the output, or ``-1 - q`` where the channel of spike ``lo + q`` is
+    outside ``[0, n_channels)`` (nothing is then written).  ``work`` is ``(step, by_chan, order)``
+    (int64, at least ``hi - lo`` long) and the counters (``n_channels + 1``, ``n_steps + 1``).
+    """
+    step, by_chan, order, count_c, count_s = work
+    m_in = hi - lo
+    times = times[lo:hi]  # indexed by the loop variable alone: the loops vectorise
+    chans = chans[lo:hi]
+    last = n_steps - 1.0  # x ≤ last: ceil(x) < n_steps
+    bad = False
+    for q in range(m_in):  # one vectorised pass: the steps, and whether a channel is bad
+        c = chans[q]
+        bad |= (c < 0) | (c >= n_channels)
+        x = times[q] / dt_ms - tol
+        s = -1
+        if x > -1.0 and x <= last:  # false for NaN and ±inf too
+            s = math.ceil(x)
+        step[q] = s
+    if bad:
+        for q in range(m_in):
+            if chans[q] < 0 or chans[q] >= n_channels:
+                return -1 - q
+    # in (step, channel) order already (the usual case): keep the first of each (step, channel),
+    # without a branch per spike
+    k_start = k_out
+    ordered = True
+    prev = -1
+    for q in range(m_in):
+        s = step[q]
+        c = chans[q]
+        key = s * n_channels + c
+        valid = s >= 0
+        ordered &= (key >= prev) | (not valid)
+        out_steps[k_out] = s
+        out_chans[k_out] = c
+        k_out += valid & (key != prev)
+        prev = key if valid else prev
+    if ordered:
+        return k_out
+    k_out = k_start  # out of order: sort what was kept
+    count_c[:] = 0
+    for q in range(m_in):
+        if step[q] >= 0:
+            count_c[chans[q] + 1] += 1
+    for c in range(n_channels):
+        count_c[c + 1] += count_c[c]
+    m = count_c[n_channels]
+    for q in range(m_in):
+        if step[q] >= 0:
+            c = chans[q]
+            by_chan[count_c[c]] = q
+            count_c[c] += 1
+    count_s[:] = 0
+    for r in range(m):
+        count_s[step[by_chan[r]] + 1] += 1
+    for s in range(n_steps):
+        count_s[s + 1] += count_s[s]
+    for r in range(m):
+        q = by_chan[r]
+        order[count_s[step[q]]] = q
+        count_s[step[q]] += 1
+    prev_s, prev_c = -1, -1
+    for r in range(m):
+        q = order[r]
+        s, c = step[q], chans[q]
+        if s == prev_s and c == prev_c:
+            continue
+        out_steps[k_out] = s
+        out_chans[k_out] = c
+        k_out += 1
+        prev_s, prev_c = s, c
+    return k_out
+
+
+@njit(cache=True, nogil=True)
+def _quantise_work(longest, n_steps, n_channels):
+    """Scratch of :func:`_quantise_sample` for samples of up to ``longest`` spikes."""
+    return (np.empty(longest, dtype=np.int64), np.empty(longest, dtype=np.int64),
+            np.empty(longest, dtype=np.int64), np.empty(n_channels + 1, dtype=np.int64),
+            np.empty(n_steps + 1, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
 def _quantise(times, chans, offsets, dt_ms, n_steps, n_channels, tol):
-    """Per sample: steps ``ceil(t/Δ - tol)``, drop what falls outside ``[0, n_steps)`` or is not
-    finite, order by (step, channel) (two stable counting sorts, unless the sample is already in
-    that order), drop repeated (step, channel) pairs.  Returns ``(steps, channels, offsets)``; O(spikes + n_steps + n_channels) per sample."""
+    """:func:`_quantise_sample` for every sample of concatenated spikes (channels checked
+    beforehand).  Returns ``(steps, channels, offsets)``."""
     n = offsets.shape[0] - 1
     longest = 0
     for i in range(n):
         longest = max(longest, offsets[i + 1] - offsets[i])
-    step = np.empty(longest, dtype=np.int64)
-    by_chan = np.empty(longest, dtype=np.int64)
-    order = np.empty(longest, dtype=np.int64)
-    count_c = np.empty(n_channels + 1, dtype=np.int64)
-    count_s = np.empty(n_steps + 1, dtype=np.int64)
+    work = _quantise_work(longest, n_steps, n_channels)
     out_steps = np.empty(offsets[n], dtype=np.int32)
     out_chans = np.empty(offsets[n], dtype=np.int32)
     out_off = np.zeros(n + 1, dtype=np.int64)
     k_out = 0
     for i in range(n):
-        lo = offsets[i]
-        m_in = offsets[i + 1] - lo
-        count_c[:] = 0
-        ordered = True  # already sorted by (step, channel): no sort needed
-        last_key = -1
-        for q in range(m_in):
-            t = times[lo + q]
-            step[q] = -1
-            if math.isfinite(t):
-                s = math.ceil(t / dt_ms - tol)
-                if s >= 0 and s < n_steps:
-                    step[q] = s
-                    count_c[chans[lo + q] + 1] += 1
-                    key = s * n_channels + chans[lo + q]
-                    ordered = ordered and key >= last_key
-                    last_key = key
-        if ordered:
-            prev = -1
-            for q in range(m_in):
-                if step[q] >= 0:
-                    key = step[q] * n_channels + chans[lo + q]
-                    if key != prev:
-                        out_steps[k_out] = step[q]
-                        out_chans[k_out] = chans[lo + q]
-                        k_out += 1
-                        prev = key
-            out_off[i + 1] = k_out
-            continue
-        for c in range(n_channels):
-            count_c[c + 1] += count_c[c]
-        m = count_c[n_channels]
-        for q in range(m_in):
-            if step[q] >= 0:
-                c = chans[lo + q]
-                by_chan[count_c[c]] = q
-                count_c[c] += 1
-        count_s[:] = 0
-        for r in range(m):
-            count_s[step[by_chan[r]] + 1] += 1
-        for s in range(n_steps):
-            count_s[s + 1] += count_s[s]
-        for r in range(m):
-            q = by_chan[r]
-            order[count_s[step[q]]] = q
-            count_s[step[q]] += 1
-        prev_s, prev_c = -1, -1
-        for r in range(m):
-            q = order[r]
-            s, c = step[q], chans[lo + q]
-            if s == prev_s and c == prev_c:
-                continue
-            out_steps[k_out] = s
-            out_chans[k_out] = c
-            k_out += 1
-            prev_s, prev_c = s, c
+        k_out = _quantise_sample(times, chans, offsets[i], offsets[i + 1], dt_ms, n_steps,
+                                 n_channels, tol, out_steps, out_chans, k_out, work)
         out_off[i + 1] = k_out
     return out_steps[:k_out], out_chans[:k_out], out_off
 
@@ -220,23 +253,61 @@ class SpikeBatch:
         return cls(steps, chans, new_offsets, labels, n_steps, n_channels, sample_ids)
 
     @classmethod
-    def from_spike_lists(cls, inputs, labels, dt_ms, n_steps, n_channels) -> "SpikeBatch":
-        """Build a batch from a list of ``(times_ms, channel_ids)`` pairs, one per sample."""
+    def from_spike_lists(cls, inputs, labels, dt_ms, n_steps, n_channels,
+                         buffers: "SpikeBuffers | None" = None) -> "SpikeBatch":
+        """Build a batch from a list of ``(times_ms, channel_ids)`` pairs, one per sample.
+
+        Each sample is quantised where it lies (no concatenated copy of the lists), straight
+        into the batch's arrays.  With ``buffers`` those arrays are views into buffers kept from
+        call to call (fresh megabyte-sized arrays cost a page fault per 4 KiB at first touch,
+        as much as the quantisation itself): the batch is then valid until the next batch is
+        built into the same buffers."""
         if len(inputs) != len(labels):
             raise ValueError(f"{len(inputs)} input samples but {len(labels)} labels")
-        times = [np.asarray(t, dtype=np.float64).ravel() for t, _ in inputs]
-        chans = [np.asarray(c).ravel() for _, c in inputs]
+        times = [_as_kind(t, "f", np.float64) for t, _ in inputs]
+        chans = [_as_kind(c, "iu", np.int64) for _, c in inputs]
         for i, (t, c) in enumerate(zip(times, chans)):
             if len(t) != len(c):
                 raise ValueError(
                     f"sample {i}: {len(t)} spike times but {len(c)} channel ids; "
                     "each input must be a (times_ms, channel_ids) pair of equal-length arrays"
                 )
+        lengths = [len(t) for t in times]
+        total = sum(lengths)
+        out_steps, out_chans = (buffers or SpikeBuffers()).arrays(total)
         offsets = np.zeros(len(inputs) + 1, dtype=np.int64)
-        np.cumsum([len(t) for t in times], out=offsets[1:])
-        cat_t = np.concatenate(times) if times else np.zeros(0)
-        cat_c = np.concatenate(chans) if chans else np.zeros(0, np.int64)  # from_times: int64
-        return cls.from_times(cat_t, cat_c, offsets, labels, dt_ms, n_steps, n_channels)
+        work = _quantise_work(max(lengths, default=0), int(n_steps), int(n_channels))
+        k = 0
+        for i, (t, c) in enumerate(zip(times, chans)):
+            end = _quantise_sample(t, c, 0, len(t), float(dt_ms), int(n_steps), int(n_channels),
+                                   _GRID_TOL, out_steps, out_chans, k, work)
+            if end < 0:
+                raise ValueError(f"sample {i}: channel id {c[-1 - end]} is outside "
+                                 f"[0, {n_channels}); check NUM_INPUT or the data")
+            offsets[i + 1] = k = end
+        return cls(out_steps[:k], out_chans[:k], offsets, labels, n_steps, n_channels)
+
+
+class SpikeBuffers:
+    """Step and channel arrays reused by :meth:`SpikeBatch.from_spike_lists` (grown when a batch
+    needs more room)."""
+
+    def __init__(self):
+        self._steps = self._chans = np.empty(0, dtype=np.int32)
+
+    def arrays(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Two int32 arrays of at least ``n`` elements (their contents are not kept)."""
+        if len(self._steps) < n:
+            self._steps = np.empty(n + n // 4, dtype=np.int32)
+            self._chans = np.empty(n + n // 4, dtype=np.int32)
+        return self._steps, self._chans
+
+
+def _as_kind(x, kinds, dtype):
+    """``x`` as a flat array, as it is if its dtype is of one of ``kinds`` (numpy kind letters),
+    else converted to ``dtype``."""
+    x = np.asarray(x).ravel()
+    return x if x.dtype.kind in kinds and x.dtype.itemsize >= 4 else x.astype(dtype)
 
 
 @dataclass
