@@ -221,9 +221,9 @@ def _without_runtime() -> dict:
     took about a quarter of the time of a batch (``benchmarks/engine.py``).  A function compiled
     without it allocates nothing: the time loops get their scratch arrays from the small
     function that calls them, and write arrays element by element."""
-    try:
-        njit(_nrt=False)(lambda x: x)(1)
-    except Exception:  # pragma: no cover - a numba without the option: same code, slower
+    from numba.core.cpu import CPUTargetOptions
+
+    if not hasattr(CPUTargetOptions, "_nrt"):  # pragma: no cover - same code, slower
         return {}
     return {"_nrt": False}
 
