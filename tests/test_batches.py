@@ -107,30 +107,45 @@ def test_a_second_epoch_without_augmentation_does_not_quantise(monkeypatch):
     assert second == 0
 
 
-def _random_lists(rng, n, n_steps, n_ch, ordered):
+def _random_lists(rng, n, n_steps, n_ch, order):
+    """Spike lists of ``n`` samples: ``order`` 'none' (any times, some outside the trial),
+    'time' (sorted times), 'key' (sorted by (step, channel), with repeats) or 'binned' (each
+    (step, channel) once, in order, all inside the trial: the copy-as-is path)."""
     out = []
     for _ in range(n):
         m = int(rng.integers(0, 80))
         t = rng.uniform(-1.0, n_steps + 1.0, m)
-        if ordered:
+        c = rng.integers(0, n_ch, m)
+        if order == "time":
             t = np.sort(np.round(t))
-        out.append((t, rng.integers(0, n_ch, m)))
+        elif order in ("key", "binned"):
+            key = np.sort(rng.integers(0, n_steps * n_ch, m))
+            if order == "binned":
+                key = np.unique(key)
+            t, c = (key // n_ch).astype(np.float64), key % n_ch
+        out.append((t, c))
     return out
 
 
-@pytest.mark.parametrize("ordered", [True, False])
-def test_spike_lists_quantise_like_the_concatenated_times(ordered):
+@pytest.mark.parametrize("order", ["none", "time", "key", "binned"])
+def test_spike_lists_quantise_like_the_concatenated_times(order):
     """The list path quantises each sample where it lies: the same batch as quantising the
     concatenation, with buffers reused from call to call or without, for float32/int32 input."""
     rng = np.random.default_rng(11)
     n_steps, n_ch = 30, 9
     buffers = batches.SpikeBuffers()
     for n in (6, 2, 12):  # the third batch needs more room than the buffers have
-        lists = _random_lists(rng, n, n_steps, n_ch, ordered)
+        lists = _random_lists(rng, n, n_steps, n_ch, order)
         offsets = np.concatenate([[0], np.cumsum([len(t) for t, _ in lists])])
         ref = SpikeBatch.from_times(np.concatenate([t for t, _ in lists]),
                                     np.concatenate([c for _, c in lists]), offsets, np.zeros(n),
                                     1.0, n_steps, n_ch)
+        ref_steps, ref_ch, ref_off = _by_sorting(np.concatenate([t for t, _ in lists]),
+                                                 np.concatenate([c for _, c in lists]), offsets,
+                                                 1.0, n_steps, n_ch)
+        np.testing.assert_array_equal(ref.steps, ref_steps)  # the rule written the slow way
+        np.testing.assert_array_equal(ref.channels, ref_ch)
+        np.testing.assert_array_equal(ref.offsets, ref_off)
         narrow = [(t.astype(np.float32), c.astype(np.int32)) for t, c in lists]
         for got in (SpikeBatch.from_spike_lists(lists, np.zeros(n), 1.0, n_steps, n_ch),
                     SpikeBatch.from_spike_lists(narrow, np.zeros(n), 1.0, n_steps, n_ch, buffers)):

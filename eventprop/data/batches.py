@@ -12,9 +12,10 @@ step ``n`` whose start time ``n·Δ`` is ``>= t``, i.e. ``n = ceil(t/Δ)``; spik
 is dropped (the original input population can emit one spike per step and skips the missed ones).
 
 The quantisation is compiled and linear in time per sample (:func:`_quantise_sample`, which
-serves the data sets' concatenated spikes and the public API's spike lists alike): spikes already
-ordered by (step, channel) are kept in one branch-free pass; otherwise two stable counting sorts,
-by channel and then by step, order them, and make duplicates adjacent.
+serves the data sets' concatenated spikes and the public API's spike lists alike): binned spikes
+(each (step, channel) once, in order) are copied as they are; spikes ordered by (step, channel)
+with repeats are thinned in one branch-free pass; otherwise two stable counting sorts, by channel
+and then by step, order them, and make duplicates adjacent.
 A data set quantises all its samples once per step grid (:meth:`SpikeDataset.binned`) and
 builds every batch by gathering from that copy, so epochs without augmentation never quantise
 again.
@@ -42,7 +43,9 @@ def _quantise_sample(times, chans, lo, hi, dt_ms, n_steps, n_channels, tol, out_
     """Quantise the spikes ``lo:hi`` of ``times``/``chans`` into ``out_steps``/``out_chans`` from
     index ``k_out`` on: steps ``ceil(t/Δ - tol)``, drop what falls outside ``[0, n_steps)`` or is
     not finite, order by (step, channel) (two stable counting sorts, unless the spikes are already
-    in that order), drop repeated (step, channel) pairs.  O(spikes + n_steps + n_channels).
+    in that order), drop repeated (step, channel) pairs.  O(spikes + n_steps + n_channels); the
+    usual cases (binned data copied as it is, ordered data thinned) in vectorised or branch-free
+    passes.
 
     Returns the new end of the output, or ``-1 - q`` where the channel of spike ``lo + q`` is
     outside ``[0, n_channels)`` (nothing is then written).  ``work`` is ``(step, by_chan, order)``
@@ -66,6 +69,19 @@ def _quantise_sample(times, chans, lo, hi, dt_ms, n_steps, n_channels, tol, out_
         for q in range(m_in):
             if chans[q] < 0 or chans[q] >= n_channels:
                 return -1 - q
+    # binned data: every spike inside the trial, strictly in (step, channel) order, so copied as
+    # it is (the check and the copy vectorise)
+    strictly = True
+    prev = -1
+    for q in range(m_in):
+        key = step[q] * n_channels + chans[q]
+        strictly &= key > prev
+        prev = key
+    if strictly:
+        for q in range(m_in):
+            out_steps[k_out + q] = step[q]
+            out_chans[k_out + q] = chans[q]
+        return k_out + m_in
     # in (step, channel) order already (the usual case): keep the first of each (step, channel),
     # without a branch per spike
     k_start = k_out
