@@ -270,7 +270,7 @@ class SpikeBatch:
 
     @classmethod
     def from_spike_lists(cls, inputs, labels, dt_ms, n_steps, n_channels,
-                         buffers: "SpikeBuffers | None" = None) -> "SpikeBatch":
+                         buffers: SpikeBuffers | None = None) -> SpikeBatch:
         """Build a batch from a list of ``(times_ms, channel_ids)`` pairs, one per sample.
 
         Each sample is quantised where it lies (no concatenated copy of the lists), straight
