@@ -300,15 +300,37 @@ def regulariser_injection(counts, params, n_hidden, batch_size):
     ``λ_V -= λ_±(N - ν)/B`` at each spike of a hidden neuron (``counts`` (B, n_neurons); the first
     ``n_hidden`` columns are the hidden neurons; with ``AVG_SNSUM`` N is the batch mean per
     neuron), nothing for REG_TYPE 'none'.  Returns ``(injection (B, n_neurons) float64,
-    regulariser_value)``; the settings are read from ``params`` at every call.
+    regulariser_value)``; the settings are read from ``params`` at every call, the sums are
+    :func:`_regulariser_sums` (one compiled pass: it runs between the forward and the backward
+    pass of every training batch).
     """
-    inj = np.zeros(counts.shape, dtype=np.float64)
+    counts = np.asarray(counts)
     if params.REG_TYPE == "none":
-        return inj, 0.0
-    n = counts[:, :n_hidden].astype(np.float64)
-    if params.AVG_SNSUM:
-        n = np.broadcast_to(n.sum(axis=0) / batch_size, n.shape)
-    nu, up, low = float(params.NU_UPPER), float(params.LBD_UPPER), float(params.LBD_LOWER)
-    diff = n - nu
-    inj[:, :n_hidden] = np.where(diff > 0, up, low) * diff / batch_size
-    return inj, regulariser_value(n, nu, up, low, batch_size)
+        return np.zeros(counts.shape, dtype=np.float64), 0.0
+    return _regulariser_sums(counts, int(n_hidden), float(batch_size), bool(params.AVG_SNSUM),
+                             float(params.NU_UPPER), float(params.LBD_UPPER),
+                             float(params.LBD_LOWER))
+
+
+@njit(cache=True, nogil=True)
+def _regulariser_sums(counts, n_hidden, batch_size, average, nu, lbd_upper, lbd_lower):
+    """:func:`regulariser_injection`'s injection ``λ_±(N - ν)/B`` and value
+    ``Σ λ_±(N - ν)²/(2B)`` (:func:`regulariser_value`) in one pass, N the count or, with
+    ``average``, the batch mean of each hidden neuron's count."""
+    n_batch, n_neurons = counts.shape
+    inj = np.zeros((n_batch, n_neurons))
+    mean = np.zeros(n_hidden)
+    if average:
+        for b in range(n_batch):
+            for j in range(n_hidden):
+                mean[j] += counts[b, j]
+        for j in range(n_hidden):
+            mean[j] /= batch_size
+    value = 0.0
+    for b in range(n_batch):
+        for j in range(n_hidden):
+            diff = (mean[j] if average else np.float64(counts[b, j])) - nu
+            lbd = lbd_upper if diff > 0 else lbd_lower
+            inj[b, j] = lbd * diff / batch_size
+            value += lbd * diff * diff
+    return inj, value / (2.0 * batch_size)
