@@ -123,3 +123,18 @@ def test_regulariser_value_uses_upper_and_lower_strengths():
     counts = np.array([[10.0, 2.0]])
     val = L.regulariser_value(counts, 4.0, 1.0, 0.5, batch_size=2)
     assert val == pytest.approx((1.0 * 36 + 0.5 * 4) / 4)
+
+
+def test_regulariser_with_the_batch_mean_count_matches_the_formula():
+    """AVG_SNSUM: N is each hidden neuron's mean count over the batch, the same for every sample."""
+    from eventprop.params import make_params
+
+    p = make_params("shd", {"REG_TYPE": "simple", "NU_UPPER": 3, "LBD_UPPER": 2e-3,
+                            "LBD_LOWER": 5e-4, "AVG_SNSUM": True})
+    counts = np.array([[0, 3, 7, 9], [5, 1, 2, 4], [1, 8, 0, 2]], dtype=np.int32)
+    inj, value = L.regulariser_injection(counts, p, 3, 4)  # B = 4: one padding sample
+    n = np.broadcast_to(counts[:, :3].sum(axis=0) / 4.0, (3, 3))
+    lbd = np.where(n > 3, 2e-3, 5e-4)
+    np.testing.assert_allclose(inj[:, :3], lbd * (n - 3) / 4, rtol=1e-15)
+    assert np.all(inj[:, 3] == 0.0)
+    assert value == pytest.approx(np.sum(lbd * (n - 3) ** 2) / 8, rel=1e-12)
