@@ -356,8 +356,8 @@ def memory(args):
           f"({h2:.0f}); difference {m2 - m1:+.0f} MB (the spike store and this script's batch "
           "grow with the spikes, the per-step λ_I scratch with threads x steps x neurons; no "
           f"buffer grows with steps x neurons x batch). Before the first batch (imports, network, "
-          f"batch): {b1:.0f} / {b2:.0f} MB; the rest is loading the compiled kernels and the "
-          "engine's buffers")
+          f"batch; building the network loads numba's compiled code): {b1:.0f} / {b2:.0f} MB; "
+          "the rest is the remaining compiled kernels and the engine's buffers")
 
 
 def main(argv=None) -> int:

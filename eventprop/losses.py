@@ -288,10 +288,9 @@ def regulariser_value(counts, nu_upper, lbd_upper, lbd_lower, batch_size):
     ``λ_V -= λ_±(N-ν)/B``: a surrogate, since N is piecewise constant in the weights (exact gradient 0
     almost everywhere); finite differences do not see it.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    diff = counts - nu_upper
-    lbd = np.where(diff > 0, lbd_upper, lbd_lower)
-    return float(np.sum(lbd * diff * diff) / (2.0 * batch_size))
+    counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
+    return float(_regulariser_sums(counts, counts.shape[1], float(batch_size), False,
+                                   float(nu_upper), float(lbd_upper), float(lbd_lower))[1])
 
 
 def regulariser_injection(counts, params, n_hidden, batch_size):
